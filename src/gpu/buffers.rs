@@ -1,0 +1,105 @@
+//! Creating buffers (checked against the device's limits) and reading them back in tests and
+//! at the end of a run.
+
+use bytemuck::Pod;
+use wgpu::util::DeviceExt;
+
+use super::{GpuContext, GpuError};
+
+/// Usage of every storage buffer gpu-cnn makes: bound in shaders, filled by the queue, copied
+/// out for readback.
+const STORAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
+    .union(wgpu::BufferUsages::COPY_DST)
+    .union(wgpu::BufferUsages::COPY_SRC);
+
+/// A zeroed storage buffer of `bytes` (at least 4), checked against the binding limit.
+pub fn storage(ctx: &GpuContext, label: &str, bytes: u64) -> Result<wgpu::Buffer, GpuError> {
+    let bytes = bytes.max(4).next_multiple_of(4);
+    ctx.check_binding_size(label, bytes)?;
+    Ok(ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size: bytes,
+        usage: STORAGE,
+        mapped_at_creation: false,
+    }))
+}
+
+/// A storage buffer holding `data`, checked against the binding limit.
+pub fn storage_with<T: Pod>(
+    ctx: &GpuContext,
+    label: &str,
+    data: &[T],
+) -> Result<wgpu::Buffer, GpuError> {
+    if data.is_empty() {
+        return storage(ctx, label, 4);
+    }
+    ctx.check_binding_size(label, std::mem::size_of_val(data) as u64)?;
+    Ok(ctx
+        .device
+        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some(label),
+            contents: bytemuck::cast_slice(data),
+            usage: STORAGE,
+        }))
+}
+
+/// A uniform buffer holding one `Params` struct.
+pub fn uniform<T: Pod>(ctx: &GpuContext, label: &str, params: &T) -> wgpu::Buffer {
+    ctx.device
+        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some(label),
+            contents: bytemuck::bytes_of(params),
+            usage: wgpu::BufferUsages::UNIFORM,
+        })
+}
+
+/// Copies `count` elements of type `T` starting at element `first` out of `buffer`, blocking
+/// until the GPU has finished everything submitted before.
+pub fn read<T: Pod>(
+    ctx: &GpuContext,
+    buffer: &wgpu::Buffer,
+    first: usize,
+    count: usize,
+) -> Result<Vec<T>, GpuError> {
+    let size = std::mem::size_of::<T>();
+    let bytes = (count * size) as u64;
+    if bytes == 0 {
+        return Ok(Vec::new());
+    }
+    let staging = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("readback.staging"),
+        size: bytes.next_multiple_of(4),
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let mut encoder = ctx
+        .device
+        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("readback"),
+        });
+    encoder.copy_buffer_to_buffer(
+        buffer,
+        (first * size) as u64,
+        &staging,
+        0,
+        bytes.next_multiple_of(4),
+    );
+    ctx.queue.submit([encoder.finish()]);
+    let (sender, receiver) = std::sync::mpsc::channel();
+    staging.map_async(wgpu::MapMode::Read, .., move |result| {
+        // The receiver outlives this callback: it is read right below.
+        let _ = sender.send(result);
+    });
+    ctx.wait_idle()?;
+    receiver
+        .recv()
+        .map_err(|e| GpuError::Readback(e.to_string()))?
+        .map_err(|e| GpuError::Readback(e.to_string()))?;
+    let view = staging
+        .get_mapped_range(..)
+        .map_err(|e| GpuError::Readback(e.to_string()))?;
+    let values = bytemuck::cast_slice::<u8, T>(&view[..bytes as usize]).to_vec();
+    drop(view);
+    staging.unmap();
+    Ok(values)
+}

@@ -1,0 +1,330 @@
+//! Choosing an adapter and opening a device on it: the only place gpu-cnn picks a GPU.
+//!
+//! `--device auto` takes the fastest adapter (discrete > integrated > virtual > cpu); a backend
+//! name, an index from `gpu-cnn devices` or a name substring picks one explicitly.
+//! `WGPU_BACKEND` limits the backends enumerated and `WGPU_ADAPTER_NAME` narrows `auto`, as in
+//! wgpu's own utilities.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+
+use super::GpuError;
+
+/// How the user asked for a device (`--device`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeviceSelector {
+    /// The fastest adapter there is.
+    Auto,
+    /// The first (fastest) adapter of one backend.
+    Backend(wgpu::Backend),
+    /// The adapter at this position in `gpu-cnn devices`.
+    Index(usize),
+    /// The first adapter whose name contains this text (case-insensitive).
+    Name(String),
+}
+
+impl FromStr for DeviceSelector {
+    type Err = std::convert::Infallible;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let lower = text.trim().to_lowercase();
+        Ok(match lower.as_str() {
+            "auto" | "" => Self::Auto,
+            "vulkan" | "vk" => Self::Backend(wgpu::Backend::Vulkan),
+            "metal" | "mtl" => Self::Backend(wgpu::Backend::Metal),
+            "dx12" | "d3d12" => Self::Backend(wgpu::Backend::Dx12),
+            "gl" | "gles" | "opengl" => Self::Backend(wgpu::Backend::Gl),
+            _ => match lower.parse::<usize>() {
+                Ok(index) => Self::Index(index),
+                Err(_) => Self::Name(lower),
+            },
+        })
+    }
+}
+
+impl fmt::Display for DeviceSelector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Auto => write!(f, "auto"),
+            Self::Backend(backend) => write!(f, "{}", backend.to_str()),
+            Self::Index(index) => write!(f, "{index}"),
+            Self::Name(name) => write!(f, "{name}"),
+        }
+    }
+}
+
+/// One adapter as `gpu-cnn devices` lists it.
+#[derive(Clone, Debug)]
+pub struct AdapterSummary {
+    /// Position in the listing (what `--device N` takes).
+    pub index: usize,
+    /// wgpu's description of the adapter.
+    pub info: wgpu::AdapterInfo,
+    /// The limits it offers.
+    pub limits: wgpu::Limits,
+}
+
+impl fmt::Display for AdapterSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let info = &self.info;
+        write!(
+            f,
+            "[{}] {:<7} {:<13} {} (driver: {} {})\n    max storage binding {} MiB, max buffer {} MiB, \
+             workgroup storage {} KiB, {} invocations/workgroup, {} workgroups/dimension",
+            self.index,
+            info.backend.to_str(),
+            format!("{:?}", info.device_type),
+            info.name,
+            info.driver,
+            info.driver_info,
+            self.limits.max_storage_buffer_binding_size >> 20,
+            self.limits.max_buffer_size >> 20,
+            self.limits.max_compute_workgroup_storage_size >> 10,
+            self.limits.max_compute_invocations_per_workgroup,
+            self.limits.max_compute_workgroups_per_dimension,
+        )
+    }
+}
+
+/// An open device: what every GPU function of gpu-cnn receives.
+pub struct GpuContext {
+    /// The logical device.
+    pub device: wgpu::Device,
+    /// Its queue.
+    pub queue: wgpu::Queue,
+    /// The adapter it runs on.
+    pub info: wgpu::AdapterInfo,
+    /// The limits the device was opened with (all the adapter offers).
+    pub limits: wgpu::Limits,
+    /// The first uncaptured wgpu error or device loss, if any (checked after each submit).
+    failure: Arc<Mutex<Option<GpuError>>>,
+}
+
+/// Speed rank of an adapter type for `--device auto`: lower is faster.
+fn speed_rank(info: &wgpu::AdapterInfo) -> (u8, u8) {
+    let kind = match info.device_type {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Cpu => 3,
+        wgpu::DeviceType::Other => 4,
+    };
+    // Native backends before GL for the same hardware.
+    let backend = u8::from(info.backend == wgpu::Backend::Gl);
+    (kind, backend)
+}
+
+fn instance() -> wgpu::Instance {
+    wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env())
+}
+
+/// Every adapter this machine offers, fastest first (the order `gpu-cnn devices` prints).
+fn sorted_adapters(instance: &wgpu::Instance) -> Vec<wgpu::Adapter> {
+    let mut adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+    adapters.sort_by_key(|adapter| speed_rank(&adapter.get_info()));
+    adapters
+}
+
+fn backends_tried() -> String {
+    let backends = wgpu::Backends::all().with_env();
+    format!("{backends:?}")
+}
+
+/// Lists every adapter on this machine, fastest first.
+pub fn list_adapters() -> Vec<AdapterSummary> {
+    sorted_adapters(&instance())
+        .iter()
+        .enumerate()
+        .map(|(index, adapter)| AdapterSummary {
+            index,
+            info: adapter.get_info(),
+            limits: adapter.limits(),
+        })
+        .collect()
+}
+
+fn choose(
+    adapters: Vec<wgpu::Adapter>,
+    selector: &DeviceSelector,
+    env_name: Option<&str>,
+) -> Result<wgpu::Adapter, GpuError> {
+    if adapters.is_empty() {
+        return Err(GpuError::NoAdapter {
+            backends: backends_tried(),
+        });
+    }
+    let available = adapters
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let info = a.get_info();
+            format!("[{i}] {} {}", info.backend.to_str(), info.name)
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let no_match = |selector: String| GpuError::NoMatchingAdapter {
+        selector,
+        available: available.clone(),
+    };
+    let name_matches = |adapter: &wgpu::Adapter, name: &str| {
+        adapter.get_info().name.to_lowercase().contains(name)
+    };
+    match selector {
+        DeviceSelector::Auto => match env_name {
+            Some(name) => {
+                let name = name.to_lowercase();
+                adapters
+                    .into_iter()
+                    .find(|a| name_matches(a, &name))
+                    .ok_or_else(|| no_match(format!("auto (WGPU_ADAPTER_NAME={name})")))
+            }
+            None => adapters.into_iter().next().ok_or_else(|| no_match("auto".into())),
+        },
+        DeviceSelector::Backend(backend) => adapters
+            .into_iter()
+            .find(|a| a.get_info().backend == *backend)
+            .ok_or_else(|| no_match(selector.to_string())),
+        DeviceSelector::Index(index) => adapters
+            .into_iter()
+            .nth(*index)
+            .ok_or_else(|| no_match(selector.to_string())),
+        DeviceSelector::Name(name) => adapters
+            .into_iter()
+            .find(|a| name_matches(a, name))
+            .ok_or_else(|| no_match(selector.to_string())),
+    }
+}
+
+impl GpuContext {
+    /// Opens the adapter `selector` names, with every buffer and binding limit it offers.
+    pub fn new(selector: &DeviceSelector) -> Result<Self, GpuError> {
+        let instance = instance();
+        let env_name = std::env::var("WGPU_ADAPTER_NAME").ok();
+        let adapter = choose(sorted_adapters(&instance), selector, env_name.as_deref())?;
+        let info = adapter.get_info();
+        let limits = adapter.limits();
+        let descriptor = wgpu::DeviceDescriptor {
+            label: Some("gpu-cnn.device"),
+            required_features: wgpu::Features::empty(),
+            required_limits: limits.clone(),
+            experimental_features: wgpu::ExperimentalFeatures::disabled(),
+            memory_hints: wgpu::MemoryHints::Performance,
+            trace: wgpu::Trace::Off,
+        };
+        let (device, queue) =
+            pollster::block_on(adapter.request_device(&descriptor)).map_err(|source| {
+                GpuError::RequestDevice {
+                    adapter: info.name.clone(),
+                    source,
+                }
+            })?;
+        let failure = Arc::new(Mutex::new(None));
+        let on_error = Arc::clone(&failure);
+        device.on_uncaptured_error(Arc::new(move |error: wgpu::Error| {
+            log::error!("wgpu: {error}");
+            record_failure(
+                &on_error,
+                GpuError::Wgpu {
+                    context: "a submitted command".into(),
+                    message: error.to_string(),
+                },
+            );
+        }));
+        let on_lost = Arc::clone(&failure);
+        device.set_device_lost_callback(move |reason, message| {
+            if reason != wgpu::DeviceLostReason::Destroyed {
+                record_failure(&on_lost, GpuError::DeviceLost(format!("{reason:?}: {message}")));
+            }
+        });
+        log::info!("using [{}] {}", info.backend.to_str(), info.name);
+        Ok(Self {
+            device,
+            queue,
+            info,
+            limits,
+            failure,
+        })
+    }
+
+    /// One line naming the adapter, e.g. `[Vulkan] llvmpipe (LLVM 15.0.6, 256 bits) (Cpu)`.
+    pub fn describe(&self) -> String {
+        format!(
+            "[{}] {} ({:?})",
+            self.info.backend.to_str(),
+            self.info.name,
+            self.info.device_type
+        )
+    }
+
+    /// Returns the first wgpu error or device loss seen since the device was opened.
+    pub fn check(&self) -> Result<(), GpuError> {
+        match self.failure.lock() {
+            Ok(mut slot) => slot.take().map_or(Ok(()), Err),
+            Err(_) => Err(GpuError::DeviceLost("error handler panicked".into())),
+        }
+    }
+
+    /// Blocks until all submitted work has finished, then reports any error it caused.
+    pub fn wait_idle(&self) -> Result<(), GpuError> {
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| GpuError::DeviceLost(e.to_string()))?;
+        self.check()
+    }
+
+    /// Checks that a storage binding of `bytes` fits this device.
+    pub fn check_binding_size(&self, what: &str, bytes: u64) -> Result<(), GpuError> {
+        let limit = self
+            .limits
+            .max_storage_buffer_binding_size
+            .min(self.limits.max_buffer_size);
+        if bytes > limit {
+            return Err(GpuError::LimitExceeded {
+                what: what.to_string(),
+                needed: bytes,
+                limit,
+                adapter: self.info.name.clone(),
+                hint: "use a smaller --batch-size or a smaller model, or pick a device with \
+                       larger limits (gpu-cnn devices)",
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks that a dispatch of `count` workgroups in one dimension fits this device.
+    pub fn check_workgroups(&self, what: &str, count: u32) -> Result<(), GpuError> {
+        let limit = self.limits.max_compute_workgroups_per_dimension;
+        if count > limit {
+            return Err(GpuError::LimitExceeded {
+                what: what.to_string(),
+                needed: u64::from(count),
+                limit: u64::from(limit),
+                adapter: self.info.name.clone(),
+                hint: "use a smaller --batch-size",
+            });
+        }
+        Ok(())
+    }
+}
+
+fn record_failure(slot: &Mutex<Option<GpuError>>, error: GpuError) {
+    if let Ok(mut slot) = slot.lock() {
+        slot.get_or_insert(error);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selector_parses_backends_indices_and_names() {
+        let parse = |s: &str| s.parse::<DeviceSelector>().unwrap();
+        assert_eq!(parse("auto"), DeviceSelector::Auto);
+        assert_eq!(parse("Vulkan"), DeviceSelector::Backend(wgpu::Backend::Vulkan));
+        assert_eq!(parse("gl"), DeviceSelector::Backend(wgpu::Backend::Gl));
+        assert_eq!(parse("2"), DeviceSelector::Index(2));
+        assert_eq!(parse("LLVMpipe"), DeviceSelector::Name("llvmpipe".into()));
+    }
+}

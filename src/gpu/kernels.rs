@@ -1,0 +1,259 @@
+//! The pipeline cache: every WGSL kernel gpu-cnn has, built once per (kernel, override
+//! constants) from the source compiled into the binary.
+//!
+//! Bind-group contract (DESIGN.md): group 0 binding 0 is the kernel's uniform `Params`, then
+//! its read-only storage inputs, then its outputs, in the order [`Kernel::storage`] lists.
+//! Kernels that read the per-step table take it as group 1 binding 0 with a dynamic offset.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use super::step_table::StepParams;
+use super::GpuContext;
+
+/// How a kernel uses one of its storage bindings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// `var<storage, read>`.
+    Read,
+    /// `var<storage, read_write>`.
+    ReadWrite,
+}
+
+/// Every compute kernel of gpu-cnn, one per `.wgsl` file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kernel {
+    /// `shaders/gather/forward.wgsl`: u8 images + sample indices → normalised f32 batch.
+    GatherForward,
+    /// `shaders/matmul/forward.wgsl`: tiled `C = op(A)·op(B)` with a fused epilogue.
+    MatmulForward,
+    /// `shaders/bias/backward.wgsl`: column sums of an output gradient.
+    BiasBackward,
+    /// `shaders/softmax_xent/forward.wgsl`: loss, correct count and logits gradient.
+    SoftmaxXentForward,
+    /// `shaders/adam/step.wgsl`: one Adam update over the whole parameter slab.
+    AdamStep,
+}
+
+use Access::{Read, ReadWrite};
+
+impl Kernel {
+    /// The wgpu label, `op.pass`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::GatherForward => "gather.forward",
+            Self::MatmulForward => "matmul.forward",
+            Self::BiasBackward => "bias.backward",
+            Self::SoftmaxXentForward => "softmax_xent.forward",
+            Self::AdamStep => "adam.step",
+        }
+    }
+
+    /// The WGSL entry point, `op_pass`.
+    pub fn entry_point(self) -> &'static str {
+        match self {
+            Self::GatherForward => "gather_forward",
+            Self::MatmulForward => "matmul_forward",
+            Self::BiasBackward => "bias_backward",
+            Self::SoftmaxXentForward => "softmax_xent_forward",
+            Self::AdamStep => "adam_step",
+        }
+    }
+
+    /// The WGSL source, compiled into the binary.
+    pub fn source(self) -> &'static str {
+        match self {
+            Self::GatherForward => include_str!("../../shaders/gather/forward.wgsl"),
+            Self::MatmulForward => include_str!("../../shaders/matmul/forward.wgsl"),
+            Self::BiasBackward => include_str!("../../shaders/bias/backward.wgsl"),
+            Self::SoftmaxXentForward => include_str!("../../shaders/softmax_xent/forward.wgsl"),
+            Self::AdamStep => include_str!("../../shaders/adam/step.wgsl"),
+        }
+    }
+
+    /// The storage bindings after the uniform `Params` (bindings 1, 2, ...).
+    pub fn storage(self) -> &'static [Access] {
+        match self {
+            // images, labels, indices → batch, batch labels
+            Self::GatherForward => &[Read, Read, Read, ReadWrite, ReadWrite],
+            // a, b, bias, mask → c
+            Self::MatmulForward => &[Read, Read, Read, Read, ReadWrite],
+            // gradient → bias gradient
+            Self::BiasBackward => &[Read, ReadWrite],
+            // logits, labels → logits gradient, metrics
+            Self::SoftmaxXentForward => &[Read, Read, ReadWrite, ReadWrite],
+            // gradients → parameters, m, v
+            Self::AdamStep => &[Read, ReadWrite, ReadWrite, ReadWrite],
+        }
+    }
+
+    /// Whether the kernel reads the per-step table (group 1).
+    pub fn uses_step_table(self) -> bool {
+        matches!(
+            self,
+            Self::GatherForward | Self::SoftmaxXentForward | Self::AdamStep
+        )
+    }
+
+    /// Every kernel, for validation and warm-up.
+    pub const ALL: [Kernel; 5] = [
+        Self::GatherForward,
+        Self::MatmulForward,
+        Self::BiasBackward,
+        Self::SoftmaxXentForward,
+        Self::AdamStep,
+    ];
+}
+
+/// Override constants of one pipeline, as (name, value) pairs.
+pub type Constants = Vec<(&'static str, f64)>;
+
+type PipelineKey = (Kernel, Vec<(&'static str, u64)>);
+
+/// Pipelines and layouts, each built once and shared by every network on a device.
+pub struct KernelCache {
+    layouts: HashMap<Kernel, wgpu::BindGroupLayout>,
+    step_layout: wgpu::BindGroupLayout,
+    pipelines: Mutex<HashMap<PipelineKey, Arc<wgpu::ComputePipeline>>>,
+    modules: Mutex<HashMap<Kernel, Arc<wgpu::ShaderModule>>>,
+}
+
+fn storage_entry(binding: u32, access: Access) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Storage {
+                read_only: access == Access::Read,
+            },
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
+        count: None,
+    }
+}
+
+fn uniform_entry(binding: u32, dynamic: Option<u64>) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Uniform,
+            has_dynamic_offset: dynamic.is_some(),
+            min_binding_size: dynamic.and_then(wgpu::BufferSize::new),
+        },
+        count: None,
+    }
+}
+
+impl KernelCache {
+    /// Creates the bind group layouts of every kernel; pipelines are built on first use.
+    pub fn new(ctx: &GpuContext) -> Self {
+        let layouts = Kernel::ALL
+            .iter()
+            .map(|&kernel| {
+                let mut entries = vec![uniform_entry(0, None)];
+                entries.extend(
+                    kernel
+                        .storage()
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &access)| storage_entry(i as u32 + 1, access)),
+                );
+                let layout = ctx
+                    .device
+                    .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                        label: Some(kernel.label()),
+                        entries: &entries,
+                    });
+                (kernel, layout)
+            })
+            .collect();
+        let step_size = std::mem::size_of::<StepParams>() as u64;
+        let step_layout = ctx
+            .device
+            .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                label: Some("step_table"),
+                entries: &[uniform_entry(0, Some(step_size))],
+            });
+        Self {
+            layouts,
+            step_layout,
+            pipelines: Mutex::new(HashMap::new()),
+            modules: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The layout of a kernel's group 0.
+    pub fn layout(&self, kernel: Kernel) -> &wgpu::BindGroupLayout {
+        &self.layouts[&kernel]
+    }
+
+    /// The layout of the per-step table (group 1).
+    pub fn step_layout(&self) -> &wgpu::BindGroupLayout {
+        &self.step_layout
+    }
+
+    fn module(&self, ctx: &GpuContext, kernel: Kernel) -> Arc<wgpu::ShaderModule> {
+        let mut modules = self.modules.lock().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(modules.entry(kernel).or_insert_with(|| {
+            Arc::new(
+                ctx.device
+                    .create_shader_module(wgpu::ShaderModuleDescriptor {
+                        label: Some(kernel.label()),
+                        source: wgpu::ShaderSource::Wgsl(kernel.source().into()),
+                    }),
+            )
+        }))
+    }
+
+    /// The pipeline of `kernel` with these override constants, built on first request.
+    pub fn pipeline(
+        &self,
+        ctx: &GpuContext,
+        kernel: Kernel,
+        constants: &[(&'static str, f64)],
+    ) -> Arc<wgpu::ComputePipeline> {
+        let key = (
+            kernel,
+            constants
+                .iter()
+                .map(|&(name, value)| (name, value.to_bits()))
+                .collect(),
+        );
+        let mut pipelines = self.pipelines.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(pipeline) = pipelines.get(&key) {
+            return Arc::clone(pipeline);
+        }
+        let module = self.module(ctx, kernel);
+        let layout_group0 = Some(self.layout(kernel));
+        let groups: &[Option<&wgpu::BindGroupLayout>] = if kernel.uses_step_table() {
+            &[layout_group0, Some(&self.step_layout)]
+        } else {
+            &[layout_group0]
+        };
+        let layout = ctx
+            .device
+            .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                label: Some(kernel.label()),
+                bind_group_layouts: groups,
+                immediate_size: 0,
+            });
+        let pipeline = Arc::new(
+            ctx.device
+                .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some(kernel.label()),
+                    layout: Some(&layout),
+                    module: &module,
+                    entry_point: Some(kernel.entry_point()),
+                    compilation_options: wgpu::PipelineCompilationOptions {
+                        constants,
+                        zero_initialize_workgroup_memory: false,
+                    },
+                    cache: None,
+                }),
+        );
+        pipelines.insert(key, Arc::clone(&pipeline));
+        pipeline
+    }
+}

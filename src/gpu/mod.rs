@@ -1,0 +1,80 @@
+//! Everything that talks to wgpu directly: the device context, the pipeline cache, buffers,
+//! the parameter slab, the per-step table and the metrics readback.
+//!
+//! Layers never pick a device: every function here takes the [`GpuContext`] it works on.
+
+pub mod buffers;
+pub mod context;
+pub mod dispatch;
+pub mod kernels;
+pub mod readback;
+pub mod slab;
+pub mod step_table;
+
+pub use context::{AdapterSummary, DeviceSelector, GpuContext};
+pub use dispatch::Dispatch;
+pub use kernels::{Kernel, KernelCache};
+
+use thiserror::Error;
+
+/// What can go wrong between the host and the GPU.
+#[derive(Debug, Error)]
+pub enum GpuError {
+    /// No adapter at all was found on this machine.
+    #[error(
+        "no GPU adapter found (backends tried: {backends}); install a Vulkan driver, e.g. on a \
+         headless Debian/Ubuntu machine `apt-get install mesa-vulkan-drivers` (lavapipe), or \
+         check WGPU_BACKEND"
+    )]
+    NoAdapter {
+        /// The backends that were enumerated.
+        backends: String,
+    },
+    /// `--device` (or `WGPU_ADAPTER_NAME`) named no adapter that exists.
+    #[error(
+        "no adapter matches --device '{selector}'; available: {available}. Use 'auto', a \
+         backend (vulkan, metal, dx12, gl), an index or a name substring from `gpu-cnn devices`"
+    )]
+    NoMatchingAdapter {
+        /// What the user asked for.
+        selector: String,
+        /// A one-line list of the adapters there are.
+        available: String,
+    },
+    /// The adapter refused to create a device.
+    #[error("could not open adapter '{adapter}': {source}")]
+    RequestDevice {
+        /// The adapter's name.
+        adapter: String,
+        /// wgpu's reason.
+        source: wgpu::RequestDeviceError,
+    },
+    /// A buffer or dispatch would exceed what the device allows.
+    #[error("{what} needs {needed} but the device '{adapter}' allows at most {limit}; {hint}")]
+    LimitExceeded {
+        /// The buffer or dispatch, with its shape.
+        what: String,
+        /// What it needs.
+        needed: u64,
+        /// The device's limit.
+        limit: u64,
+        /// The adapter's name.
+        adapter: String,
+        /// What to do about it.
+        hint: &'static str,
+    },
+    /// wgpu reported a validation or internal error.
+    #[error("GPU error in {context}: {message}")]
+    Wgpu {
+        /// What gpu-cnn was doing.
+        context: String,
+        /// wgpu's message.
+        message: String,
+    },
+    /// The device was lost (driver reset, GPU removed, out of memory).
+    #[error("the GPU device was lost: {0}; rerun, or pick another adapter with --device")]
+    DeviceLost(String),
+    /// Mapping a buffer for reading failed.
+    #[error("reading results back from the GPU failed: {0}")]
+    Readback(String),
+}

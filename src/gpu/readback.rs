@@ -1,0 +1,165 @@
+//! Non-blocking readback of small results (per-step metrics) through a ring of staging
+//! buffers: copy into a free slot after a chunk of steps, `map_async` it, collect whatever has
+//! landed at the next chance. The host blocks only when every slot is in flight (which also
+//! keeps it from running far ahead of the GPU) and at [`Readback::finish`].
+
+use std::collections::VecDeque;
+use std::sync::mpsc;
+
+use super::{GpuContext, GpuError};
+
+type MapResult = Result<(), wgpu::BufferAsyncError>;
+
+struct InFlight {
+    slot: usize,
+    tag: usize,
+    bytes: u64,
+    submission: wgpu::SubmissionIndex,
+    done: mpsc::Receiver<MapResult>,
+}
+
+/// A ring of staging buffers for reading small ranges back while the GPU keeps working.
+pub struct Readback {
+    slots: Vec<wgpu::Buffer>,
+    free: Vec<usize>,
+    in_flight: VecDeque<InFlight>,
+    slot_bytes: u64,
+}
+
+/// One range that has come back: the tag given to [`Readback::copy`] and its bytes.
+pub struct Landed {
+    /// The caller's tag (e.g. the first step of the chunk).
+    pub tag: usize,
+    /// The bytes copied.
+    pub bytes: Vec<u8>,
+}
+
+impl Readback {
+    /// A ring of `depth` slots of `slot_bytes` each.
+    pub fn new(ctx: &GpuContext, label: &str, slot_bytes: u64, depth: usize) -> Self {
+        let slot_bytes = slot_bytes.max(4).next_multiple_of(4);
+        let slots = (0..depth.max(1))
+            .map(|i| {
+                ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some(&format!("{label}.staging{i}")),
+                    size: slot_bytes,
+                    usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                })
+            })
+            .collect::<Vec<_>>();
+        Self {
+            free: (0..slots.len()).rev().collect(),
+            slots,
+            in_flight: VecDeque::new(),
+            slot_bytes,
+        }
+    }
+
+    /// Records a copy of `bytes` at `offset` of `source` into a free slot and returns the
+    /// slot; call [`Readback::submitted`] with it right after submitting `encoder`. Waits for
+    /// the oldest copy in flight when no slot is free (its data is returned through
+    /// `landed`).
+    pub fn copy(
+        &mut self,
+        ctx: &GpuContext,
+        encoder: &mut wgpu::CommandEncoder,
+        source: &wgpu::Buffer,
+        offset: u64,
+        bytes: u64,
+        landed: &mut Vec<Landed>,
+    ) -> Result<usize, GpuError> {
+        debug_assert!(bytes <= self.slot_bytes && bytes % 4 == 0);
+        if self.free.is_empty() {
+            landed.push(self.wait_oldest(ctx)?);
+        }
+        let slot = self
+            .free
+            .pop()
+            .ok_or_else(|| GpuError::Readback("no staging slot free".into()))?;
+        encoder.copy_buffer_to_buffer(source, offset, &self.slots[slot], 0, bytes);
+        Ok(slot)
+    }
+
+    /// Starts mapping `slot` once `submission`, the submit that filled it, has been made.
+    pub fn submitted(
+        &mut self,
+        slot: usize,
+        tag: usize,
+        bytes: u64,
+        submission: wgpu::SubmissionIndex,
+    ) {
+        let (sender, done) = mpsc::channel();
+        self.slots[slot].map_async(wgpu::MapMode::Read, ..bytes, move |result| {
+            // The receiver lives in `in_flight` until this result is read.
+            let _ = sender.send(result);
+        });
+        self.in_flight.push_back(InFlight {
+            slot,
+            tag,
+            bytes,
+            submission,
+            done,
+        });
+    }
+
+    fn take(&mut self, entry: InFlight, result: MapResult) -> Result<Landed, GpuError> {
+        result.map_err(|e| GpuError::Readback(e.to_string()))?;
+        let buffer = &self.slots[entry.slot];
+        let view = buffer
+            .get_mapped_range(..entry.bytes)
+            .map_err(|e| GpuError::Readback(e.to_string()))?;
+        let bytes = view.to_vec();
+        drop(view);
+        buffer.unmap();
+        self.free.push(entry.slot);
+        Ok(Landed {
+            tag: entry.tag,
+            bytes,
+        })
+    }
+
+    fn wait_oldest(&mut self, ctx: &GpuContext) -> Result<Landed, GpuError> {
+        let entry = self
+            .in_flight
+            .pop_front()
+            .ok_or_else(|| GpuError::Readback("nothing in flight".into()))?;
+        loop {
+            if let Ok(result) = entry.done.try_recv() {
+                return self.take(entry, result);
+            }
+            let wait = wgpu::PollType::Wait {
+                submission_index: Some(entry.submission.clone()),
+                timeout: None,
+            };
+            ctx.device
+                .poll(wait)
+                .map_err(|e| GpuError::DeviceLost(e.to_string()))?;
+            ctx.check()?;
+        }
+    }
+
+    /// Collects every copy that has landed, without blocking.
+    pub fn poll(&mut self, ctx: &GpuContext) -> Result<Vec<Landed>, GpuError> {
+        ctx.device
+            .poll(wgpu::PollType::Poll)
+            .map_err(|e| GpuError::DeviceLost(e.to_string()))?;
+        ctx.check()?;
+        let mut landed = Vec::new();
+        while let Some(result) = self.in_flight.front().and_then(|e| e.done.try_recv().ok()) {
+            if let Some(entry) = self.in_flight.pop_front() {
+                landed.push(self.take(entry, result)?);
+            }
+        }
+        Ok(landed)
+    }
+
+    /// Blocks until every copy in flight has landed and returns them in submission order.
+    pub fn finish(&mut self, ctx: &GpuContext) -> Result<Vec<Landed>, GpuError> {
+        let mut landed = Vec::new();
+        while !self.in_flight.is_empty() {
+            landed.push(self.wait_oldest(ctx)?);
+        }
+        Ok(landed)
+    }
+}

@@ -1,0 +1,129 @@
+//! The parameter slab: every trainable tensor of a network carved out of one buffer, with
+//! gradients, Adam's `m` and `v` in three more buffers of the same layout, so one Adam
+//! dispatch updates the whole network.
+
+use super::{buffers, GpuContext, GpuError};
+
+/// Where one tensor lives in the slab.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TensorSlot {
+    /// Name, e.g. `dense_1.kernel`.
+    pub name: String,
+    /// Shape in Keras layout (dense kernel `[in, out]`, bias `[out]`).
+    pub shape: Vec<usize>,
+    /// First element.
+    pub offset: usize,
+    /// Number of elements.
+    pub len: usize,
+}
+
+/// The tensors of a network laid out one after another, each starting at an aligned offset.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlabLayout {
+    /// Tensors in the order they were given.
+    pub tensors: Vec<TensorSlot>,
+    /// Elements in the slab, padding included.
+    pub total: usize,
+}
+
+impl SlabLayout {
+    /// Lays out `tensors` with each offset a multiple of `align` elements.
+    pub fn new(tensors: impl IntoIterator<Item = (String, Vec<usize>)>, align: usize) -> Self {
+        let mut total: usize = 0;
+        let tensors = tensors
+            .into_iter()
+            .map(|(name, shape)| {
+                let offset = total.next_multiple_of(align.max(1));
+                let len = shape.iter().product();
+                total = offset + len;
+                TensorSlot {
+                    name,
+                    shape,
+                    offset,
+                    len,
+                }
+            })
+            .collect();
+        Self { tensors, total }
+    }
+
+    /// Trainable parameters, padding excluded.
+    pub fn param_count(&self) -> usize {
+        self.tensors.iter().map(|t| t.len).sum()
+    }
+}
+
+/// The four buffers of the slab on the GPU.
+pub struct ParamSlab {
+    /// The layout shared by the four buffers.
+    pub layout: SlabLayout,
+    /// Parameter values.
+    pub params: wgpu::Buffer,
+    /// Gradients of the last backward pass.
+    pub grads: wgpu::Buffer,
+    /// Adam's first moment.
+    pub m: wgpu::Buffer,
+    /// Adam's second moment.
+    pub v: wgpu::Buffer,
+}
+
+/// The slab alignment in f32 elements that lets each tensor be bound on its own.
+pub fn alignment(ctx: &GpuContext) -> usize {
+    (ctx.limits.min_storage_buffer_offset_alignment as usize / 4).max(1)
+}
+
+impl ParamSlab {
+    /// Uploads `values` (laid out as `layout`); gradients and moments start at zero.
+    pub fn new(ctx: &GpuContext, layout: SlabLayout, values: &[f32]) -> Result<Self, GpuError> {
+        let bytes = (layout.total * 4) as u64;
+        let slab = Self {
+            params: buffers::storage_with(ctx, "slab.params", values)?,
+            grads: buffers::storage(ctx, "slab.grads", bytes)?,
+            m: buffers::storage(ctx, "slab.adam_m", bytes)?,
+            v: buffers::storage(ctx, "slab.adam_v", bytes)?,
+            layout,
+        };
+        Ok(slab)
+    }
+
+    /// Binding of tensor `index` inside `buffer` (one of this slab's four).
+    pub fn binding<'a>(&self, buffer: &'a wgpu::Buffer, index: usize) -> wgpu::BufferBinding<'a> {
+        let slot = &self.layout.tensors[index];
+        wgpu::BufferBinding {
+            buffer,
+            offset: (slot.offset * 4) as u64,
+            size: wgpu::BufferSize::new((slot.len.max(1) * 4) as u64),
+        }
+    }
+
+    /// Reads one of the four buffers back in full (blocking).
+    pub fn read(&self, ctx: &GpuContext, buffer: &wgpu::Buffer) -> Result<Vec<f32>, GpuError> {
+        buffers::read(ctx, buffer, 0, self.layout.total)
+    }
+
+    /// Overwrites one of the four buffers in full.
+    pub fn write(&self, ctx: &GpuContext, buffer: &wgpu::Buffer, values: &[f32]) {
+        ctx.queue.write_buffer(buffer, 0, bytemuck::cast_slice(values));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_aligns_every_tensor_and_counts_params_without_padding() {
+        let layout = SlabLayout::new(
+            [
+                ("a".to_string(), vec![3, 5]),
+                ("b".to_string(), vec![5]),
+                ("c".to_string(), vec![64]),
+            ],
+            64,
+        );
+        let offsets: Vec<usize> = layout.tensors.iter().map(|t| t.offset).collect();
+        assert_eq!(offsets, vec![0, 64, 128]);
+        assert_eq!(layout.total, 192);
+        assert_eq!(layout.param_count(), 15 + 5 + 64);
+    }
+}

@@ -1,0 +1,41 @@
+//! Reference GEMM: plain triple loop, same operands and epilogues as the kernel.
+
+use super::{Epilogue, Params, Transpose};
+
+/// `C [M, N] = epilogue(op(A) · op(B))`; `bias` is `[N]`, `mask` `[M, N]` (either may be empty
+/// when its epilogue is not used).
+pub fn forward(
+    params: &Params,
+    transpose: Transpose,
+    epilogue: Epilogue,
+    a: &[f32],
+    b: &[f32],
+    bias: &[f32],
+    mask: &[f32],
+) -> Vec<f32> {
+    let (m, n, k) = (params.m as usize, params.n as usize, params.k as usize);
+    let mut c = vec![0.0; m * n];
+    for row in 0..m {
+        for col in 0..n {
+            let mut sum = 0.0f32;
+            for kk in 0..k {
+                let a_value = if transpose.a { a[kk * m + row] } else { a[row * k + kk] };
+                let b_value = if transpose.b { b[col * k + kk] } else { b[kk * n + col] };
+                sum += a_value * b_value;
+            }
+            c[row * n + col] = match epilogue {
+                Epilogue::None => sum,
+                Epilogue::Bias => sum + bias[col],
+                Epilogue::BiasRelu => (sum + bias[col]).max(0.0),
+                Epilogue::ReluMask => {
+                    if mask[row * n + col] > 0.0 {
+                        sum
+                    } else {
+                        0.0
+                    }
+                }
+            };
+        }
+    }
+    c
+}

@@ -1,0 +1,16 @@
+//! gpu-cnn: train and run convolutional neural networks entirely in WGSL compute shaders
+//! through wgpu, on Vulkan, Metal, DX12 or Mesa's lavapipe.
+//!
+//! The house, top to bottom: [`train`] and [`evaluate`] drive a [`model::Network`] whose layers
+//! ([`layers`], [`optim`]) launch kernels through [`gpu`]; [`data`] reads and uploads the data.
+
+pub mod data;
+pub mod error;
+pub mod evaluate;
+pub mod gpu;
+pub mod layers;
+pub mod model;
+pub mod optim;
+pub mod train;
+
+pub use error::{Error, Result};

@@ -1,0 +1,412 @@
+//! The fit loop: Keras's `model.fit` on the GPU.
+//!
+//! Each epoch uploads one permutation of the training indices and one step table, then records
+//! chunks of whole training steps (gather → forward → loss → backward → Adam) into single
+//! compute passes, submits them back to back and reads the per-step metrics through a staging
+//! ring without stalling; the host waits only at the end of the epoch. Validation and test
+//! evaluation run forward-only plans over data resident on the GPU.
+
+use std::time::{Duration, Instant};
+
+use crate::data::stream::GpuDataset;
+use crate::data::{epoch_order, split_validation, subsample, MnistSplits};
+use crate::error::{Error, Result};
+use crate::evaluate::{EvalStats, Evaluator};
+use crate::gpu::readback::{Landed, Readback};
+use crate::gpu::step_table::{StepParams, StepTable};
+use crate::gpu::{buffers, GpuContext, KernelCache};
+use crate::layers::gather::Source;
+use crate::layers::softmax_xent::Metrics;
+use crate::model::network::Plan;
+use crate::model::{ModelSpec, Network};
+use crate::optim::adam::AdamConfig;
+
+/// Batch size of validation and test evaluation (forward only, so larger than training's).
+const EVAL_BATCH: usize = 1000;
+/// Wall time one submitted chunk of steps should take: short enough for a lively progress bar,
+/// long enough that the GPU never waits for the host.
+const CHUNK_SECONDS: f64 = 0.1;
+/// Most steps recorded into one chunk.
+const MAX_CHUNK_STEPS: usize = 512;
+/// Staging buffers in the metrics readback ring (chunks in flight at once).
+const READBACK_DEPTH: usize = 3;
+
+/// How to train (Keras `fit` arguments).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainConfig {
+    /// Passes over the training set.
+    pub epochs: usize,
+    /// Samples per step.
+    pub batch_size: usize,
+    /// Fraction of the training set held out for validation (its tail, before shuffling).
+    pub validation_split: f64,
+    /// Seed of initialisation, subsampling and shuffling.
+    pub seed: u64,
+    /// Train on a random subset of this many samples (the lecture's 5k).
+    pub train_samples: Option<usize>,
+    /// Optimizer settings.
+    pub adam: AdamConfig,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            epochs: 5,
+            batch_size: 32,
+            validation_split: 0.1,
+            seed: 0,
+            train_samples: None,
+            adam: AdamConfig::default(),
+        }
+    }
+}
+
+/// What one epoch did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EpochStats {
+    /// Epoch number, from 1.
+    pub epoch: usize,
+    /// Steps taken.
+    pub steps: usize,
+    /// Wall time of the training steps.
+    pub seconds: f64,
+    /// Mean training loss over the epoch.
+    pub loss: f64,
+    /// Training accuracy over the epoch.
+    pub accuracy: f64,
+    /// Validation loss and accuracy, when there is a validation split.
+    pub validation: Option<EvalStats>,
+}
+
+/// Progress reported while training.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Progress {
+    /// Steps have completed on the GPU.
+    Steps {
+        /// Epoch, from 1.
+        epoch: usize,
+        /// Steps completed so far in the epoch.
+        done: usize,
+        /// Steps in the epoch.
+        total: usize,
+        /// Mean loss so far this epoch.
+        loss: f64,
+        /// Accuracy so far this epoch.
+        accuracy: f64,
+    },
+    /// An epoch has finished (validation included).
+    Epoch(EpochStats),
+}
+
+/// Index buffers of one data split.
+struct Split {
+    indices: Vec<u32>,
+    buffer: wgpu::Buffer,
+}
+
+/// A network, its data on the GPU and the plans to train and evaluate it.
+pub struct Trainer<'ctx> {
+    ctx: &'ctx GpuContext,
+    network: Network,
+    config: TrainConfig,
+    train: Split,
+    plan: Plan,
+    table: StepTable,
+    metrics: wgpu::Buffer,
+    readback: Readback,
+    evaluator: Evaluator,
+    validation_len: usize,
+    steps_done: u64,
+    // Keep the resident data alive as long as the plans that bind it.
+    _datasets: [GpuDataset; 2],
+    _eval_indices: [wgpu::Buffer; 2],
+}
+
+fn invalid(setting: &'static str, value: impl ToString, hint: impl Into<String>) -> Error {
+    Error::InvalidSetting {
+        setting,
+        value: value.to_string(),
+        hint: hint.into(),
+    }
+}
+
+impl TrainConfig {
+    /// Checks every setting against the training set size, before any GPU work.
+    pub fn validate(&self, train_len: usize) -> Result<()> {
+        if self.batch_size == 0 {
+            return Err(invalid("--batch-size", 0, "give a batch size of at least 1"));
+        }
+        if self.epochs == 0 {
+            return Err(invalid("--epochs", 0, "give at least 1 epoch"));
+        }
+        if !(0.0..1.0).contains(&self.validation_split) {
+            return Err(invalid(
+                "--validation-split",
+                self.validation_split,
+                "give a fraction in [0, 1), e.g. 0.1",
+            ));
+        }
+        if let Some(n) = self.train_samples {
+            if n == 0 || n > train_len {
+                return Err(invalid(
+                    "--train-samples",
+                    n,
+                    format!("the training set has {train_len} samples: give 1 to {train_len}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<'ctx> Trainer<'ctx> {
+    /// Checks the settings and the model, uploads the data and builds every plan.
+    pub fn new(
+        ctx: &'ctx GpuContext,
+        mut spec: ModelSpec,
+        data: &MnistSplits,
+        config: TrainConfig,
+    ) -> Result<Self> {
+        config.validate(data.train.len())?;
+        spec.input = [data.train.rows, data.train.cols, 1];
+        let all = config
+            .train_samples
+            .map_or_else(|| Ok((0..data.train.len() as u32).collect()), |n| {
+                subsample(data.train.len(), n, config.seed)
+            })?;
+        let (train_indices, validation_indices) = split_validation(&all, config.validation_split)?;
+        let network = Network::new(ctx, spec, config.seed)?;
+        let cache = KernelCache::new(ctx);
+
+        let train_set = GpuDataset::upload(ctx, "train", &data.train)?;
+        let test_set = GpuDataset::upload(ctx, "test", &data.test)?;
+        let train = Split {
+            buffer: buffers::storage_with(ctx, "train.order", &train_indices)?,
+            indices: train_indices,
+        };
+        let validation = buffers::storage_with(ctx, "validation.indices", &validation_indices)?;
+        let test_indices: Vec<u32> = (0..data.test.len() as u32).collect();
+        let test = buffers::storage_with(ctx, "test.indices", &test_indices)?;
+
+        let batch = config.batch_size.min(train.indices.len());
+        let steps = train.indices.len().div_ceil(batch);
+        let metrics = buffers::storage(
+            ctx,
+            "train.metrics",
+            (steps * std::mem::size_of::<Metrics>()) as u64,
+        )?;
+        let plan = network.plan(
+            ctx,
+            &cache,
+            batch,
+            &[Source {
+                images: &train_set.images,
+                labels: &train_set.labels,
+                indices: &train.buffer,
+            }],
+            &metrics,
+            Some(&config.adam),
+        )?;
+        let eval_rows = EVAL_BATCH.min(validation_indices.len().max(test_indices.len()));
+        let evaluator = Evaluator::new(
+            ctx,
+            &cache,
+            &network,
+            eval_rows,
+            &[
+                Source {
+                    images: &train_set.images,
+                    labels: &train_set.labels,
+                    indices: &validation,
+                },
+                Source {
+                    images: &test_set.images,
+                    labels: &test_set.labels,
+                    indices: &test,
+                },
+            ],
+            vec![validation_indices.len(), test_indices.len()],
+        )?;
+        let chunk_bytes = (MAX_CHUNK_STEPS * std::mem::size_of::<Metrics>()) as u64;
+        Ok(Self {
+            ctx,
+            table: StepTable::new(ctx, &cache, "train.steps", steps)?,
+            readback: Readback::new(ctx, "train.metrics", chunk_bytes, READBACK_DEPTH),
+            network,
+            config,
+            train,
+            plan,
+            metrics,
+            evaluator,
+            validation_len: validation_indices.len(),
+            steps_done: 0,
+            _datasets: [train_set, test_set],
+            _eval_indices: [validation, test],
+        })
+    }
+
+    /// The network being trained.
+    pub fn network(&self) -> &Network {
+        &self.network
+    }
+
+    /// Samples in the training and validation parts.
+    pub fn split_sizes(&self) -> (usize, usize) {
+        (self.train.indices.len(), self.validation_len)
+    }
+
+    /// Steps in one epoch.
+    pub fn steps_per_epoch(&self) -> usize {
+        self.table.capacity()
+    }
+
+    /// Runs every epoch, reporting progress; returns the history.
+    pub fn fit(&mut self, mut progress: impl FnMut(Progress)) -> Result<Vec<EpochStats>> {
+        (1..=self.config.epochs)
+            .map(|epoch| self.run_epoch(epoch, &mut progress))
+            .collect()
+    }
+
+    /// Runs one epoch (`epoch` from 1) and its validation.
+    pub fn run_epoch(
+        &mut self,
+        epoch: usize,
+        progress: &mut impl FnMut(Progress),
+    ) -> Result<EpochStats> {
+        let ctx = self.ctx;
+        let n = self.train.indices.len();
+        let batch = self.plan.rows;
+        let steps = self.steps_per_epoch();
+        let order = epoch_order(&self.train.indices, self.config.seed, epoch - 1);
+        ctx.queue
+            .write_buffer(&self.train.buffer, 0, bytemuck::cast_slice(&order));
+        let entries: Vec<StepParams> = (0..steps)
+            .map(|step| StepParams {
+                sample_start: (step * batch) as u32,
+                batch_rows: batch.min(n - step * batch) as u32,
+                slot: step as u32,
+                adam_alpha: self.config.adam.alpha(self.steps_done + step as u64 + 1),
+            })
+            .collect();
+        self.table.write(ctx, &entries);
+
+        let start = Instant::now();
+        let mut metrics = vec![Metrics::default(); steps];
+        let mut landed_steps = 0;
+        let mut chunk = 4;
+        let mut next = 0;
+        let collect = |landed: Vec<Landed>, metrics: &mut [Metrics]| -> usize {
+            let mut count = 0;
+            for piece in landed {
+                let values: &[Metrics] = bytemuck::cast_slice(&piece.bytes);
+                metrics[piece.tag..piece.tag + values.len()].copy_from_slice(values);
+                count += values.len();
+            }
+            count
+        };
+        while next < steps {
+            let end = (next + chunk).min(steps);
+            let mut encoder = ctx
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("train.chunk"),
+                });
+            self.plan
+                .record(&mut encoder, "train.chunk", &self.table, next..end, 0);
+            let size = std::mem::size_of::<Metrics>() as u64;
+            let bytes = (end - next) as u64 * size;
+            let mut landed = Vec::new();
+            let slot = self.readback.copy(
+                ctx,
+                &mut encoder,
+                &self.metrics,
+                next as u64 * size,
+                bytes,
+                &mut landed,
+            )?;
+            let submission = ctx.queue.submit([encoder.finish()]);
+            self.readback.submitted(slot, next, bytes, submission);
+            landed.extend(self.readback.poll(ctx)?);
+            if !landed.is_empty() {
+                landed_steps += collect(landed, &mut metrics);
+                progress(running(epoch, &metrics[..landed_steps], landed_steps, steps, batch, n));
+                let per_step = start.elapsed().as_secs_f64() / landed_steps as f64;
+                chunk = ((CHUNK_SECONDS / per_step) as usize).clamp(1, MAX_CHUNK_STEPS);
+            }
+            next = end;
+        }
+        let rest = self.readback.finish(ctx)?;
+        landed_steps += collect(rest, &mut metrics);
+        let seconds = start.elapsed().as_secs_f64();
+        self.steps_done += steps as u64;
+        progress(running(epoch, &metrics, landed_steps, steps, batch, n));
+
+        let train = EvalStats::from_metrics(&metrics, n);
+        if !train.loss.is_finite() {
+            return Err(Error::Diverged {
+                epoch,
+                loss: train.loss,
+            });
+        }
+        let stats = EpochStats {
+            epoch,
+            steps,
+            seconds,
+            loss: train.loss,
+            accuracy: train.accuracy,
+            validation: self.evaluate_validation()?,
+        };
+        progress(Progress::Epoch(stats.clone()));
+        Ok(stats)
+    }
+
+    /// Loss and accuracy on the validation split (`None` without one).
+    pub fn evaluate_validation(&self) -> Result<Option<EvalStats>> {
+        if self.validation_len == 0 {
+            return Ok(None);
+        }
+        self.evaluator.evaluate(self.ctx, 0).map(Some)
+    }
+
+    /// Loss and accuracy on the test set.
+    pub fn evaluate_test(&self) -> Result<EvalStats> {
+        self.evaluator.evaluate(self.ctx, 1)
+    }
+
+    /// The current parameter slab (padding included), read back from the GPU.
+    pub fn parameters(&self) -> Result<Vec<f32>> {
+        Ok(self.network.slab.read(self.ctx, &self.network.slab.params)?)
+    }
+}
+
+/// Running progress after `done` steps, from the metrics that have landed.
+fn running(
+    epoch: usize,
+    landed: &[Metrics],
+    done: usize,
+    total: usize,
+    batch: usize,
+    n: usize,
+) -> Progress {
+    let samples = (done * batch).min(n);
+    let stats = EvalStats::from_metrics(&landed[..done.min(landed.len())], samples);
+    Progress::Steps {
+        epoch,
+        done,
+        total,
+        loss: stats.loss,
+        accuracy: stats.accuracy,
+    }
+}
+
+/// Formats a duration per step the way Keras does (`42ms/step`, `3s/step`).
+pub fn per_step(seconds: f64, steps: usize) -> String {
+    let each = Duration::from_secs_f64(seconds / steps.max(1) as f64);
+    if each.as_secs_f64() >= 1.0 {
+        format!("{:.0}s/step", each.as_secs_f64())
+    } else if each.as_millis() >= 1 {
+        format!("{}ms/step", each.as_millis())
+    } else {
+        format!("{}us/step", each.as_micros())
+    }
+}

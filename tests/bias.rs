@@ -1,0 +1,41 @@
+//! `bias.backward` (column sums) against the reference on odd shapes: rows not a multiple of
+//! the 16 row lanes, columns not a multiple of the 16 column lanes.
+//!
+//! Tolerance: |gpu − cpu| ≤ 1e-5 + 1e-5·|cpu| (a different but fixed summation order).
+
+mod common;
+
+use common::*;
+use gpu_cnn::layers::bias::{self, cpu, Params};
+
+#[test]
+fn bias_backward_matches_cpu_on_odd_shapes() {
+    let (ctx, cache) = gpu();
+    for (seed, (rows, cols)) in [(1, 1), (7, 13), (33, 10), (100, 129), (1000, 3), (5, 64)]
+        .into_iter()
+        .enumerate()
+    {
+        let mut rng = rng(seed as u64);
+        let grad = uniform(&mut rng, rows * cols, -1.0, 1.0);
+        let params = Params {
+            rows: rows as u32,
+            cols: cols as u32,
+            ..Default::default()
+        };
+        let expected = cpu::backward(&params, &grad);
+        let grad_buf = upload(&ctx, "grad", &grad);
+        let out = poisoned(&ctx, "bias_grad", cols);
+        let dispatch = bias::encode_backward(
+            &ctx,
+            &cache,
+            "test.bias",
+            params,
+            grad_buf.as_entire_buffer_binding(),
+            out.as_entire_buffer_binding(),
+        )
+        .expect("dispatch");
+        run(&ctx, &cache, &[dispatch], None);
+        let what = format!("bias.backward {rows}x{cols}");
+        assert_close(&what, &read(&ctx, &out, cols), &expected, 1e-5, 1e-5);
+    }
+}
