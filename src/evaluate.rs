@@ -55,7 +55,12 @@ impl Evaluator {
         source_lens: Vec<usize>,
     ) -> Result<Self> {
         let rows = rows.max(1);
-        let max_steps = source_lens.iter().map(|n| n.div_ceil(rows)).max().unwrap_or(1).max(1);
+        let max_steps = source_lens
+            .iter()
+            .map(|n| n.div_ceil(rows))
+            .max()
+            .unwrap_or(1)
+            .max(1);
         let metrics = buffers::storage(
             ctx,
             "eval.metrics",

@@ -39,7 +39,7 @@ struct TrainArgs {
     #[arg(long, default_value_t = 32)]
     batch_size: usize,
     /// Fraction of the training set held out for validation (its last part, as in Keras).
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = 0.1, allow_negative_numbers = true)]
     validation_split: f64,
     /// Seed of initialisation, subsampling and shuffling.
     #[arg(long, default_value_t = 0)]
@@ -110,10 +110,8 @@ fn train(args: TrainArgs) -> Result<(), gpu_cnn::Error> {
         trainer.network().param_count()
     );
     let epochs = config.epochs;
-    trainer.fit(|progress| match progress {
-        Progress::Steps { epoch, done, .. } if done == 0 => println!("Epoch {epoch}/{epochs}"),
-        Progress::Steps { .. } => {}
-        Progress::Epoch(stats) => {
+    trainer.fit(|progress| {
+        if let Progress::Epoch(stats) = progress {
             println!("Epoch {}/{epochs}", stats.epoch);
             println!("{}", epoch_line(&stats));
         }

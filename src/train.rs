@@ -134,7 +134,11 @@ impl TrainConfig {
     /// Checks every setting against the training set size, before any GPU work.
     pub fn validate(&self, train_len: usize) -> Result<()> {
         if self.batch_size == 0 {
-            return Err(invalid("--batch-size", 0, "give a batch size of at least 1"));
+            return Err(invalid(
+                "--batch-size",
+                0,
+                "give a batch size of at least 1",
+            ));
         }
         if self.epochs == 0 {
             return Err(invalid("--epochs", 0, "give at least 1 epoch"));
@@ -169,11 +173,10 @@ impl<'ctx> Trainer<'ctx> {
     ) -> Result<Self> {
         config.validate(data.train.len())?;
         spec.input = [data.train.rows, data.train.cols, 1];
-        let all = config
-            .train_samples
-            .map_or_else(|| Ok((0..data.train.len() as u32).collect()), |n| {
-                subsample(data.train.len(), n, config.seed)
-            })?;
+        let all = config.train_samples.map_or_else(
+            || Ok((0..data.train.len() as u32).collect()),
+            |n| subsample(data.train.len(), n, config.seed),
+        )?;
         let (train_indices, validation_indices) = split_validation(&all, config.validation_split)?;
         let network = Network::new(ctx, spec, config.seed)?;
         let cache = KernelCache::new(ctx);
@@ -329,7 +332,14 @@ impl<'ctx> Trainer<'ctx> {
             landed.extend(self.readback.poll(ctx)?);
             if !landed.is_empty() {
                 landed_steps += collect(landed, &mut metrics);
-                progress(running(epoch, &metrics[..landed_steps], landed_steps, steps, batch, n));
+                progress(running(
+                    epoch,
+                    &metrics[..landed_steps],
+                    landed_steps,
+                    steps,
+                    batch,
+                    n,
+                ));
                 let per_step = start.elapsed().as_secs_f64() / landed_steps as f64;
                 chunk = ((CHUNK_SECONDS / per_step) as usize).clamp(1, MAX_CHUNK_STEPS);
             }
@@ -375,7 +385,10 @@ impl<'ctx> Trainer<'ctx> {
 
     /// The current parameter slab (padding included), read back from the GPU.
     pub fn parameters(&self) -> Result<Vec<f32>> {
-        Ok(self.network.slab.read(self.ctx, &self.network.slab.params)?)
+        Ok(self
+            .network
+            .slab
+            .read(self.ctx, &self.network.slab.params)?)
     }
 }
 

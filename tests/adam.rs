@@ -26,13 +26,38 @@ fn adam_matches_cpu_over_several_steps_on_odd_lengths() {
             let grads = uniform(&mut rng, len, -1e-2, 1e-2);
             slab.write(&ctx, &slab.grads, &grads);
             let alpha = config.alpha(t);
-            let table = step_table(&ctx, &cache, StepParams { adam_alpha: alpha, ..Default::default() });
+            let table = step_table(
+                &ctx,
+                &cache,
+                StepParams {
+                    adam_alpha: alpha,
+                    ..Default::default()
+                },
+            );
             run(&ctx, &cache, std::slice::from_ref(&dispatch), Some(&table));
             cpu::step(&params, alpha, &grads, &mut values, &mut m, &mut v);
             let what = format!("adam len {len} step {t}");
-            assert_close(&format!("{what} values"), &slab.read(&ctx, &slab.params).unwrap(), &values, 1e-6, 1e-5);
-            assert_close(&format!("{what} m"), &slab.read(&ctx, &slab.m).unwrap(), &m, 1e-9, 1e-5);
-            assert_close(&format!("{what} v"), &slab.read(&ctx, &slab.v).unwrap(), &v, 1e-12, 1e-5);
+            assert_close(
+                &format!("{what} values"),
+                &slab.read(&ctx, &slab.params).unwrap(),
+                &values,
+                1e-6,
+                1e-5,
+            );
+            assert_close(
+                &format!("{what} m"),
+                &slab.read(&ctx, &slab.m).unwrap(),
+                &m,
+                1e-9,
+                1e-5,
+            );
+            assert_close(
+                &format!("{what} v"),
+                &slab.read(&ctx, &slab.v).unwrap(),
+                &v,
+                1e-12,
+                1e-5,
+            );
         }
     }
 }

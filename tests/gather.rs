@@ -11,7 +11,14 @@ use gpu_cnn::layers::gather::{self, cpu, pack_bytes, Params, Source, NO_LABEL};
 use rand::seq::SliceRandom;
 use rand::Rng;
 
-fn check(samples: usize, sample_len: usize, rows: usize, start: usize, batch_rows: usize, seed: u64) {
+fn check(
+    samples: usize,
+    sample_len: usize,
+    rows: usize,
+    start: usize,
+    batch_rows: usize,
+    seed: u64,
+) {
     let (ctx, cache) = gpu();
     let mut rng = rng(seed);
     let images: Vec<u8> = (0..samples * sample_len).map(|_| rng.random()).collect();
@@ -23,7 +30,8 @@ fn check(samples: usize, sample_len: usize, rows: usize, start: usize, batch_row
         sample_len: sample_len as u32,
         ..Default::default()
     };
-    let (expected, expected_labels) = cpu::forward(&params, &images, &labels, &indices, start, batch_rows);
+    let (expected, expected_labels) =
+        cpu::forward(&params, &images, &labels, &indices, start, batch_rows);
 
     let images_buf = upload(&ctx, "images", &pack_bytes(&images));
     let labels_buf = upload(&ctx, "labels", &labels);
@@ -56,8 +64,18 @@ fn check(samples: usize, sample_len: usize, rows: usize, start: usize, batch_row
     );
     run(&ctx, &cache, &[dispatch], Some(&table));
     let what = format!("gather {samples}x{sample_len} rows {rows} from {start}");
-    assert_close(&what, &read(&ctx, &batch, rows * sample_len), &expected, 0.0, 0.0);
-    assert_eq!(read::<u32>(&ctx, &batch_labels, rows), expected_labels, "{what}: labels");
+    assert_close(
+        &what,
+        &read(&ctx, &batch, rows * sample_len),
+        &expected,
+        0.0,
+        0.0,
+    );
+    assert_eq!(
+        read::<u32>(&ctx, &batch_labels, rows),
+        expected_labels,
+        "{what}: labels"
+    );
 }
 
 #[test]
@@ -83,6 +101,9 @@ fn gather_short_last_batch_pads_with_zero_rows_and_no_label() {
         1,
         1,
     );
-    assert_eq!(expected, vec![10.0 / 255.0, 20.0 / 255.0, 0.0, 0.0, 0.0, 0.0]);
+    assert_eq!(
+        expected,
+        vec![10.0 / 255.0, 20.0 / 255.0, 0.0, 0.0, 0.0, 0.0]
+    );
     assert_eq!(labels, vec![4, NO_LABEL, NO_LABEL]);
 }

@@ -90,6 +90,11 @@ fn relu(values: &[f32]) -> Vec<f32> {
     values.iter().map(|&v| v.max(0.0)).collect()
 }
 
+/// Whether `values` holds both a positive and a negative value (both ReLU branches taken).
+fn both_signs(values: &[f32]) -> bool {
+    values.iter().any(|&v| v > 0.0) && values.iter().any(|&v| v < 0.0)
+}
+
 /// The smallest `|v|`.
 fn min_abs(values: &[f32]) -> f32 {
     values.iter().fold(f32::INFINITY, |m, v| m.min(v.abs()))
@@ -193,7 +198,9 @@ fn dense_backward_matches_finite_differences() {
 fn dense_backward_input_relu_mask_matches_finite_differences_through_relu() {
     for (seed, shape) in DENSE_SHAPES.into_iter().enumerate() {
         let mut rng = StdRng::seed_from_u64(200 + seed as u64);
-        let DenseCase { kernel, bias, g, .. } = DenseCase::new(&mut rng, shape);
+        let DenseCase {
+            kernel, bias, g, ..
+        } = DenseCase::new(&mut rng, shape);
         let x_pre = uniform_away_from_zero(&mut rng, shape.rows * shape.inputs);
         let x = relu(&x_pre);
         let objective = |x_pre: &[f32]| {
@@ -218,7 +225,10 @@ fn dense_backward_input_relu_mask_matches_finite_differences_through_relu() {
             .map(|(&d, &x)| if x > 0.0 { d } else { 0.0 })
             .collect();
         assert_eq!(masked.input, expected, "{what}: not unmasked · (x > 0)");
-        assert_eq!(masked.kernel, unmasked.kernel, "{what}: mask changed dkernel");
+        assert_eq!(
+            masked.kernel, unmasked.kernel,
+            "{what}: mask changed dkernel"
+        );
         assert_eq!(masked.bias, unmasked.bias, "{what}: mask changed dbias");
     }
 }
@@ -230,11 +240,12 @@ fn dense_forward_relu_gradient_is_output_masked_backward() {
     for (seed, shape) in DENSE_SHAPES.into_iter().enumerate() {
         let mut rng = StdRng::seed_from_u64(300 + seed as u64);
         // Perturbing one value moves a pre-activation by at most EPS_LINEAR (|x|, |kernel| ≤ 1):
-        // redraw until every pre-activation is twice that far from the kink.
+        // redraw until every pre-activation is twice that far from the kink and both ReLU
+        // branches occur.
         let DenseCase { x, kernel, bias, g } = loop {
             let case = DenseCase::new(&mut rng, shape);
             let z = dense::cpu::forward(shape, false, &case.x, &case.kernel, &case.bias);
-            if min_abs(&z) > 2.0 * EPS_LINEAR {
+            if min_abs(&z) > 2.0 * EPS_LINEAR && both_signs(&z) {
                 break case;
             }
         };
@@ -274,7 +285,13 @@ fn first_argmax(row: &[f32]) -> usize {
     best
 }
 
-fn softmax_xent(rows: usize, classes: usize, logits: &[f32], labels: &[u32], batch_rows: usize) -> (Vec<f32>, Metrics) {
+fn softmax_xent(
+    rows: usize,
+    classes: usize,
+    logits: &[f32],
+    labels: &[u32],
+    batch_rows: usize,
+) -> (Vec<f32>, Metrics) {
     let params = softmax_xent::Params {
         rows: rows as u32,
         classes: classes as u32,
@@ -295,7 +312,7 @@ fn softmax_xent_gradient_matches_finite_differences_and_skips_padding_rows() {
         // padding rows too, so counting one would show.
         let labels: Vec<u32> = (0..rows)
             .map(|r| {
-                if r % 2 == 0 || r >= batch_rows {
+                if r.is_multiple_of(2) || r >= batch_rows {
                     first_argmax(&logits[r * classes..(r + 1) * classes]) as u32
                 } else {
                     rng.random_range(0..classes as u32)
@@ -393,7 +410,6 @@ fn cpu_network_gradients_match_finite_differences() {
         };
         let layers = infer(&spec).expect("small dense model");
         let layout = slab_layout(&layers, 1);
-        let params = glorot_init(&layout, seed);
         let (hidden_kernel, hidden_bias) = (&layout.tensors[0], &layout.tensors[1]);
         assert_eq!(hidden_kernel.shape, [15, 6], "hidden kernel slot");
         let hidden = DenseShape {
@@ -402,22 +418,34 @@ fn cpu_network_gradients_match_finite_differences() {
             units: 6,
         };
 
-        // Perturbing one hidden-layer value moves a hidden pre-activation by at most
-        // EPS_CURVED (batch in [0, 1)): redraw the batch until all are twice that far from 0.
-        let mut rng = StdRng::seed_from_u64(600 + seed);
-        let batch = loop {
-            let batch = uniform(&mut rng, rows * 15, 0.0, 1.0);
-            let z = dense::cpu::forward(
-                hidden,
-                false,
-                &batch,
-                &params[hidden_kernel.offset..][..hidden_kernel.len],
-                &params[hidden_bias.offset..][..hidden_bias.len],
-            );
-            if min_abs(&z) > 2.0 * EPS_CURVED {
-                break batch;
-            }
-        };
+        // Draw initial values and a batch until (a) no hidden pre-activation of a real row lies
+        // within 2·EPS_CURVED of the kink (one perturbed hidden-layer value moves it by at most
+        // EPS_CURVED, the batch being in [0, 1)), (b) every hidden unit is active on some real
+        // row (every hidden weight gets a gradient) and (c) one is inactive somewhere (the
+        // ReLU mask is exercised).
+        let mut rng = StdRng::seed_from_u64(seed);
+        let (params, batch) = (0..1000)
+            .map(|_| {
+                let params = glorot_init(&layout, rng.random());
+                let batch = uniform(&mut rng, rows * 15, 0.0, 1.0);
+                (params, batch)
+            })
+            .find(|(params, batch)| {
+                let z = dense::cpu::forward(
+                    hidden,
+                    false,
+                    batch,
+                    &params[hidden_kernel.offset..][..hidden_kernel.len],
+                    &params[hidden_bias.offset..][..hidden_bias.len],
+                );
+                let real = &z[..batch_rows * hidden.units];
+                let unit_active =
+                    |u: usize| (0..batch_rows).any(|r| real[r * hidden.units + u] > 0.0);
+                min_abs(real) > 2.0 * EPS_CURVED
+                    && (0..hidden.units).all(unit_active)
+                    && real.iter().any(|&v| v < 0.0)
+            })
+            .expect("a case away from the ReLU kinks within 1000 draws");
         let labels: Vec<u32> = (0..rows)
             .map(|_| rng.random_range(0..CLASSES as u32))
             .collect();

@@ -79,8 +79,22 @@ fn matmul_matches_cpu_with_transposed_operands() {
         .into_iter()
         .enumerate()
         {
-            check(m, n, k, transpose, Epilogue::None, (100 + i * 10 + t) as u64);
-            check(m, n, k, transpose, Epilogue::ReluMask, (200 + i * 10 + t) as u64);
+            check(
+                m,
+                n,
+                k,
+                transpose,
+                Epilogue::None,
+                (100 + i * 10 + t) as u64,
+            );
+            check(
+                m,
+                n,
+                k,
+                transpose,
+                Epilogue::ReluMask,
+                (200 + i * 10 + t) as u64,
+            );
         }
     }
 }

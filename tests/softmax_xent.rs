@@ -17,7 +17,13 @@ fn check(rows: usize, batch_rows: usize, classes: usize, scale: f32, slot: usize
     let mut rng = rng(seed);
     let logits = uniform(&mut rng, rows * classes, -scale, scale);
     let labels: Vec<u32> = (0..rows)
-        .map(|r| if r < batch_rows { rng.random_range(0..classes as u32) } else { NO_LABEL })
+        .map(|r| {
+            if r < batch_rows {
+                rng.random_range(0..classes as u32)
+            } else {
+                NO_LABEL
+            }
+        })
         .collect();
     let params = Params {
         rows: rows as u32,
@@ -29,7 +35,17 @@ fn check(rows: usize, batch_rows: usize, classes: usize, scale: f32, slot: usize
     let logits_buf = upload(&ctx, "logits", &logits);
     let labels_buf = upload(&ctx, "labels", &labels);
     let grad = poisoned(&ctx, "grad", rows * classes);
-    let metrics = upload(&ctx, "metrics", &vec![Metrics { loss_sum: f32::NAN, correct: 999 }; slot + 2]);
+    let metrics = upload(
+        &ctx,
+        "metrics",
+        &vec![
+            Metrics {
+                loss_sum: f32::NAN,
+                correct: 999
+            };
+            slot + 2
+        ],
+    );
     let dispatch = softmax_xent::encode_forward(
         &ctx,
         &cache,
@@ -52,9 +68,21 @@ fn check(rows: usize, batch_rows: usize, classes: usize, scale: f32, slot: usize
     );
     run(&ctx, &cache, &[dispatch], Some(&table));
     let what = format!("softmax_xent rows {rows} ({batch_rows} real) classes {classes}");
-    assert_close(&what, &read(&ctx, &grad, rows * classes), &expected_grad, 1e-6, 1e-4);
+    assert_close(
+        &what,
+        &read(&ctx, &grad, rows * classes),
+        &expected_grad,
+        1e-6,
+        1e-4,
+    );
     let got: Vec<Metrics> = read(&ctx, &metrics, slot + 2);
-    assert_close(&format!("{what}: loss"), &[got[slot].loss_sum], &[expected.loss_sum], 0.0, 1e-4);
+    assert_close(
+        &format!("{what}: loss"),
+        &[got[slot].loss_sum],
+        &[expected.loss_sum],
+        0.0,
+        1e-4,
+    );
     assert_eq!(got[slot].correct, expected.correct, "{what}: correct count");
     assert_eq!(got[slot + 1].correct, 999, "{what}: wrote outside its slot");
 }
@@ -80,7 +108,14 @@ fn softmax_xent_ignores_padding_rows_of_a_short_batch() {
 
 #[test]
 fn softmax_xent_counts_ties_as_the_first_maximum() {
-    let params = Params { rows: 2, classes: 3, ..Default::default() };
+    let params = Params {
+        rows: 2,
+        classes: 3,
+        ..Default::default()
+    };
     let (_, metrics) = cpu::forward(&params, &[1.0, 1.0, 0.0, 0.0, 2.0, 2.0], &[0, 2], 2);
-    assert_eq!(metrics.correct, 1, "row 0 picks class 0, row 1 picks class 1 (not 2)");
+    assert_eq!(
+        metrics.correct, 1,
+        "row 0 picks class 0, row 1 picks class 1 (not 2)"
+    );
 }

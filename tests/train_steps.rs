@@ -8,11 +8,13 @@
 mod common;
 
 use common::*;
-use gpu_cnn::data::{bundled_mnist_dir, epoch_order, load_dir, split_validation, Dataset, MnistSplits};
+use gpu_cnn::data::{
+    bundled_mnist_dir, epoch_order, load_dir, split_validation, Dataset, MnistSplits,
+};
 use gpu_cnn::layers::gather::{self, Params as GatherParams};
+use gpu_cnn::model::network::glorot_init;
 use gpu_cnn::model::presets::preset;
 use gpu_cnn::model::reference::CpuNetwork;
-use gpu_cnn::model::network::glorot_init;
 use gpu_cnn::model::spec::{Activation, LayerSpec};
 use gpu_cnn::train::{TrainConfig, Trainer};
 use rand::Rng;
@@ -32,12 +34,19 @@ fn synthetic(samples: usize, rows: usize, cols: usize, seed: u64) -> Dataset {
 fn golden(data: &MnistSplits, hidden: usize, config: TrainConfig) {
     let ctx = context();
     let mut spec = preset("dense").expect("preset");
-    spec.layers[1] = LayerSpec::Dense { units: hidden, activation: Activation::Relu };
+    spec.layers[1] = LayerSpec::Dense {
+        units: hidden,
+        activation: Activation::Relu,
+    };
     let mut trainer = Trainer::new(&ctx, spec, data, config.clone()).expect("trainer");
     let network = trainer.network();
     let layout = network.slab.layout.clone();
     let initial = glorot_init(&layout, config.seed);
-    assert_eq!(trainer.parameters().unwrap(), initial, "GPU starts from the CPU's initial values");
+    assert_eq!(
+        trainer.parameters().unwrap(),
+        initial,
+        "GPU starts from the CPU's initial values"
+    );
     let mut cpu = CpuNetwork::new(network.layers.clone(), layout, 10, initial);
 
     let all: Vec<u32> = (0..data.train.len() as u32).collect();
@@ -45,36 +54,83 @@ fn golden(data: &MnistSplits, hidden: usize, config: TrainConfig) {
     let rows = config.batch_size;
     let sample_len = data.train.sample_len();
     let labels: Vec<u32> = data.train.labels.iter().map(|&l| u32::from(l)).collect();
-    let params = GatherParams { rows: rows as u32, sample_len: sample_len as u32, ..Default::default() };
+    let params = GatherParams {
+        rows: rows as u32,
+        sample_len: sample_len as u32,
+        ..Default::default()
+    };
     for epoch in 1..=config.epochs {
         let stats = trainer.run_epoch(epoch, &mut |_| {}).expect("epoch");
         let order = epoch_order(&train, config.seed, epoch - 1);
         let mut loss = 0.0f64;
         for start in (0..train.len()).step_by(rows) {
             let batch_rows = rows.min(train.len() - start);
-            let (batch, batch_labels) = gather::cpu::forward(&params, &data.train.images, &labels, &order, start, batch_rows);
+            let (batch, batch_labels) = gather::cpu::forward(
+                &params,
+                &data.train.images,
+                &labels,
+                &order,
+                start,
+                batch_rows,
+            );
             let metrics = cpu.train_step(&batch, &batch_labels, rows, batch_rows, &config.adam);
             loss += f64::from(metrics.loss_sum);
         }
         let cpu_loss = loss / train.len() as f64;
-        assert!((stats.loss - cpu_loss).abs() <= 1e-4 * cpu_loss.abs(), "epoch {epoch} loss: gpu {} vs cpu {cpu_loss}", stats.loss);
+        assert!(
+            (stats.loss - cpu_loss).abs() <= 1e-4 * cpu_loss.abs(),
+            "epoch {epoch} loss: gpu {} vs cpu {cpu_loss}",
+            stats.loss
+        );
         let gpu = trainer.parameters().unwrap();
-        assert_close(&format!("parameters after epoch {epoch}"), &gpu, &cpu.params, 2e-5, 1e-3);
+        assert_close(
+            &format!("parameters after epoch {epoch}"),
+            &gpu,
+            &cpu.params,
+            2e-5,
+            1e-3,
+        );
     }
 }
 
 #[test]
 fn golden_run_matches_cpu_for_three_steps_on_odd_synthetic_data() {
     // 21 training samples in batches of 7: three full steps per epoch, two epochs.
-    let data = MnistSplits { train: synthetic(21, 6, 5, 1), test: synthetic(9, 6, 5, 2) };
-    golden(&data, 13, TrainConfig { epochs: 2, batch_size: 7, validation_split: 0.0, seed: 3, ..Default::default() });
+    let data = MnistSplits {
+        train: synthetic(21, 6, 5, 1),
+        test: synthetic(9, 6, 5, 2),
+    };
+    golden(
+        &data,
+        13,
+        TrainConfig {
+            epochs: 2,
+            batch_size: 7,
+            validation_split: 0.0,
+            seed: 3,
+            ..Default::default()
+        },
+    );
 }
 
 #[test]
 fn golden_run_matches_cpu_with_a_short_last_batch() {
     // 30 samples, 20% validation → 24 training samples in batches of 10: 10, 10, 4.
-    let data = MnistSplits { train: synthetic(30, 7, 4, 4), test: synthetic(5, 7, 4, 5) };
-    golden(&data, 11, TrainConfig { epochs: 2, batch_size: 10, validation_split: 0.2, seed: 6, ..Default::default() });
+    let data = MnistSplits {
+        train: synthetic(30, 7, 4, 4),
+        test: synthetic(5, 7, 4, 5),
+    };
+    golden(
+        &data,
+        11,
+        TrainConfig {
+            epochs: 2,
+            batch_size: 10,
+            validation_split: 0.2,
+            seed: 6,
+            ..Default::default()
+        },
+    );
 }
 
 #[test]
@@ -86,35 +142,72 @@ fn golden_run_matches_cpu_on_mnist_with_the_lecture_model() {
         rows: d.rows,
         cols: d.cols,
     };
-    let data = MnistSplits { train: take(&mnist.train, 96), test: take(&mnist.test, 10) };
-    golden(&data, 128, TrainConfig { epochs: 1, batch_size: 32, validation_split: 0.0, seed: 7, ..Default::default() });
+    let data = MnistSplits {
+        train: take(&mnist.train, 96),
+        test: take(&mnist.test, 10),
+    };
+    golden(
+        &data,
+        128,
+        TrainConfig {
+            epochs: 1,
+            batch_size: 32,
+            validation_split: 0.0,
+            seed: 7,
+            ..Default::default()
+        },
+    );
 }
 
 fn train_once(data: &MnistSplits, config: &TrainConfig) -> (Vec<f32>, f64) {
     let ctx = context();
-    let mut trainer = Trainer::new(&ctx, preset("dense").unwrap(), data, config.clone()).expect("trainer");
+    let mut trainer =
+        Trainer::new(&ctx, preset("dense").unwrap(), data, config.clone()).expect("trainer");
     trainer.fit(|_| {}).expect("fit");
-    (trainer.parameters().unwrap(), trainer.evaluate_test().unwrap().accuracy)
+    (
+        trainer.parameters().unwrap(),
+        trainer.evaluate_test().unwrap().accuracy,
+    )
 }
 
 #[test]
 fn same_seed_gives_bit_identical_weights_and_accuracy() {
     let data = load_dir(&bundled_mnist_dir()).expect("bundled MNIST");
-    let config = TrainConfig { epochs: 2, train_samples: Some(1000), seed: 11, ..Default::default() };
+    let config = TrainConfig {
+        epochs: 2,
+        train_samples: Some(1000),
+        seed: 11,
+        ..Default::default()
+    };
     let (first, first_accuracy) = train_once(&data, &config);
     let (second, second_accuracy) = train_once(&data, &config);
     let first_bits: Vec<u32> = first.iter().map(|v| v.to_bits()).collect();
     let second_bits: Vec<u32> = second.iter().map(|v| v.to_bits()).collect();
-    assert!(first_bits == second_bits, "weights differ between two runs with the same seed");
+    assert!(
+        first_bits == second_bits,
+        "weights differ between two runs with the same seed"
+    );
     assert_eq!(first_accuracy.to_bits(), second_accuracy.to_bits());
     let other = TrainConfig { seed: 12, ..config };
-    assert_ne!(train_once(&data, &other).0, first, "a different seed must train differently");
+    assert_ne!(
+        train_once(&data, &other).0,
+        first,
+        "a different seed must train differently"
+    );
 }
 
 #[test]
 fn dense_model_learns_mnist_from_a_small_subset() {
     let data = load_dir(&bundled_mnist_dir()).expect("bundled MNIST");
-    let config = TrainConfig { epochs: 1, train_samples: Some(2000), seed: 1, ..Default::default() };
+    let config = TrainConfig {
+        epochs: 1,
+        train_samples: Some(2000),
+        seed: 1,
+        ..Default::default()
+    };
     let (_, accuracy) = train_once(&data, &config);
-    assert!(accuracy >= 0.85, "test accuracy {accuracy} after one epoch on 1800 samples (expected ≥ 0.85)");
+    assert!(
+        accuracy >= 0.85,
+        "test accuracy {accuracy} after one epoch on 1800 samples (expected ≥ 0.85)"
+    );
 }

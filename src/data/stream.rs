@@ -21,7 +21,11 @@ impl GpuDataset {
     pub fn upload(ctx: &GpuContext, label: &str, data: &Dataset) -> Result<Self, GpuError> {
         let labels: Vec<u32> = data.labels.iter().map(|&l| u32::from(l)).collect();
         Ok(Self {
-            images: buffers::storage_with(ctx, &format!("{label}.images"), &pack_bytes(&data.images))?,
+            images: buffers::storage_with(
+                ctx,
+                &format!("{label}.images"),
+                &pack_bytes(&data.images),
+            )?,
             labels: buffers::storage_with(ctx, &format!("{label}.labels"), &labels)?,
             len: data.len(),
         })

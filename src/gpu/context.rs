@@ -167,9 +167,8 @@ fn choose(
         selector,
         available: available.clone(),
     };
-    let name_matches = |adapter: &wgpu::Adapter, name: &str| {
-        adapter.get_info().name.to_lowercase().contains(name)
-    };
+    let name_matches =
+        |adapter: &wgpu::Adapter, name: &str| adapter.get_info().name.to_lowercase().contains(name);
     match selector {
         DeviceSelector::Auto => match env_name {
             Some(name) => {
@@ -179,7 +178,10 @@ fn choose(
                     .find(|a| name_matches(a, &name))
                     .ok_or_else(|| no_match(format!("auto (WGPU_ADAPTER_NAME={name})")))
             }
-            None => adapters.into_iter().next().ok_or_else(|| no_match("auto".into())),
+            None => adapters
+                .into_iter()
+                .next()
+                .ok_or_else(|| no_match("auto".into())),
         },
         DeviceSelector::Backend(backend) => adapters
             .into_iter()
@@ -234,7 +236,10 @@ impl GpuContext {
         let on_lost = Arc::clone(&failure);
         device.set_device_lost_callback(move |reason, message| {
             if reason != wgpu::DeviceLostReason::Destroyed {
-                record_failure(&on_lost, GpuError::DeviceLost(format!("{reason:?}: {message}")));
+                record_failure(
+                    &on_lost,
+                    GpuError::DeviceLost(format!("{reason:?}: {message}")),
+                );
             }
         });
         log::info!("using [{}] {}", info.backend.to_str(), info.name);
@@ -322,7 +327,10 @@ mod tests {
     fn selector_parses_backends_indices_and_names() {
         let parse = |s: &str| s.parse::<DeviceSelector>().unwrap();
         assert_eq!(parse("auto"), DeviceSelector::Auto);
-        assert_eq!(parse("Vulkan"), DeviceSelector::Backend(wgpu::Backend::Vulkan));
+        assert_eq!(
+            parse("Vulkan"),
+            DeviceSelector::Backend(wgpu::Backend::Vulkan)
+        );
         assert_eq!(parse("gl"), DeviceSelector::Backend(wgpu::Backend::Gl));
         assert_eq!(parse("2"), DeviceSelector::Index(2));
         assert_eq!(parse("LLVMpipe"), DeviceSelector::Name("llvmpipe".into()));

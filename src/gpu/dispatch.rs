@@ -21,7 +21,12 @@ pub struct Dispatch {
 /// Workgroups to cover `count` items in groups of `per_group`, as a 2-D grid when one
 /// dimension would exceed the device's limit. Kernels recover the linear group index as
 /// `group.y * num_groups.x + group.x`.
-pub fn grid_for(ctx: &GpuContext, what: &str, count: u64, per_group: u64) -> Result<[u32; 3], GpuError> {
+pub fn grid_for(
+    ctx: &GpuContext,
+    what: &str,
+    count: u64,
+    per_group: u64,
+) -> Result<[u32; 3], GpuError> {
     let groups = count.div_ceil(per_group).max(1);
     let limit = u64::from(ctx.limits.max_compute_workgroups_per_dimension);
     let x = groups.min(limit);
@@ -33,7 +38,6 @@ pub fn grid_for(ctx: &GpuContext, what: &str, count: u64, per_group: u64) -> Res
 impl Dispatch {
     /// Builds a launch of `kernel` with `constants`, its uniform `params` and its storage
     /// `bindings` (in the kernel's binding order), over `workgroups`.
-    #[allow(clippy::too_many_arguments)]
     pub fn new<P: Pod>(
         ctx: &GpuContext,
         cache: &KernelCache,
@@ -63,12 +67,15 @@ impl Dispatch {
             binding: 0,
             resource: params.as_entire_binding(),
         }];
-        entries.extend(bindings.iter().enumerate().map(|(i, binding)| {
-            wgpu::BindGroupEntry {
-                binding: i as u32 + 1,
-                resource: wgpu::BindingResource::Buffer(binding.clone()),
-            }
-        }));
+        entries.extend(
+            bindings
+                .iter()
+                .enumerate()
+                .map(|(i, binding)| wgpu::BindGroupEntry {
+                    binding: i as u32 + 1,
+                    resource: wgpu::BindingResource::Buffer(binding.clone()),
+                }),
+        );
         let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some(label),
             layout: cache.layout(kernel),

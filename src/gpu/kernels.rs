@@ -160,12 +160,12 @@ impl KernelCache {
                         .enumerate()
                         .map(|(i, &access)| storage_entry(i as u32 + 1, access)),
                 );
-                let layout = ctx
-                    .device
-                    .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-                        label: Some(kernel.label()),
-                        entries: &entries,
-                    });
+                let layout =
+                    ctx.device
+                        .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                            label: Some(kernel.label()),
+                            entries: &entries,
+                        });
                 (kernel, layout)
             })
             .collect();
@@ -239,20 +239,19 @@ impl KernelCache {
                 bind_group_layouts: groups,
                 immediate_size: 0,
             });
-        let pipeline = Arc::new(
-            ctx.device
-                .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                    label: Some(kernel.label()),
-                    layout: Some(&layout),
-                    module: &module,
-                    entry_point: Some(kernel.entry_point()),
-                    compilation_options: wgpu::PipelineCompilationOptions {
-                        constants,
-                        zero_initialize_workgroup_memory: false,
-                    },
-                    cache: None,
-                }),
-        );
+        let pipeline = Arc::new(ctx.device.create_compute_pipeline(
+            &wgpu::ComputePipelineDescriptor {
+                label: Some(kernel.label()),
+                layout: Some(&layout),
+                module: &module,
+                entry_point: Some(kernel.entry_point()),
+                compilation_options: wgpu::PipelineCompilationOptions {
+                    constants,
+                    zero_initialize_workgroup_memory: false,
+                },
+                cache: None,
+            },
+        ));
         pipelines.insert(key, Arc::clone(&pipeline));
         pipeline
     }

@@ -69,7 +69,7 @@ impl Readback {
         bytes: u64,
         landed: &mut Vec<Landed>,
     ) -> Result<usize, GpuError> {
-        debug_assert!(bytes <= self.slot_bytes && bytes % 4 == 0);
+        debug_assert!(bytes <= self.slot_bytes && bytes.is_multiple_of(4));
         if self.free.is_empty() {
             landed.push(self.wait_oldest(ctx)?);
         }

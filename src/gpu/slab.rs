@@ -103,7 +103,8 @@ impl ParamSlab {
 
     /// Overwrites one of the four buffers in full.
     pub fn write(&self, ctx: &GpuContext, buffer: &wgpu::Buffer, values: &[f32]) {
-        ctx.queue.write_buffer(buffer, 0, bytemuck::cast_slice(values));
+        ctx.queue
+            .write_buffer(buffer, 0, bytemuck::cast_slice(values));
     }
 }
 

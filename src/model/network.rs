@@ -150,7 +150,11 @@ impl Network {
         let training = adam.is_some();
         let input_len = self.spec.input.iter().product::<usize>();
         let new_buffer = |label: &str, values: usize| {
-            buffers::storage(ctx, &format!("{label} [{rows}, {}]", values / rows.max(1)), (values * 4) as u64)
+            buffers::storage(
+                ctx,
+                &format!("{label} [{rows}, {}]", values / rows.max(1)),
+                (values * 4) as u64,
+            )
         };
         let batch_labels = new_buffer("batch.labels", rows)?;
         let mut tensors = vec![Tensor {

@@ -37,7 +37,12 @@ fn dense_shape(layer: &LayerInfo, rows: usize) -> Option<DenseShape> {
 
 impl CpuNetwork {
     /// A network with these layers and initial `params` (laid out as `layout`).
-    pub fn new(layers: Vec<LayerInfo>, layout: SlabLayout, classes: usize, params: Vec<f32>) -> Self {
+    pub fn new(
+        layers: Vec<LayerInfo>,
+        layout: SlabLayout,
+        classes: usize,
+        params: Vec<f32>,
+    ) -> Self {
         let total = layout.total;
         Self {
             layers,
@@ -78,7 +83,13 @@ impl CpuNetwork {
     }
 
     /// Loss metrics and the full gradient slab for one batch.
-    pub fn gradients(&self, batch: &[f32], labels: &[u32], rows: usize, batch_rows: usize) -> (Metrics, Vec<f32>) {
+    pub fn gradients(
+        &self,
+        batch: &[f32],
+        labels: &[u32],
+        rows: usize,
+        batch_rows: usize,
+    ) -> (Metrics, Vec<f32>) {
         let outputs = self.forward(batch, rows);
         let params = softmax_xent::Params {
             rows: rows as u32,
@@ -100,7 +111,8 @@ impl CpuNetwork {
                 .rev()
                 .find(|l| !matches!(l.spec, LayerSpec::Flatten))
                 .is_some_and(|l| l.activation() == Activation::Relu);
-            let g = dense::cpu::backward(shape, input_is_relu, x, &self.tensor(&self.params, p), &dz);
+            let g =
+                dense::cpu::backward(shape, input_is_relu, x, &self.tensor(&self.params, p), &dz);
             for (slot, values) in [(p, &g.kernel), (p + 1, &g.bias)] {
                 let offset = self.layout.tensors[slot].offset;
                 grads[offset..offset + values.len()].copy_from_slice(values);
@@ -122,7 +134,14 @@ impl CpuNetwork {
         let (metrics, grads) = self.gradients(batch, labels, rows, batch_rows);
         self.t += 1;
         let params = config.params(self.layout.total);
-        adam::cpu::step(&params, config.alpha(self.t), &grads, &mut self.params, &mut self.m, &mut self.v);
+        adam::cpu::step(
+            &params,
+            config.alpha(self.t),
+            &grads,
+            &mut self.params,
+            &mut self.m,
+            &mut self.v,
+        );
         metrics
     }
 }

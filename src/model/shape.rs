@@ -203,7 +203,10 @@ mod tests {
         let names: Vec<&str> = layers.iter().map(|l| l.name.as_str()).collect();
         assert_eq!(names, ["flatten", "dense", "dense_1"]);
         assert_eq!(layers[0].output, Shape::Flat(784));
-        assert_eq!(layers.iter().map(LayerInfo::param_count).sum::<usize>(), 101_770);
+        assert_eq!(
+            layers.iter().map(LayerInfo::param_count).sum::<usize>(),
+            101_770
+        );
     }
 
     #[test]

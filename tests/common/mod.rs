@@ -4,7 +4,7 @@
 
 use bytemuck::Pod;
 use gpu_cnn::gpu::step_table::{StepParams, StepTable};
-use gpu_cnn::gpu::{buffers, Dispatch, DeviceSelector, GpuContext, KernelCache};
+use gpu_cnn::gpu::{buffers, DeviceSelector, Dispatch, GpuContext, KernelCache};
 use rand::distr::{Distribution, Uniform};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -61,7 +61,12 @@ pub fn step_table(ctx: &GpuContext, cache: &KernelCache, entry: StepParams) -> S
 }
 
 /// Records `dispatches` once (step 0 of `table`) in one pass, submits and waits.
-pub fn run(ctx: &GpuContext, cache: &KernelCache, dispatches: &[Dispatch], table: Option<&StepTable>) {
+pub fn run(
+    ctx: &GpuContext,
+    cache: &KernelCache,
+    dispatches: &[Dispatch],
+    table: Option<&StepTable>,
+) {
     let fallback;
     let table = match table {
         Some(table) => table,
@@ -72,7 +77,9 @@ pub fn run(ctx: &GpuContext, cache: &KernelCache, dispatches: &[Dispatch], table
     };
     let mut encoder = ctx
         .device
-        .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("test") });
+        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("test"),
+        });
     {
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some("test"),

@@ -12,7 +12,15 @@ pub fn forward(shape: DenseShape, relu: bool, x: &[f32], kernel: &[f32], bias: &
         Epilogue::Bias
     };
     let params = matmul::Params::new(shape.rows, shape.units, shape.inputs);
-    gemm(&params, Transpose::default(), epilogue, x, kernel, bias, &[])
+    gemm(
+        &params,
+        Transpose::default(),
+        epilogue,
+        x,
+        kernel,
+        bias,
+        &[],
+    )
 }
 
 /// Gradients of one dense layer.

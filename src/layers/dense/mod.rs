@@ -27,7 +27,6 @@ pub struct DenseShape {
 }
 
 /// Builds the forward launch: `y = act(x · kernel + bias)`.
-#[allow(clippy::too_many_arguments)]
 pub fn encode_forward(
     ctx: &GpuContext,
     cache: &KernelCache,
@@ -63,7 +62,6 @@ pub fn encode_forward(
 
 /// Builds the backward_input launch: `dx = dz · kernelᵀ`, masked by `x > 0` when
 /// `mask_by_input` (the input is a ReLU output).
-#[allow(clippy::too_many_arguments)]
 pub fn encode_backward_input(
     ctx: &GpuContext,
     cache: &KernelCache,
@@ -98,7 +96,6 @@ pub fn encode_backward_input(
 }
 
 /// Builds the backward_weight launches: `dkernel = xᵀ · dz` and `dbias = Σ_rows dz`.
-#[allow(clippy::too_many_arguments)]
 pub fn encode_backward_weight(
     ctx: &GpuContext,
     cache: &KernelCache,

@@ -19,8 +19,16 @@ pub fn forward(
         for col in 0..n {
             let mut sum = 0.0f32;
             for kk in 0..k {
-                let a_value = if transpose.a { a[kk * m + row] } else { a[row * k + kk] };
-                let b_value = if transpose.b { b[col * k + kk] } else { b[kk * n + col] };
+                let a_value = if transpose.a {
+                    a[kk * m + row]
+                } else {
+                    a[row * k + kk]
+                };
+                let b_value = if transpose.b {
+                    b[col * k + kk]
+                } else {
+                    b[kk * n + col]
+                };
                 sum += a_value * b_value;
             }
             c[row * n + col] = match epilogue {

@@ -3,7 +3,12 @@
 use super::{Metrics, Params};
 
 /// The gradient `[rows, classes]` and the metrics of a batch with `batch_rows` real rows.
-pub fn forward(params: &Params, logits: &[f32], labels: &[u32], batch_rows: usize) -> (Vec<f32>, Metrics) {
+pub fn forward(
+    params: &Params,
+    logits: &[f32],
+    labels: &[u32],
+    batch_rows: usize,
+) -> (Vec<f32>, Metrics) {
     let (rows, classes) = (params.rows as usize, params.classes as usize);
     let mut grad = vec![0.0; rows * classes];
     let mut metrics = Metrics::default();

@@ -3,7 +3,14 @@
 use super::Params;
 
 /// Updates `values`, `m` and `v` in place from `grads` with step size `alpha`.
-pub fn step(params: &Params, alpha: f32, grads: &[f32], values: &mut [f32], m: &mut [f32], v: &mut [f32]) {
+pub fn step(
+    params: &Params,
+    alpha: f32,
+    grads: &[f32],
+    values: &mut [f32],
+    m: &mut [f32],
+    v: &mut [f32],
+) {
     for i in 0..params.len as usize {
         let g = grads[i];
         m[i] += (g - m[i]) * (1.0 - params.beta1);

@@ -43,8 +43,7 @@ impl AdamConfig {
     /// The bias-corrected step size of step `t` (counted from 1).
     pub fn alpha(&self, t: u64) -> f32 {
         let t = t as f64;
-        (self.learning_rate * (1.0 - self.beta2.powf(t)).sqrt() / (1.0 - self.beta1.powf(t)))
-            as f32
+        (self.learning_rate * (1.0 - self.beta2.powf(t)).sqrt() / (1.0 - self.beta1.powf(t))) as f32
     }
 
     /// The kernel's uniform parameters for a slab of `len` elements.
