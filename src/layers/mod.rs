@@ -3,7 +3,9 @@
 //! reference the GPU kernels are tested against.
 
 pub mod bias;
+pub mod conv2d;
 pub mod dense;
 pub mod gather;
 pub mod matmul;
+pub mod pool2d;
 pub mod softmax_xent;

@@ -180,6 +180,7 @@ impl Network {
                     });
                     tensor_of.push((input, tensors.len() - 1));
                 }
+                _ => unimplemented!("conv"),
             }
         }
         let logits_tensor = tensors.len() - 1;

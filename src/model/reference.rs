@@ -31,7 +31,7 @@ fn dense_shape(layer: &LayerInfo, rows: usize) -> Option<DenseShape> {
             inputs: layer.input.len(),
             units,
         }),
-        LayerSpec::Flatten => None,
+        _ => None,
     }
 }
 

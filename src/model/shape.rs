@@ -82,10 +82,7 @@ impl LayerInfo {
 
     /// The layer's activation (`Linear` for layers without one).
     pub fn activation(&self) -> Activation {
-        match self.spec {
-            LayerSpec::Dense { activation, .. } => activation,
-            LayerSpec::Flatten => Activation::Linear,
-        }
+        self.spec.activation()
     }
 }
 
@@ -139,6 +136,12 @@ pub fn infer(spec: &ModelSpec) -> Result<Vec<LayerInfo>, ModelError> {
                     },
                 ];
                 (Shape::Flat(units), params)
+            }
+            _ => {
+                return Err(fail(
+                    "convolution and pooling are not inferred yet".into(),
+                    "use the dense preset",
+                ))
             }
         };
         if output.is_empty() {

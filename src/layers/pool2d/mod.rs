@@ -1,0 +1,3 @@
+//! 2-D max and average pooling (NHWC, valid padding).
+
+pub mod geometry;
