@@ -74,7 +74,10 @@ fn train_step(c: &mut Criterion) {
     let adam = AdamConfig::default();
     group.throughput(Throughput::Elements(BATCH as u64));
     group.bench_function("cpu reference: one step", |bench| {
-        bench.iter(|| cpu.train_step(&batch, &labels, BATCH, BATCH, &adam))
+        bench.iter(|| {
+            cpu.train_step(&batch, &labels, BATCH, BATCH, &adam)
+                .expect("step")
+        })
     });
     group.finish();
 }

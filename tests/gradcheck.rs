@@ -253,7 +253,12 @@ fn dense_forward_relu_gradient_is_output_masked_backward() {
             weighted_sum(&g, &dense::cpu::forward(shape, true, x, kernel, bias))
         };
         let y = dense::cpu::forward(shape, true, &x, &kernel, &bias);
-        let dz = dense::cpu::relu_backward(&y, &g);
+        // ReLU's backward: the pre-activation gradient is g where the output is positive.
+        let dz: Vec<f32> = y
+            .iter()
+            .zip(&g)
+            .map(|(&y, &g)| if y > 0.0 { g } else { 0.0 })
+            .collect();
         let grads = dense::cpu::backward(shape, false, &x, &kernel, &dz);
         let what = format!("dense {shape:?} relu forward");
         assert_gradient(
@@ -451,11 +456,15 @@ fn cpu_network_gradients_match_finite_differences() {
             .collect();
 
         let mut net = CpuNetwork::new(layers, layout.clone(), CLASSES, params.clone());
-        let (_, grads) = net.gradients(&batch, &labels, rows, batch_rows);
+        let (_, grads) = net
+            .gradients(&batch, &labels, rows, batch_rows)
+            .expect("gradients");
         assert_eq!(grads.len(), layout.total, "gradient slab length");
         let numeric = numeric_gradient(&params, EPS_CURVED, |p| {
             net.params.copy_from_slice(p);
-            let (metrics, _) = net.gradients(&batch, &labels, rows, batch_rows);
+            let (metrics, _) = net
+                .gradients(&batch, &labels, rows, batch_rows)
+                .expect("gradients");
             f64::from(metrics.loss_sum) / batch_rows as f64
         });
         for tensor in &layout.tensors {

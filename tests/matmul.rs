@@ -7,7 +7,7 @@
 mod common;
 
 use common::*;
-use gpu_cnn::layers::matmul::{self, cpu, Epilogue, Operands, Params, Transpose};
+use gpu_cnn::layers::matmul::{self, cpu, Epilogue, Layout, Operands, Params, Transpose};
 
 const SHAPES: [(usize, usize, usize); 6] = [
     (1, 1, 1),
@@ -43,7 +43,7 @@ fn check(m: usize, n: usize, k: usize, transpose: Transpose, epilogue: Epilogue,
         &cache,
         "test.matmul",
         params,
-        transpose,
+        Layout::Matrices(transpose),
         epilogue,
         Operands {
             a: a_buf.as_entire_buffer_binding(),

@@ -272,7 +272,7 @@ fn layout_problems(kernel: Kernel, name: &str, (fields, size): (&[Field], usize)
 #[test]
 fn every_uniform_and_storage_struct_matches_its_rust_mirror() {
     use gpu_cnn::gpu::step_table::StepParams;
-    use gpu_cnn::layers::{bias, gather, matmul, softmax_xent};
+    use gpu_cnn::layers::{bias, gather, matmul, pool2d, softmax_xent};
     use gpu_cnn::optim::adam;
 
     let step = rust_layout!(StepParams {
@@ -281,11 +281,31 @@ fn every_uniform_and_storage_struct_matches_its_rust_mirror() {
         slot: u32,
         adam_alpha: f32,
     });
+    let pool = rust_layout!(pool2d::Params {
+        batch: u32,
+        in_h: u32,
+        in_w: u32,
+        channels: u32,
+        out_h: u32,
+        out_w: u32,
+        pool_h: u32,
+        pool_w: u32,
+        stride_h: u32,
+        stride_w: u32,
+        _pad0: u32,
+        _pad1: u32,
+    });
     let mut problems = Vec::new();
     #[rustfmt::skip]
     let pairs = [
         (Kernel::GatherForward, "Params", rust_layout!(gather::Params { rows: u32, sample_len: u32, _pad0: u32, _pad1: u32 })),
-        (Kernel::MatmulForward, "Params", rust_layout!(matmul::Params { m: u32, n: u32, k: u32, _pad: u32 })),
+        (Kernel::MatmulForward, "Params", rust_layout!(matmul::Params {
+            m: u32, n: u32, k: u32, _pad: u32, in_h: u32, in_w: u32, in_c: u32, out_h: u32,
+            out_w: u32, out_c: u32, kernel_h: u32, kernel_w: u32, stride_h: u32, stride_w: u32,
+            pad_top: u32, pad_left: u32,
+        })),
+        (Kernel::Pool2dForward, "Params", pool),
+        (Kernel::Pool2dBackwardInput, "Params", pool),
         (Kernel::BiasBackward, "Params", rust_layout!(bias::Params { rows: u32, cols: u32, _pad0: u32, _pad1: u32 })),
         (Kernel::SoftmaxXentForward, "Params", rust_layout!(softmax_xent::Params { rows: u32, classes: u32, _pad0: u32, _pad1: u32 })),
         (Kernel::SoftmaxXentForward, "Metrics", rust_layout!(softmax_xent::Metrics { loss_sum: f32, correct: u32 })),

@@ -15,7 +15,7 @@ use gpu_cnn::layers::gather::{self, Params as GatherParams};
 use gpu_cnn::model::network::glorot_init;
 use gpu_cnn::model::presets::preset;
 use gpu_cnn::model::reference::CpuNetwork;
-use gpu_cnn::model::spec::{Activation, LayerSpec};
+use gpu_cnn::model::spec::{Activation, LayerSpec, ModelSpec};
 use gpu_cnn::train::{TrainConfig, Trainer};
 use rand::Rng;
 
@@ -30,14 +30,19 @@ fn synthetic(samples: usize, rows: usize, cols: usize, seed: u64) -> Dataset {
     }
 }
 
-/// Trains `epochs` epochs on the GPU and the same steps on the CPU; compares after each epoch.
-fn golden(data: &MnistSplits, hidden: usize, config: TrainConfig) {
-    let ctx = context();
+/// The dense preset with `hidden` units in its hidden layer.
+fn dense(hidden: usize) -> ModelSpec {
     let mut spec = preset("dense").expect("preset");
     spec.layers[1] = LayerSpec::Dense {
         units: hidden,
         activation: Activation::Relu,
     };
+    spec
+}
+
+/// Trains `epochs` epochs on the GPU and the same steps on the CPU; compares after each epoch.
+fn golden(data: &MnistSplits, spec: ModelSpec, config: TrainConfig) {
+    let ctx = context();
     let mut trainer = Trainer::new(&ctx, spec, data, config.clone()).expect("trainer");
     let network = trainer.network();
     let layout = network.slab.layout.clone();
@@ -73,7 +78,9 @@ fn golden(data: &MnistSplits, hidden: usize, config: TrainConfig) {
                 start,
                 batch_rows,
             );
-            let metrics = cpu.train_step(&batch, &batch_labels, rows, batch_rows, &config.adam);
+            let metrics = cpu
+                .train_step(&batch, &batch_labels, rows, batch_rows, &config.adam)
+                .expect("cpu step");
             loss += f64::from(metrics.loss_sum);
         }
         let cpu_loss = loss / train.len() as f64;
@@ -102,7 +109,7 @@ fn golden_run_matches_cpu_for_three_steps_on_odd_synthetic_data() {
     };
     golden(
         &data,
-        13,
+        dense(13),
         TrainConfig {
             epochs: 2,
             batch_size: 7,
@@ -122,7 +129,7 @@ fn golden_run_matches_cpu_with_a_short_last_batch() {
     };
     golden(
         &data,
-        11,
+        dense(11),
         TrainConfig {
             epochs: 2,
             batch_size: 10,
@@ -136,24 +143,102 @@ fn golden_run_matches_cpu_with_a_short_last_batch() {
 #[test]
 fn golden_run_matches_cpu_on_mnist_with_the_lecture_model() {
     let mnist = load_dir(&bundled_mnist_dir()).expect("bundled MNIST");
-    let take = |d: &Dataset, n: usize| Dataset {
-        images: d.images[..n * d.sample_len()].to_vec(),
-        labels: d.labels[..n].to_vec(),
-        rows: d.rows,
-        cols: d.cols,
-    };
     let data = MnistSplits {
         train: take(&mnist.train, 96),
         test: take(&mnist.test, 10),
     };
     golden(
         &data,
-        128,
+        dense(128),
         TrainConfig {
             epochs: 1,
             batch_size: 32,
             validation_split: 0.0,
             seed: 7,
+            ..Default::default()
+        },
+    );
+}
+
+/// Takes the first `n` samples of `d`.
+fn take(d: &Dataset, n: usize) -> Dataset {
+    Dataset {
+        images: d.images[..n * d.sample_len()].to_vec(),
+        labels: d.labels[..n].to_vec(),
+        rows: d.rows,
+        cols: d.cols,
+    }
+}
+
+#[test]
+fn golden_run_matches_cpu_for_every_cnn_preset_on_mnist() {
+    let mnist = load_dir(&bundled_mnist_dir()).expect("bundled MNIST");
+    // 21 samples in batches of 10: steps of 10, 10 and a short 1.
+    let data = MnistSplits {
+        train: take(&mnist.train, 21),
+        test: take(&mnist.test, 10),
+    };
+    for name in ["cnn", "cnn-same", "cnn-extra-pool"] {
+        let spec = preset(name).expect("preset");
+        golden(
+            &data,
+            spec,
+            TrainConfig {
+                epochs: 1,
+                batch_size: 10,
+                validation_split: 0.0,
+                seed: 8,
+                ..Default::default()
+            },
+        );
+    }
+}
+
+#[test]
+fn golden_run_matches_cpu_for_strided_same_padded_conv_with_average_pooling() {
+    use gpu_cnn::model::spec::{Padding, Size2};
+    let spec = ModelSpec {
+        name: "strided".into(),
+        input: [9, 7, 1],
+        classes: 10,
+        layers: vec![
+            LayerSpec::Conv2D {
+                filters: 5,
+                kernel_size: Size2 { h: 3, w: 2 },
+                strides: Size2 { h: 2, w: 1 },
+                padding: Padding::Same,
+                activation: Activation::Relu,
+            },
+            LayerSpec::AveragePooling2D {
+                pool_size: Size2::square(2),
+                strides: None,
+            },
+            LayerSpec::Conv2D {
+                filters: 3,
+                kernel_size: Size2::square(2),
+                strides: Size2::square(1),
+                padding: Padding::Valid,
+                activation: Activation::Linear,
+            },
+            LayerSpec::Flatten,
+            LayerSpec::Dense {
+                units: 10,
+                activation: Activation::Softmax,
+            },
+        ],
+    };
+    let data = MnistSplits {
+        train: synthetic(15, 9, 7, 9),
+        test: synthetic(4, 9, 7, 10),
+    };
+    golden(
+        &data,
+        spec,
+        TrainConfig {
+            epochs: 2,
+            batch_size: 5,
+            validation_split: 0.0,
+            seed: 11,
             ..Default::default()
         },
     );

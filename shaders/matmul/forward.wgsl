@@ -1,10 +1,16 @@
-// matmul.forward: tiled C = op(A) · op(B) with a fused epilogue; the one GEMM behind the dense
-// layer's forward, backward_input and backward_weight passes.
+// matmul.forward: tiled C = opA · opB with a fused epilogue; the one GEMM behind every pass of
+// the dense and conv2d layers (one tiled kernel, not one copy per pass).
 //
 //   C[m, n] = epilogue(sum_k opA[m, k] * opB[k, n])
-//   opA = A [M, K], or A^T when TRANS_A (A stored [K, M])
-//   opB = B [K, N], or B^T when TRANS_B (B stored [N, K])
 //   EPILOGUE 0: none   1: + bias[n]   2: relu(. + bias[n])   3: . * (mask[m, n] > 0)
+// OPERANDS says how opA and opB are read (NHWC activations, kernel [kh, kw, c_in, c_out]):
+//   0 MATRICES              opA = A [M, K] (A^T when TRANS_A: A stored [K, M]),
+//                           opB = B [K, N] (B^T when TRANS_B: B stored [N, K])
+//   1 CONV_FORWARD          opA = im2col(x) [B·OH·OW, KH·KW·C_in], opB = kernel [KH·KW·C_in, C_out]
+//   2 CONV_BACKWARD_INPUT   opA[(b,ih,iw), (ki,kj,co)] = dz[b, (ih+pt−ki)/sh, (iw+pl−kj)/sw, co]
+//                           where that is a whole, in-range output position, else 0;
+//                           opB[(ki,kj,co), ci] = kernel[ki, kj, ci, co]
+//   3 CONV_BACKWARD_WEIGHT  opA = im2col(x)^T [KH·KW·C_in, B·OH·OW], opB = dz [B·OH·OW, C_out]
 // Each workgroup computes a 64 x 64 tile of C, each thread a 4 x 4 block of it held in four
 // vec4 accumulators, over 16-deep k slices staged in workgroup memory as vec4s of four rows
 // (A) or four columns (B). The k sum runs in ascending order with fma, so results are
@@ -23,8 +29,27 @@ struct Params {
     n: u32,
     k: u32,
     _pad: u32,
+    // Convolution geometry (OPERANDS 1-3).
+    in_h: u32,
+    in_w: u32,
+    in_c: u32,
+    out_h: u32,
+    out_w: u32,
+    out_c: u32,
+    kernel_h: u32,
+    kernel_w: u32,
+    stride_h: u32,
+    stride_w: u32,
+    pad_top: u32,
+    pad_left: u32,
 }
 
+const MATRICES: u32 = 0u;
+const CONV_FORWARD: u32 = 1u;
+const CONV_BACKWARD_INPUT: u32 = 2u;
+const CONV_BACKWARD_WEIGHT: u32 = 3u;
+
+override OPERANDS: u32 = MATRICES;
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 override EPILOGUE: u32 = 0u;
@@ -44,19 +69,76 @@ const LANES: u32 = 16u; // threads along each of M and N; each covers 4 rows and
 var<workgroup> a_tile: array<vec4<f32>, 256>; // [TILE_K, TILE_M / 4]: rows 4r..4r+3 at one k
 var<workgroup> b_tile: array<vec4<f32>, 256>; // [TILE_K, TILE_N / 4]: columns 4c..4c+3 at one k
 
+// x[b, ih, iw, ci] for output pixel `pixel` = (b, oh, ow) and kernel tap `tap` = (ki, kj, ci);
+// zero in the padding.
+fn im2col(pixel: u32, tap: u32) -> f32 {
+    let ow = pixel % params.out_w;
+    let oh = (pixel / params.out_w) % params.out_h;
+    let batch = pixel / (params.out_w * params.out_h);
+    let ci = tap % params.in_c;
+    let kj = (tap / params.in_c) % params.kernel_w;
+    let ki = tap / (params.in_c * params.kernel_w);
+    let ih = i32(oh * params.stride_h + ki) - i32(params.pad_top);
+    let iw = i32(ow * params.stride_w + kj) - i32(params.pad_left);
+    if ih < 0 || iw < 0 || ih >= i32(params.in_h) || iw >= i32(params.in_w) {
+        return 0.0;
+    }
+    return a[((batch * params.in_h + u32(ih)) * params.in_w + u32(iw)) * params.in_c + ci];
+}
+
+// dz[b, oh, ow, co] for input pixel `pixel` = (b, ih, iw) and tap (ki, kj, co), where
+// oh·sh = ih + pt − ki (likewise w); zero where no output position lands there.
+fn col2im_grad(pixel: u32, tap: u32) -> f32 {
+    let iw = pixel % params.in_w;
+    let ih = (pixel / params.in_w) % params.in_h;
+    let batch = pixel / (params.in_w * params.in_h);
+    let co = tap % params.out_c;
+    let kj = (tap / params.out_c) % params.kernel_w;
+    let ki = tap / (params.out_c * params.kernel_w);
+    let th = i32(ih + params.pad_top) - i32(ki);
+    let tw = i32(iw + params.pad_left) - i32(kj);
+    if th < 0 || tw < 0 || u32(th) % params.stride_h != 0u || u32(tw) % params.stride_w != 0u {
+        return 0.0;
+    }
+    let oh = u32(th) / params.stride_h;
+    let ow = u32(tw) / params.stride_w;
+    if oh >= params.out_h || ow >= params.out_w {
+        return 0.0;
+    }
+    return a[((batch * params.out_h + oh) * params.out_w + ow) * params.out_c + co];
+}
+
 fn load_a(row: u32, kk: u32) -> f32 {
     if row >= params.m || kk >= params.k {
         return 0.0;
     }
-    if TRANS_A {
-        return a[kk * params.m + row];
+    switch OPERANDS {
+        case CONV_FORWARD: {
+            return im2col(row, kk);
+        }
+        case CONV_BACKWARD_INPUT: {
+            return col2im_grad(row, kk);
+        }
+        case CONV_BACKWARD_WEIGHT: {
+            return im2col(kk, row);
+        }
+        default: {
+            if TRANS_A {
+                return a[kk * params.m + row];
+            }
+            return a[row * params.k + kk];
+        }
     }
-    return a[row * params.k + kk];
 }
 
 fn load_b(kk: u32, col: u32) -> f32 {
     if kk >= params.k || col >= params.n {
         return 0.0;
+    }
+    if OPERANDS == CONV_BACKWARD_INPUT {
+        // kk = (ki, kj, co), col = ci: kernel[ki, kj, ci, co].
+        let tap = kk / params.out_c;
+        return b[(tap * params.in_c + col) * params.out_c + kk % params.out_c];
     }
     if TRANS_B {
         return b[col * params.k + kk];
@@ -105,13 +187,13 @@ fn matmul_forward(
     // read consecutive addresses of the operand's storage order.
     var a_quad = thread / TILE_K;
     var a_k = thread % TILE_K;
-    if TRANS_A {
+    if TRANS_A || OPERANDS == CONV_BACKWARD_WEIGHT {
         a_quad = thread % LANES;
         a_k = thread / LANES;
     }
     var b_quad = thread % LANES;
     var b_k = thread / LANES;
-    if TRANS_B {
+    if TRANS_B || OPERANDS == CONV_BACKWARD_INPUT {
         b_quad = thread / TILE_K;
         b_k = thread % TILE_K;
     }

@@ -103,3 +103,8 @@ pub fn read<T: Pod>(
     staging.unmap();
     Ok(values)
 }
+
+/// A binding of all of `buffer`.
+pub fn whole(buffer: &wgpu::Buffer) -> wgpu::BufferBinding<'_> {
+    buffer.as_entire_buffer_binding()
+}

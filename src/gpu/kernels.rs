@@ -29,6 +29,10 @@ pub enum Kernel {
     MatmulForward,
     /// `shaders/bias/backward.wgsl`: column sums of an output gradient.
     BiasBackward,
+    /// `shaders/pool2d/forward.wgsl`: max or average pooling.
+    Pool2dForward,
+    /// `shaders/pool2d/backward_input.wgsl`: pooling's input gradient.
+    Pool2dBackwardInput,
     /// `shaders/softmax_xent/forward.wgsl`: loss, correct count and logits gradient.
     SoftmaxXentForward,
     /// `shaders/adam/step.wgsl`: one Adam update over the whole parameter slab.
@@ -44,6 +48,8 @@ impl Kernel {
             Self::GatherForward => "gather.forward",
             Self::MatmulForward => "matmul.forward",
             Self::BiasBackward => "bias.backward",
+            Self::Pool2dForward => "pool2d.forward",
+            Self::Pool2dBackwardInput => "pool2d.backward_input",
             Self::SoftmaxXentForward => "softmax_xent.forward",
             Self::AdamStep => "adam.step",
         }
@@ -55,6 +61,8 @@ impl Kernel {
             Self::GatherForward => "gather_forward",
             Self::MatmulForward => "matmul_forward",
             Self::BiasBackward => "bias_backward",
+            Self::Pool2dForward => "pool2d_forward",
+            Self::Pool2dBackwardInput => "pool2d_backward_input",
             Self::SoftmaxXentForward => "softmax_xent_forward",
             Self::AdamStep => "adam_step",
         }
@@ -66,6 +74,10 @@ impl Kernel {
             Self::GatherForward => include_str!("../../shaders/gather/forward.wgsl"),
             Self::MatmulForward => include_str!("../../shaders/matmul/forward.wgsl"),
             Self::BiasBackward => include_str!("../../shaders/bias/backward.wgsl"),
+            Self::Pool2dForward => include_str!("../../shaders/pool2d/forward.wgsl"),
+            Self::Pool2dBackwardInput => {
+                include_str!("../../shaders/pool2d/backward_input.wgsl")
+            }
             Self::SoftmaxXentForward => include_str!("../../shaders/softmax_xent/forward.wgsl"),
             Self::AdamStep => include_str!("../../shaders/adam/step.wgsl"),
         }
@@ -80,6 +92,10 @@ impl Kernel {
             Self::MatmulForward => &[Read, Read, Read, Read, ReadWrite],
             // gradient → bias gradient
             Self::BiasBackward => &[Read, ReadWrite],
+            // x → y
+            Self::Pool2dForward => &[Read, ReadWrite],
+            // x, dy → dx
+            Self::Pool2dBackwardInput => &[Read, Read, ReadWrite],
             // logits, labels → logits gradient, metrics
             Self::SoftmaxXentForward => &[Read, Read, ReadWrite, ReadWrite],
             // gradients → parameters, m, v
@@ -96,10 +112,12 @@ impl Kernel {
     }
 
     /// Every kernel, for validation and warm-up.
-    pub const ALL: [Kernel; 5] = [
+    pub const ALL: [Kernel; 7] = [
         Self::GatherForward,
         Self::MatmulForward,
         Self::BiasBackward,
+        Self::Pool2dForward,
+        Self::Pool2dBackwardInput,
         Self::SoftmaxXentForward,
         Self::AdamStep,
     ];

@@ -6,15 +6,16 @@ use rand::distr::{Distribution, Uniform};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
+use super::ops::{input_is_relu, layer_ops, LayerOp};
 use super::shape::{self, LayerInfo};
-use super::spec::{Activation, LayerSpec, ModelSpec};
+use super::spec::ModelSpec;
 use crate::error::Error;
+use crate::gpu::buffers::{self, whole};
 use crate::gpu::slab::{self, ParamSlab, SlabLayout};
 use crate::gpu::step_table::StepTable;
-use crate::gpu::{buffers, Dispatch, GpuContext, GpuError, KernelCache};
-use crate::layers::dense::{self, DenseShape};
+use crate::gpu::{Dispatch, GpuContext, KernelCache};
 use crate::layers::gather::{self, Source};
-use crate::layers::softmax_xent;
+use crate::layers::{conv2d, dense, pool2d, softmax_xent};
 use crate::optim::adam::{self, AdamConfig};
 
 /// A model's layers with their parameters resident on the GPU.
@@ -110,14 +111,10 @@ impl Plan {
     }
 }
 
-/// Which buffer holds each activation, and what produced it.
+/// One activation buffer of a plan, with its gradient in training.
 struct Tensor {
     buffer: wgpu::Buffer,
     grad: Option<wgpu::Buffer>,
-    /// Produced by a layer (not the input batch): it has a gradient in training.
-    produced: bool,
-    /// It is a ReLU output, so its gradient is masked by `value > 0`.
-    relu: bool,
 }
 
 impl Network {
@@ -146,46 +143,40 @@ impl Network {
         sources: &[Source<'_>],
         metrics: &wgpu::Buffer,
         adam: Option<&AdamConfig>,
-    ) -> Result<Plan, GpuError> {
-        let training = adam.is_some();
+    ) -> Result<Plan, Error> {
+        let ops = layer_ops(&self.layers, rows)?;
         let input_len = self.spec.input.iter().product::<usize>();
         let new_buffer = |label: &str, values: usize| {
-            buffers::storage(
-                ctx,
-                &format!("{label} [{rows}, {}]", values / rows.max(1)),
-                (values * 4) as u64,
-            )
+            let label = format!("{label} [{rows}, {}]", values / rows.max(1));
+            buffers::storage(ctx, &label, (values * 4) as u64)
         };
         let batch_labels = new_buffer("batch.labels", rows)?;
         let mut tensors = vec![Tensor {
             buffer: new_buffer("batch", rows * input_len)?,
             grad: None,
-            produced: false,
-            relu: false,
         }];
-        // tensor_of[i] = (input tensor, output tensor) of layer i.
-        let mut tensor_of = Vec::with_capacity(self.layers.len());
-        for layer in &self.layers {
+        // io[i] = (input tensor, output tensor) of layer i; Flatten outputs its input tensor.
+        let mut io = Vec::with_capacity(ops.len());
+        for (layer, op) in self.layers.iter().zip(&ops) {
             let input = tensors.len() - 1;
-            match layer.spec {
-                LayerSpec::Flatten => tensor_of.push((input, input)),
-                LayerSpec::Dense { .. } => {
-                    let len = rows * layer.output.len();
-                    tensors.push(Tensor {
-                        buffer: new_buffer(&format!("{}.output", layer.name), len)?,
-                        grad: Some(new_buffer(&format!("{}.output_grad", layer.name), len)?)
-                            .filter(|_| training),
-                        produced: true,
-                        relu: layer.activation() == Activation::Relu,
-                    });
-                    tensor_of.push((input, tensors.len() - 1));
-                }
-                _ => unimplemented!("conv"),
+            if matches!(op, LayerOp::Flatten) {
+                io.push((input, input));
+                continue;
             }
+            let len = rows * layer.output.len();
+            let grad = match adam {
+                Some(_) => Some(new_buffer(&format!("{}.output_grad", layer.name), len)?),
+                None => None,
+            };
+            tensors.push(Tensor {
+                buffer: new_buffer(&format!("{}.output", layer.name), len)?,
+                grad,
+            });
+            io.push((input, tensors.len() - 1));
         }
-        let logits_tensor = tensors.len() - 1;
+        let logits = &tensors[tensors.len() - 1];
         // Inference still writes the loss gradient: give it a scratch buffer.
-        let logits_grad = match &tensors[logits_tensor].grad {
+        let logits_grad = match &logits.grad {
             Some(grad) => grad.clone(),
             None => new_buffer("logits.grad", rows * self.spec.classes)?,
         };
@@ -211,30 +202,54 @@ impl Network {
             })
             .collect::<Result<Vec<_>, _>>()?;
 
+        // first_param[i]: slab index of layer i's kernel (its bias follows).
+        let first_param: Vec<usize> = self
+            .layers
+            .iter()
+            .scan(0, |next, layer| {
+                let first = *next;
+                *next += layer.params.len();
+                Some(first)
+            })
+            .collect();
+        let params = |index: usize| self.slab.binding(&self.slab.params, first_param[index]);
+        let bias = |index: usize| self.slab.binding(&self.slab.params, first_param[index] + 1);
+
         let mut body = Vec::new();
-        let mut param_index = 0;
-        let mut first_param = Vec::with_capacity(self.layers.len());
-        for (layer, &(input, output)) in self.layers.iter().zip(&tensor_of) {
-            first_param.push(param_index);
-            if let LayerSpec::Dense { units, activation } = layer.spec {
-                let shape = DenseShape {
-                    rows,
-                    inputs: layer.input.len(),
-                    units,
-                };
-                body.push(dense::encode_forward(
+        for (index, (layer, op)) in self.layers.iter().zip(&ops).enumerate() {
+            let (x, y) = (
+                whole(&tensors[io[index].0].buffer),
+                whole(&tensors[io[index].1].buffer),
+            );
+            let name = &layer.name;
+            match *op {
+                LayerOp::Flatten => {}
+                LayerOp::Dense { shape, relu } => body.push(dense::encode_forward(
                     ctx,
                     cache,
-                    &layer.name,
+                    name,
                     shape,
-                    activation == Activation::Relu,
-                    tensors[input].buffer.as_entire_buffer_binding(),
-                    self.slab.binding(&self.slab.params, param_index),
-                    self.slab.binding(&self.slab.params, param_index + 1),
-                    tensors[output].buffer.as_entire_buffer_binding(),
-                )?);
+                    relu,
+                    x,
+                    params(index),
+                    bias(index),
+                    y,
+                )?),
+                LayerOp::Conv2D { shape, relu } => body.push(conv2d::encode_forward(
+                    ctx,
+                    cache,
+                    name,
+                    &shape,
+                    relu,
+                    x,
+                    params(index),
+                    bias(index),
+                    y,
+                )?),
+                LayerOp::Pool { kind, params } => body.push(pool2d::encode_forward(
+                    ctx, cache, name, kind, params, x, y,
+                )?),
             }
-            param_index += layer.params.len();
         }
         body.push(softmax_xent::encode_forward(
             ctx,
@@ -245,48 +260,91 @@ impl Network {
                 classes: self.spec.classes as u32,
                 ..Default::default()
             },
-            tensors[logits_tensor].buffer.as_entire_buffer_binding(),
-            batch_labels.as_entire_buffer_binding(),
-            logits_grad.as_entire_buffer_binding(),
-            metrics.as_entire_buffer_binding(),
+            whole(&logits.buffer),
+            whole(&batch_labels),
+            whole(&logits_grad),
+            whole(metrics),
         )?);
 
         if let Some(adam) = adam {
-            for (index, layer) in self.layers.iter().enumerate().rev() {
-                let (input, output) = tensor_of[index];
-                let LayerSpec::Dense { units, .. } = layer.spec else {
-                    continue;
+            let masked = input_is_relu(&ops);
+            let grads = |index: usize| self.slab.binding(&self.slab.grads, first_param[index]);
+            let bias_grads =
+                |index: usize| self.slab.binding(&self.slab.grads, first_param[index] + 1);
+            for (index, (layer, op)) in self.layers.iter().zip(&ops).enumerate().rev() {
+                let (input, output) = (&tensors[io[index].0], &tensors[io[index].1]);
+                let (Some(dy), x) = (&output.grad, whole(&input.buffer)) else {
+                    continue; // Flatten of the raw input: nothing to propagate
                 };
-                let shape = DenseShape {
-                    rows,
-                    inputs: layer.input.len(),
-                    units,
-                };
-                let (Some(dz), p) = (&tensors[output].grad, first_param[index]) else {
-                    continue;
-                };
-                body.extend(dense::encode_backward_weight(
-                    ctx,
-                    cache,
-                    &layer.name,
-                    shape,
-                    tensors[input].buffer.as_entire_buffer_binding(),
-                    dz.as_entire_buffer_binding(),
-                    self.slab.binding(&self.slab.grads, p),
-                    self.slab.binding(&self.slab.grads, p + 1),
-                )?);
-                if let (true, Some(dx)) = (tensors[input].produced, &tensors[input].grad) {
-                    body.push(dense::encode_backward_input(
-                        ctx,
-                        cache,
-                        &layer.name,
-                        shape,
-                        tensors[input].relu,
-                        dz.as_entire_buffer_binding(),
-                        self.slab.binding(&self.slab.params, p),
-                        tensors[input].buffer.as_entire_buffer_binding(),
-                        dx.as_entire_buffer_binding(),
-                    )?);
+                let dx = input.grad.as_ref().map(whole);
+                let name = &layer.name;
+                match *op {
+                    LayerOp::Flatten => {}
+                    LayerOp::Dense { shape, .. } => {
+                        body.extend(dense::encode_backward_weight(
+                            ctx,
+                            cache,
+                            name,
+                            shape,
+                            x.clone(),
+                            whole(dy),
+                            grads(index),
+                            bias_grads(index),
+                        )?);
+                        if let Some(dx) = dx {
+                            body.push(dense::encode_backward_input(
+                                ctx,
+                                cache,
+                                name,
+                                shape,
+                                masked[index],
+                                whole(dy),
+                                params(index),
+                                x,
+                                dx,
+                            )?);
+                        }
+                    }
+                    LayerOp::Conv2D { shape, .. } => {
+                        body.extend(conv2d::encode_backward_weight(
+                            ctx,
+                            cache,
+                            name,
+                            &shape,
+                            x.clone(),
+                            whole(dy),
+                            grads(index),
+                            bias_grads(index),
+                        )?);
+                        if let Some(dx) = dx {
+                            body.push(conv2d::encode_backward_input(
+                                ctx,
+                                cache,
+                                name,
+                                &shape,
+                                masked[index],
+                                whole(dy),
+                                params(index),
+                                x,
+                                dx,
+                            )?);
+                        }
+                    }
+                    LayerOp::Pool { kind, params } => {
+                        if let Some(dx) = dx {
+                            body.push(pool2d::encode_backward_input(
+                                ctx,
+                                cache,
+                                name,
+                                kind,
+                                params,
+                                masked[index],
+                                x,
+                                whole(dy),
+                                dx,
+                            )?);
+                        }
+                    }
                 }
             }
             body.push(adam::encode_step(ctx, cache, adam, &self.slab)?);
@@ -295,7 +353,7 @@ impl Network {
             rows,
             gathers,
             body,
-            logits: tensors[logits_tensor].buffer.clone(),
+            logits: logits.buffer.clone(),
         })
     }
 }

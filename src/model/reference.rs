@@ -2,11 +2,12 @@
 //! the golden-run test (GPU and CPU from the same initial values, step for step) and for the
 //! network-level gradient check.
 
+use super::ops::{input_is_relu, layer_ops, LayerOp};
 use super::shape::LayerInfo;
-use super::spec::{Activation, LayerSpec};
+use super::ModelError;
 use crate::gpu::slab::SlabLayout;
-use crate::layers::dense::{self, DenseShape};
 use crate::layers::softmax_xent::{self, Metrics};
+use crate::layers::{conv2d, dense, pool2d, Gradients};
 use crate::optim::adam::{self, AdamConfig};
 
 /// Parameters and Adam state on the host, in the same slab layout as the GPU.
@@ -22,17 +23,6 @@ pub struct CpuNetwork {
     pub v: Vec<f32>,
     /// Steps taken.
     pub t: u64,
-}
-
-fn dense_shape(layer: &LayerInfo, rows: usize) -> Option<DenseShape> {
-    match layer.spec {
-        LayerSpec::Dense { units, .. } => Some(DenseShape {
-            rows,
-            inputs: layer.input.len(),
-            units,
-        }),
-        _ => None,
-    }
 }
 
 impl CpuNetwork {
@@ -55,71 +45,98 @@ impl CpuNetwork {
         }
     }
 
-    fn tensor(&self, values: &[f32], index: usize) -> Vec<f32> {
+    fn tensor(&self, index: usize) -> &[f32] {
         let slot = &self.layout.tensors[index];
-        values[slot.offset..slot.offset + slot.len].to_vec()
+        &self.params[slot.offset..slot.offset + slot.len]
+    }
+
+    /// Slab index of each layer's first tensor.
+    fn first_params(&self) -> Vec<usize> {
+        self.layers
+            .iter()
+            .scan(0, |next, layer| {
+                let first = *next;
+                *next += layer.params.len();
+                Some(first)
+            })
+            .collect()
     }
 
     /// Each layer's output for `batch` (`rows` samples), the input first.
-    pub fn forward(&self, batch: &[f32], rows: usize) -> Vec<Vec<f32>> {
+    pub fn forward(&self, batch: &[f32], rows: usize) -> Result<Vec<Vec<f32>>, ModelError> {
+        let ops = layer_ops(&self.layers, rows)?;
+        let first = self.first_params();
         let mut outputs = vec![batch.to_vec()];
-        let mut p = 0;
-        for layer in &self.layers {
-            let x = outputs.last().cloned().unwrap_or_default();
-            let y = match dense_shape(layer, rows) {
-                Some(shape) => dense::cpu::forward(
-                    shape,
-                    layer.activation() == Activation::Relu,
-                    &x,
-                    &self.tensor(&self.params, p),
-                    &self.tensor(&self.params, p + 1),
-                ),
-                None => x,
+        for (index, op) in ops.iter().enumerate() {
+            let x = &outputs[index];
+            let (kernel, bias) = (
+                || self.tensor(first[index]),
+                || self.tensor(first[index] + 1),
+            );
+            let y = match *op {
+                LayerOp::Flatten => x.clone(),
+                LayerOp::Dense { shape, relu } => {
+                    dense::cpu::forward(shape, relu, x, kernel(), bias())
+                }
+                LayerOp::Conv2D { shape, relu } => {
+                    conv2d::cpu::forward(&shape, relu, x, kernel(), bias())
+                }
+                LayerOp::Pool { kind, params } => pool2d::cpu::forward(&params, kind, x),
             };
-            p += layer.params.len();
             outputs.push(y);
         }
-        outputs
+        Ok(outputs)
     }
 
-    /// Loss metrics and the full gradient slab for one batch.
+    /// Loss metrics and the full gradient slab for one batch of `rows` (the first
+    /// `batch_rows` real).
     pub fn gradients(
         &self,
         batch: &[f32],
         labels: &[u32],
         rows: usize,
         batch_rows: usize,
-    ) -> (Metrics, Vec<f32>) {
-        let outputs = self.forward(batch, rows);
+    ) -> Result<(Metrics, Vec<f32>), ModelError> {
+        let ops = layer_ops(&self.layers, rows)?;
+        let masked = input_is_relu(&ops);
+        let first = self.first_params();
+        let outputs = self.forward(batch, rows)?;
         let params = softmax_xent::Params {
             rows: rows as u32,
             classes: self.classes as u32,
             ..Default::default()
         };
-        let logits = outputs.last().cloned().unwrap_or_default();
-        let (mut dz, metrics) = softmax_xent::cpu::forward(&params, &logits, labels, batch_rows);
+        let logits = &outputs[outputs.len() - 1];
+        let (mut dy, metrics) = softmax_xent::cpu::forward(&params, logits, labels, batch_rows);
         let mut grads = vec![0.0; self.layout.total];
-        let mut p = self.layout.tensors.len();
-        for (index, layer) in self.layers.iter().enumerate().rev() {
-            p -= layer.params.len();
-            let Some(shape) = dense_shape(layer, rows) else {
-                continue; // Flatten: the gradient passes through unchanged.
-            };
+        for (index, op) in ops.iter().enumerate().rev() {
             let x = &outputs[index];
-            let input_is_relu = self.layers[..index]
-                .iter()
-                .rev()
-                .find(|l| !matches!(l.spec, LayerSpec::Flatten))
-                .is_some_and(|l| l.activation() == Activation::Relu);
-            let g =
-                dense::cpu::backward(shape, input_is_relu, x, &self.tensor(&self.params, p), &dz);
-            for (slot, values) in [(p, &g.kernel), (p + 1, &g.bias)] {
+            let kernel = || self.tensor(first[index]);
+            let layer_grads = match *op {
+                LayerOp::Flatten => continue, // the gradient passes through unchanged
+                LayerOp::Pool { kind, params } => {
+                    dy = pool2d::cpu::backward_input(&params, kind, masked[index], x, &dy);
+                    continue;
+                }
+                LayerOp::Dense { shape, .. } => {
+                    dense::cpu::backward(shape, masked[index], x, kernel(), &dy)
+                }
+                LayerOp::Conv2D { shape, .. } => {
+                    conv2d::cpu::backward(&shape, masked[index], x, kernel(), &dy)
+                }
+            };
+            let Gradients {
+                input,
+                kernel,
+                bias,
+            } = layer_grads;
+            for (slot, values) in [(first[index], &kernel), (first[index] + 1, &bias)] {
                 let offset = self.layout.tensors[slot].offset;
                 grads[offset..offset + values.len()].copy_from_slice(values);
             }
-            dz = g.input;
+            dy = input;
         }
-        (metrics, grads)
+        Ok((metrics, grads))
     }
 
     /// One training step (gradients, then Adam); returns the step's metrics.
@@ -130,8 +147,8 @@ impl CpuNetwork {
         rows: usize,
         batch_rows: usize,
         config: &AdamConfig,
-    ) -> Metrics {
-        let (metrics, grads) = self.gradients(batch, labels, rows, batch_rows);
+    ) -> Result<Metrics, ModelError> {
+        let (metrics, grads) = self.gradients(batch, labels, rows, batch_rows)?;
         self.t += 1;
         let params = config.params(self.layout.total);
         adam::cpu::step(
@@ -142,6 +159,6 @@ impl CpuNetwork {
             &mut self.m,
             &mut self.v,
         );
-        metrics
+        Ok(metrics)
     }
 }

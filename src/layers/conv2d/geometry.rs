@@ -8,7 +8,12 @@ use crate::model::spec::Padding;
 /// `valid`: `out = floor((input - kernel) / stride) + 1`, no padding.
 /// `same`: `out = ceil(input / stride)`, total padding `max((out - 1)·stride + kernel - input, 0)`
 /// split with the smaller half before (as TensorFlow does).
-pub fn output_extent(input: usize, kernel: usize, stride: usize, padding: Padding) -> Option<(usize, usize)> {
+pub fn output_extent(
+    input: usize,
+    kernel: usize,
+    stride: usize,
+    padding: Padding,
+) -> Option<(usize, usize)> {
     if input == 0 || kernel == 0 || stride == 0 {
         return None;
     }

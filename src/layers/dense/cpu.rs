@@ -1,8 +1,8 @@
 //! Reference dense layer, written with the reference GEMM and bias gradient.
 
 use super::DenseShape;
-use crate::layers::bias;
 use crate::layers::matmul::{self, cpu::forward as gemm, Epilogue, Transpose};
+use crate::layers::{bias, Gradients};
 
 /// `y [rows, units] = act(x · kernel + bias)`.
 pub fn forward(shape: DenseShape, relu: bool, x: &[f32], kernel: &[f32], bias: &[f32]) -> Vec<f32> {
@@ -21,17 +21,6 @@ pub fn forward(shape: DenseShape, relu: bool, x: &[f32], kernel: &[f32], bias: &
         bias,
         &[],
     )
-}
-
-/// Gradients of one dense layer.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Gradients {
-    /// `[rows, inputs]`, masked by `x > 0` when asked.
-    pub input: Vec<f32>,
-    /// `[inputs, units]`.
-    pub kernel: Vec<f32>,
-    /// `[units]`.
-    pub bias: Vec<f32>,
 }
 
 /// Backward from `dz`, the gradient of the pre-activation output `[rows, units]`.
@@ -63,12 +52,4 @@ pub fn backward(
         kernel,
         bias: bias::cpu::backward(&bias_params, dz),
     }
-}
-
-/// ReLU's backward on its own: `dz = dy ⊙ (y > 0)` where `y` is the ReLU output.
-pub fn relu_backward(y: &[f32], dy: &[f32]) -> Vec<f32> {
-    y.iter()
-        .zip(dy)
-        .map(|(&y, &dy)| if y > 0.0 { dy } else { 0.0 })
-        .collect()
 }

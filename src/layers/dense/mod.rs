@@ -13,7 +13,7 @@ pub mod cpu;
 
 use crate::gpu::{Dispatch, GpuContext, GpuError, KernelCache};
 use crate::layers::bias;
-use crate::layers::matmul::{self, Epilogue, Operands, Transpose};
+use crate::layers::matmul::{self, Epilogue, Layout, Operands, Transpose};
 
 /// The sizes of one dense layer at a given batch size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,7 +48,7 @@ pub fn encode_forward(
         cache,
         &format!("{label}.forward"),
         matmul::Params::new(shape.rows, shape.units, shape.inputs),
-        Transpose::default(),
+        Layout::Matrices(Transpose::default()),
         epilogue,
         Operands {
             mask: x.clone(),
@@ -83,7 +83,7 @@ pub fn encode_backward_input(
         cache,
         &format!("{label}.backward_input"),
         matmul::Params::new(shape.rows, shape.inputs, shape.units),
-        Transpose { a: false, b: true },
+        Layout::Matrices(Transpose { a: false, b: true }),
         epilogue,
         Operands {
             a: dz,
@@ -111,7 +111,7 @@ pub fn encode_backward_weight(
         cache,
         &format!("{label}.backward_weight"),
         matmul::Params::new(shape.inputs, shape.units, shape.rows),
-        Transpose { a: true, b: false },
+        Layout::Matrices(Transpose { a: true, b: false }),
         Epilogue::None,
         Operands {
             bias: x.clone(),

@@ -1,8 +1,7 @@
-//! General matrix product with a fused epilogue, `C [M, N] = epilogue(op(A) · op(B))`: the
-//! GEMM behind every pass of the dense layer (`shaders/matmul/forward.wgsl`).
-//!
-//! `op(A)` is `A [M, K]` or, transposed, `A` stored `[K, M]`; `op(B)` is `B [K, N]` or `B`
-//! stored `[N, K]`.
+//! General matrix product with a fused epilogue, `C [M, N] = epilogue(opA · opB)`: the one
+//! tiled GEMM (`shaders/matmul/forward.wgsl`) behind every pass of the dense and conv2d layers.
+//! [`Operands`] says how `opA` and `opB` are read: plain (optionally transposed) matrices, or
+//! a convolution's input, kernel and output gradient addressed as implicit GEMM operands.
 
 pub mod cpu;
 
@@ -22,16 +21,40 @@ pub struct Params {
     pub k: u32,
     /// Padding to 16 bytes.
     pub _pad: u32,
+    /// Input height (convolutions).
+    pub in_h: u32,
+    /// Input width (convolutions).
+    pub in_w: u32,
+    /// Input channels (convolutions).
+    pub in_c: u32,
+    /// Output height (convolutions).
+    pub out_h: u32,
+    /// Output width (convolutions).
+    pub out_w: u32,
+    /// Output channels (convolutions).
+    pub out_c: u32,
+    /// Kernel height (convolutions).
+    pub kernel_h: u32,
+    /// Kernel width (convolutions).
+    pub kernel_w: u32,
+    /// Vertical stride (convolutions).
+    pub stride_h: u32,
+    /// Horizontal stride (convolutions).
+    pub stride_w: u32,
+    /// Zero rows above the input (convolutions).
+    pub pad_top: u32,
+    /// Zero columns left of the input (convolutions).
+    pub pad_left: u32,
 }
 
 impl Params {
-    /// `C [m, n]` summed over `k`.
+    /// `C [m, n]` summed over `k`, for plain matrices.
     pub fn new(m: usize, n: usize, k: usize) -> Self {
         Self {
             m: m as u32,
             n: n as u32,
             k: k as u32,
-            _pad: 0,
+            ..Self::default()
         }
     }
 }
@@ -60,13 +83,42 @@ impl Epilogue {
     }
 }
 
-/// Layout flags of the two operands.
+/// Layout flags of two plain matrix operands.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Transpose {
     /// `A` is stored `[K, M]`.
     pub a: bool,
     /// `B` is stored `[N, K]`.
     pub b: bool,
+}
+
+/// How the kernel reads its operands (the `OPERANDS` override).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// Plain matrices, each optionally transposed.
+    Matrices(Transpose),
+    /// `A` = im2col of the conv input, `B` = the kernel.
+    ConvForward,
+    /// `A` = the conv output gradient gathered per input pixel, `B` = the kernel re-indexed.
+    ConvBackwardInput,
+    /// `A` = transposed im2col of the conv input, `B` = the output gradient.
+    ConvBackwardWeight,
+}
+
+impl Layout {
+    fn constants(self) -> [(&'static str, f64); 3] {
+        let (code, transpose) = match self {
+            Self::Matrices(transpose) => (0.0, transpose),
+            Self::ConvForward => (1.0, Transpose::default()),
+            Self::ConvBackwardInput => (2.0, Transpose::default()),
+            Self::ConvBackwardWeight => (3.0, Transpose::default()),
+        };
+        [
+            ("OPERANDS", code),
+            ("TRANS_A", f64::from(u8::from(transpose.a))),
+            ("TRANS_B", f64::from(u8::from(transpose.b))),
+        ]
+    }
 }
 
 /// Rows and columns of C that one workgroup computes.
@@ -93,13 +145,15 @@ pub fn encode(
     cache: &KernelCache,
     label: &str,
     params: Params,
-    transpose: Transpose,
+    layout: Layout,
     epilogue: Epilogue,
     operands: Operands<'_>,
 ) -> Result<Dispatch, GpuError> {
+    let [operands_code, trans_a, trans_b] = layout.constants();
     let constants = [
-        ("TRANS_A", f64::from(u8::from(transpose.a))),
-        ("TRANS_B", f64::from(u8::from(transpose.b))),
+        operands_code,
+        trans_a,
+        trans_b,
         ("EPILOGUE", epilogue.code()),
     ];
     Dispatch::new(

@@ -1,0 +1,107 @@
+// pool2d.backward_input: the gradient of a pooling layer's input, one thread per input value,
+// gathering from every window that contains it (no atomics: reproducible bit for bit).
+//
+//   max:      dx[b, ih, iw, c] = Σ over windows (oh, ow) whose first maximum (row-major) is at
+//                                (ih, iw) of dy[b, oh, ow, c]
+//   average:  dx[b, ih, iw, c] = Σ over windows (oh, ow) containing (ih, iw) of dy / (pool_h·pool_w)
+//   then, when MASK_BY_INPUT (x is a ReLU output): dx = 0 where x <= 0
+// Inputs past the last whole window get zero.
+//
+// group 0:
+//   binding 0: params  uniform Params
+//   binding 1: x       [batch, in_h, in_w, channels] f32
+//   binding 2: dy      [batch, out_h, out_w, channels] f32
+//   binding 3: dx      [batch, in_h, in_w, channels] f32 (output)
+
+struct Params {
+    batch: u32,
+    in_h: u32,
+    in_w: u32,
+    channels: u32,
+    out_h: u32,
+    out_w: u32,
+    pool_h: u32,
+    pool_w: u32,
+    stride_h: u32,
+    stride_w: u32,
+    _pad0: u32,
+    _pad1: u32,
+}
+
+override AVERAGE: bool = false;
+override MASK_BY_INPUT: bool = false;
+
+const WORKGROUP: u32 = 256u;
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> dy: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+
+fn x_at(b: u32, h: u32, w: u32, c: u32) -> f32 {
+    return x[((b * params.in_h + h) * params.in_w + w) * params.channels + c];
+}
+
+// Whether (ih, iw) holds the first maximum of window (oh, ow).
+fn is_argmax(b: u32, oh: u32, ow: u32, c: u32, ih: u32, iw: u32) -> bool {
+    let h0 = oh * params.stride_h;
+    let w0 = ow * params.stride_w;
+    var best_h = h0;
+    var best_w = w0;
+    var best = x_at(b, h0, w0, c);
+    for (var ki = 0u; ki < params.pool_h; ki++) {
+        for (var kj = 0u; kj < params.pool_w; kj++) {
+            let v = x_at(b, h0 + ki, w0 + kj, c);
+            if v > best {
+                best = v;
+                best_h = h0 + ki;
+                best_w = w0 + kj;
+            }
+        }
+    }
+    return best_h == ih && best_w == iw;
+}
+
+// First and one-past-last window index along an axis whose windows contain `i`.
+fn window_range(i: u32, pool: u32, stride: u32, count: u32) -> vec2<u32> {
+    var first = 0u;
+    if i + 1u > pool {
+        first = (i + 1u - pool + stride - 1u) / stride;
+    }
+    let last = min(i / stride + 1u, count);
+    return vec2<u32>(first, max(first, last));
+}
+
+@compute @workgroup_size(WORKGROUP)
+fn pool2d_backward_input(
+    @builtin(workgroup_id) group: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+    @builtin(local_invocation_index) lane: u32,
+) {
+    let i = (group.y * groups.x + group.x) * WORKGROUP + lane;
+    if i >= params.batch * params.in_h * params.in_w * params.channels {
+        return;
+    }
+    let c = i % params.channels;
+    let iw = (i / params.channels) % params.in_w;
+    let ih = (i / (params.channels * params.in_w)) % params.in_h;
+    let b = i / (params.channels * params.in_w * params.in_h);
+    let rows = window_range(ih, params.pool_h, params.stride_h, params.out_h);
+    let cols = window_range(iw, params.pool_w, params.stride_w, params.out_w);
+    let area = f32(params.pool_h * params.pool_w);
+    var grad = 0.0;
+    for (var oh = rows.x; oh < rows.y; oh++) {
+        for (var ow = cols.x; ow < cols.y; ow++) {
+            let g = dy[((b * params.out_h + oh) * params.out_w + ow) * params.channels + c];
+            if AVERAGE {
+                grad += g / area;
+            } else if is_argmax(b, oh, ow, c, ih, iw) {
+                grad += g;
+            }
+        }
+    }
+    if MASK_BY_INPUT && x[i] <= 0.0 {
+        grad = 0.0;
+    }
+    dx[i] = grad;
+}

@@ -1,0 +1,109 @@
+//! pool2d (max and average) forward and backward_input against the CPU reference on odd
+//! shapes: H ≠ W, odd sizes that floor, pool ≠ stride (overlapping and gapped windows),
+//! asymmetric windows, ReLU-style inputs with ties at zero, with and without the ReLU mask.
+//!
+//! Tolerance: forward max exact; average and gradients |gpu − cpu| ≤ 1e-6 + 1e-5·|cpu|.
+
+mod common;
+
+use common::*;
+use gpu_cnn::layers::pool2d::{self, cpu, Params};
+use gpu_cnn::model::spec::{PoolKind, Size2};
+
+/// (batch, [h, w, c], pool, strides)
+type Case = (usize, [usize; 3], Size2, Size2);
+
+fn cases() -> Vec<Case> {
+    let s = |h, w| Size2 { h, w };
+    vec![
+        (3, [26, 26, 5], s(2, 2), s(2, 2)),
+        (2, [11, 11, 64], s(2, 2), s(2, 2)),
+        (1, [7, 9, 3], s(3, 2), s(2, 3)),
+        (5, [6, 5, 2], s(3, 3), s(1, 1)),
+        (2, [9, 8, 1], s(2, 3), s(3, 2)),
+        (7, [3, 3, 300], s(2, 2), s(2, 2)),
+    ]
+}
+
+fn binding(buffer: &wgpu::Buffer) -> wgpu::BufferBinding<'_> {
+    buffer.as_entire_buffer_binding()
+}
+
+#[test]
+fn pool2d_matches_cpu_forward_and_backward_for_max_and_average() {
+    let (ctx, cache) = gpu();
+    for (seed, &(batch, input, pool, strides)) in cases().iter().enumerate() {
+        let params = Params::new(batch, input, pool, strides).expect("non-empty output");
+        for kind in [PoolKind::Max, PoolKind::Average] {
+            for mask in [false, true] {
+                let mut rng = rng(seed as u64);
+                // A ReLU output: many exact zeros, so max windows have ties.
+                let x: Vec<f32> = uniform(&mut rng, params.input_len(), -1.0, 1.0)
+                    .into_iter()
+                    .map(|v| v.max(0.0))
+                    .collect();
+                let dy = uniform(&mut rng, params.output_len(), -1.0, 1.0);
+                let expected_y = cpu::forward(&params, kind, &x);
+                let expected_dx = cpu::backward_input(&params, kind, mask, &x, &dy);
+                let (x_buf, dy_buf) = (upload(&ctx, "x", &x), upload(&ctx, "dy", &dy));
+                let y = poisoned(&ctx, "y", params.output_len());
+                let dx = poisoned(&ctx, "dx", params.input_len());
+                let forward = pool2d::encode_forward(
+                    &ctx,
+                    &cache,
+                    "test",
+                    kind,
+                    params,
+                    binding(&x_buf),
+                    binding(&y),
+                )
+                .expect("dispatch");
+                let backward = pool2d::encode_backward_input(
+                    &ctx,
+                    &cache,
+                    "test",
+                    kind,
+                    params,
+                    mask,
+                    binding(&x_buf),
+                    binding(&dy_buf),
+                    binding(&dx),
+                )
+                .expect("dispatch");
+                run(&ctx, &cache, &[forward, backward], None);
+                let what =
+                    format!("pool2d {kind:?} {input:?} pool {pool} strides {strides} mask {mask}");
+                let tol = if kind == PoolKind::Max { 0.0 } else { 1e-6 };
+                assert_close(
+                    &format!("{what}: forward"),
+                    &read(&ctx, &y, params.output_len()),
+                    &expected_y,
+                    tol,
+                    tol * 10.0,
+                );
+                assert_close(
+                    &format!("{what}: backward"),
+                    &read(&ctx, &dx, params.input_len()),
+                    &expected_dx,
+                    1e-6,
+                    1e-5,
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn max_pool_gradient_goes_to_the_first_maximum_only() {
+    let params = Params::new(1, [2, 2, 1], Size2::square(2), Size2::square(2)).unwrap();
+    let dx = cpu::backward_input(&params, PoolKind::Max, false, &[0.5, 0.9, 0.9, 0.1], &[2.0]);
+    assert_eq!(dx, vec![0.0, 2.0, 0.0, 0.0]);
+    let dx = cpu::backward_input(
+        &params,
+        PoolKind::Average,
+        false,
+        &[0.5, 0.9, 0.9, 0.1],
+        &[2.0],
+    );
+    assert_eq!(dx, vec![0.5; 4]);
+}
