@@ -11,6 +11,7 @@ pub mod gpu;
 pub mod layers;
 pub mod model;
 pub mod optim;
+pub mod report;
 pub mod train;
 
 pub use error::{Error, Result};

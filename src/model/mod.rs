@@ -1,7 +1,9 @@
 //! What a model is (spec, presets), what shapes it implies (checked before any GPU work), and
 //! the network that runs it on the GPU, with its CPU reference twin.
 
+pub mod file;
 pub mod network;
+pub mod ops;
 pub mod presets;
 pub mod reference;
 pub mod shape;
@@ -11,13 +13,18 @@ pub use network::Network;
 pub use shape::{LayerInfo, Shape};
 pub use spec::{Activation, LayerSpec, ModelSpec};
 
+use std::path::PathBuf;
+
 use thiserror::Error;
 
 /// What can be wrong with a model.
 #[derive(Debug, Error)]
 pub enum ModelError {
     /// `--model` named neither a preset nor a file.
-    #[error("unknown model '{name}'; presets: {presets}")]
+    #[error(
+        "unknown model '{name}': not a preset and not an existing file; presets: {presets}; \
+         a path to a .toml model file also works"
+    )]
     UnknownModel {
         /// What was asked for.
         name: String,
@@ -47,5 +54,42 @@ pub enum ModelError {
         problem: String,
         /// What to do.
         hint: String,
+    },
+    /// The model's input shape cannot hold an image.
+    #[error("model '{model}': {problem}; {hint}")]
+    Input {
+        /// Model name.
+        model: String,
+        /// What is wrong.
+        problem: String,
+        /// What to do.
+        hint: String,
+    },
+    /// A model file exists but could not be read.
+    #[error("{}: could not read the model file: {source}", .path.display())]
+    Read {
+        /// The model file.
+        path: PathBuf,
+        /// The underlying I/O error.
+        source: std::io::Error,
+    },
+    /// A model file is not valid TOML or does not describe a model (unknown layer type or
+    /// field, wrong type, negative size).
+    #[error("{}: invalid model file: {message}\nhint: {hint}", .path.display())]
+    Parse {
+        /// The model file.
+        path: PathBuf,
+        /// The TOML parser's message, with line and column.
+        message: String,
+        /// What is allowed.
+        hint: String,
+    },
+    /// A model file parses but describes a model whose shapes or output do not work.
+    #[error("{}: {source}", .path.display())]
+    InFile {
+        /// The model file.
+        path: PathBuf,
+        /// The shape or output error.
+        source: Box<ModelError>,
     },
 }

@@ -1,38 +1,71 @@
-//! The lecture's models, selectable by name with `--model`.
+//! The lecture's models, selectable by name with `--model`. Each is a model file under
+//! `assets/models/`, embedded in the binary and read by the same parser as a user's file, so the
+//! presets double as examples of the format.
 
-use super::spec::{Activation, LayerSpec, ModelSpec};
+use std::path::Path;
+
+use super::file::parse;
+use super::spec::ModelSpec;
 use super::ModelError;
 
-/// Names of the presets, in the order `--help` lists them.
-pub const NAMES: [&str; 1] = ["dense"];
+/// Names of the presets, in the order `--help` lists them (the lecture's order).
+pub const NAMES: [&str; 7] = [
+    "dense",
+    "cnn",
+    "cnn-small",
+    "cnn-no-hidden",
+    "cnn-wide",
+    "cnn-extra-pool",
+    "cnn-same",
+];
 
-/// The lecture's first model: Flatten → Dense(128, relu) → Dense(10, softmax).
-fn dense() -> ModelSpec {
-    ModelSpec {
-        name: "dense".into(),
-        input: [28, 28, 1],
-        classes: 10,
-        layers: vec![
-            LayerSpec::Flatten,
-            LayerSpec::Dense {
-                units: 128,
-                activation: Activation::Relu,
-            },
-            LayerSpec::Dense {
-                units: 10,
-                activation: Activation::Softmax,
-            },
-        ],
-    }
+/// `(name, path in the repository, text)` of every preset, in the order of [`NAMES`].
+macro_rules! preset_files {
+    ($($name:literal),* $(,)?) => {
+        [$(($name, concat!("assets/models/", $name, ".toml"),
+            include_str!(concat!("../../assets/models/", $name, ".toml")))),*]
+    };
 }
 
-/// The preset called `name`.
+/// The embedded preset files.
+const FILES: [(&str, &str, &str); 7] = preset_files!(
+    "dense",
+    "cnn",
+    "cnn-small",
+    "cnn-no-hidden",
+    "cnn-wide",
+    "cnn-extra-pool",
+    "cnn-same",
+);
+
+/// The preset called `name`, parsed from its embedded file (a parse error names that file).
 pub fn preset(name: &str) -> Result<ModelSpec, ModelError> {
-    match name {
-        "dense" => Ok(dense()),
-        _ => Err(ModelError::UnknownModel {
+    match FILES.iter().find(|(preset, _, _)| *preset == name) {
+        Some((_, path, text)) => parse(text, Path::new(path)),
+        None => Err(ModelError::UnknownModel {
             name: name.to_string(),
             presets: NAMES.join(", "),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_has_a_file_whose_name_matches() {
+        let names: Vec<&str> = FILES.iter().map(|(name, _, _)| *name).collect();
+        assert_eq!(names, NAMES);
+        for name in NAMES {
+            assert_eq!(preset(name).unwrap().name, name);
+        }
+    }
+
+    #[test]
+    fn unknown_preset_lists_the_presets() {
+        let message = preset("lenet").unwrap_err().to_string();
+        assert!(message.contains("'lenet'"), "{message}");
+        assert!(message.contains(&NAMES.join(", ")), "{message}");
     }
 }
