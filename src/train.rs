@@ -253,6 +253,11 @@ impl<'ctx> Trainer<'ctx> {
         &self.network
     }
 
+    /// The training plan (one step's launches).
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
     /// Samples in the training and validation parts.
     pub fn split_sizes(&self) -> (usize, usize) {
         (self.train.indices.len(), self.validation_len)

@@ -111,7 +111,7 @@ fn conv2d_backward_matches_cpu_on_odd_asymmetric_shapes_with_and_without_relu_ma
                 binding(&dx),
             )
             .expect("dispatch");
-            let [weight, bias] = conv2d::encode_backward_weight(
+            let weight_and_bias = conv2d::encode_backward_weight(
                 &ctx,
                 &cache,
                 "test",
@@ -122,7 +122,9 @@ fn conv2d_backward_matches_cpu_on_odd_asymmetric_shapes_with_and_without_relu_ma
                 binding(&db),
             )
             .expect("dispatch");
-            run(&ctx, &cache, &[input, weight, bias], None);
+            let mut dispatches = vec![input];
+            dispatches.extend(weight_and_bias);
+            run(&ctx, &cache, &dispatches, None);
             let what = format!("conv2d backward {case:?} mask {mask}");
             assert_close(
                 &format!("{what}: input"),

@@ -105,7 +105,7 @@ fn dense_backward_matches_cpu_with_and_without_relu_mask() {
                 binding(&dx),
             )
             .expect("dispatch");
-            let [weight, bias] = dense::encode_backward_weight(
+            let weight_and_bias = dense::encode_backward_weight(
                 &ctx,
                 &cache,
                 "test",
@@ -116,7 +116,9 @@ fn dense_backward_matches_cpu_with_and_without_relu_mask() {
                 binding(&db),
             )
             .expect("dispatch");
-            run(&ctx, &cache, &[input, weight, bias], None);
+            let mut dispatches = vec![input];
+            dispatches.extend(weight_and_bias);
+            run(&ctx, &cache, &dispatches, None);
             let what = format!("dense backward {shape:?} mask {mask}");
             assert_close(
                 &format!("{what}: input"),

@@ -98,3 +98,47 @@ fn matmul_matches_cpu_with_transposed_operands() {
         }
     }
 }
+
+#[test]
+fn split_k_matmul_sums_partials_to_the_cpu_result() {
+    let (ctx, cache) = gpu();
+    // Few output tiles and a long k: split into several partials, then summed in order.
+    for (seed, &(m, n, k)) in [(9, 32, 5000), (70, 3, 4099), (1, 1, 600)]
+        .iter()
+        .enumerate()
+    {
+        let params = Params::new(m, n, k);
+        assert!(
+            params.split_k(256).splits() > 1,
+            "{m}x{n}x{k} should split on a GPU"
+        );
+        let mut rng = rng(300 + seed as u64);
+        let a = uniform(&mut rng, k * m, -1.0, 1.0);
+        let b = uniform(&mut rng, k * n, -1.0, 1.0);
+        let transpose = Transpose { a: true, b: false };
+        let expected = cpu::forward(&params, transpose, Epilogue::None, &a, &b, &[], &[]);
+        let (a_buf, b_buf) = (upload(&ctx, "a", &a), upload(&ctx, "b", &b));
+        let c = poisoned(&ctx, "c", m * n);
+        let splits = params.split_k(ctx.target_workgroups()).splits();
+        let dispatches = matmul::encode_split_k(
+            &ctx,
+            &cache,
+            "test.split",
+            params,
+            Layout::Matrices(transpose),
+            a_buf.as_entire_buffer_binding(),
+            b_buf.as_entire_buffer_binding(),
+            c.as_entire_buffer_binding(),
+        )
+        .expect("dispatch");
+        let expected_launches = if splits > 1 { 2 } else { 1 };
+        assert_eq!(
+            dispatches.len(),
+            expected_launches,
+            "product (and sum of {splits} partials)"
+        );
+        run(&ctx, &cache, &dispatches, None);
+        let what = format!("split-k matmul {m}x{n}x{k}");
+        assert_close(&what, &read(&ctx, &c, m * n), &expected, 1e-3, 1e-4);
+    }
+}

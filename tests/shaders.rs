@@ -300,7 +300,7 @@ fn every_uniform_and_storage_struct_matches_its_rust_mirror() {
     let pairs = [
         (Kernel::GatherForward, "Params", rust_layout!(gather::Params { rows: u32, sample_len: u32, _pad0: u32, _pad1: u32 })),
         (Kernel::MatmulForward, "Params", rust_layout!(matmul::Params {
-            m: u32, n: u32, k: u32, _pad: u32, in_h: u32, in_w: u32, in_c: u32, out_h: u32,
+            m: u32, n: u32, k: u32, k_chunk: u32, in_h: u32, in_w: u32, in_c: u32, out_h: u32,
             out_w: u32, out_c: u32, kernel_h: u32, kernel_w: u32, stride_h: u32, stride_w: u32,
             pad_top: u32, pad_left: u32,
         })),

@@ -11,6 +11,9 @@
 //                           where that is a whole, in-range output position, else 0;
 //                           opB[(ki,kj,co), ci] = kernel[ki, kj, ci, co]
 //   3 CONV_BACKWARD_WEIGHT  opA = im2col(x)^T [KH·KW·C_in, B·OH·OW], opB = dz [B·OH·OW, C_out]
+// With split-K (grid z > 1, k_chunk < K), workgroup z sums k in [z·k_chunk, (z+1)·k_chunk)
+// into its own partial C at c[z·M·N ..] (EPILOGUE 0 only); bias.backward then sums the
+// partials in a fixed order.
 // Each workgroup computes a 64 x 64 tile of C, each thread a 4 x 4 block of it held in four
 // vec4 accumulators, over 16-deep k slices staged in workgroup memory as vec4s of four rows
 // (A) or four columns (B). The k sum runs in ascending order with fma, so results are
@@ -28,7 +31,7 @@ struct Params {
     m: u32,
     n: u32,
     k: u32,
-    _pad: u32,
+    k_chunk: u32, // k per split (a multiple of TILE_K); split z writes its partial to c[z]
     // Convolution geometry (OPERANDS 1-3).
     in_h: u32,
     in_w: u32,
@@ -69,64 +72,102 @@ const LANES: u32 = 16u; // threads along each of M and N; each covers 4 rows and
 var<workgroup> a_tile: array<vec4<f32>, 256>; // [TILE_K, TILE_M / 4]: rows 4r..4r+3 at one k
 var<workgroup> b_tile: array<vec4<f32>, 256>; // [TILE_K, TILE_N / 4]: columns 4c..4c+3 at one k
 
-// x[b, ih, iw, ci] for output pixel `pixel` = (b, oh, ow) and kernel tap `tap` = (ki, kj, ci);
-// zero in the padding.
-fn im2col(pixel: u32, tap: u32) -> f32 {
-    let ow = pixel % params.out_w;
-    let oh = (pixel / params.out_w) % params.out_h;
-    let batch = pixel / (params.out_w * params.out_h);
-    let ci = tap % params.in_c;
-    let kj = (tap / params.in_c) % params.kernel_w;
-    let ki = tap / (params.in_c * params.kernel_w);
-    let ih = i32(oh * params.stride_h + ki) - i32(params.pad_top);
-    let iw = i32(ow * params.stride_w + kj) - i32(params.pad_left);
-    if ih < 0 || iw < 0 || ih >= i32(params.in_h) || iw >= i32(params.in_w) {
-        return 0.0;
-    }
-    return a[((batch * params.in_h + u32(ih)) * params.in_w + u32(iw)) * params.in_c + ci];
-}
-
-// dz[b, oh, ow, co] for input pixel `pixel` = (b, ih, iw) and tap (ki, kj, co), where
-// oh·sh = ih + pt − ki (likewise w); zero where no output position lands there.
-fn col2im_grad(pixel: u32, tap: u32) -> f32 {
-    let iw = pixel % params.in_w;
-    let ih = (pixel / params.in_w) % params.in_h;
-    let batch = pixel / (params.in_w * params.in_h);
-    let co = tap % params.out_c;
-    let kj = (tap / params.out_c) % params.kernel_w;
-    let ki = tap / (params.out_c * params.kernel_w);
-    let th = i32(ih + params.pad_top) - i32(ki);
-    let tw = i32(iw + params.pad_left) - i32(kj);
-    if th < 0 || tw < 0 || u32(th) % params.stride_h != 0u || u32(tw) % params.stride_w != 0u {
-        return 0.0;
-    }
-    let oh = u32(th) / params.stride_h;
-    let ow = u32(tw) / params.stride_w;
-    if oh >= params.out_h || ow >= params.out_w {
-        return 0.0;
-    }
-    return a[((batch * params.out_h + oh) * params.out_w + ow) * params.out_c + co];
-}
-
-fn load_a(row: u32, kk: u32) -> f32 {
+fn load_matrix_a(row: u32, kk: u32) -> f32 {
     if row >= params.m || kk >= params.k {
         return 0.0;
     }
+    if TRANS_A {
+        return a[kk * params.m + row];
+    }
+    return a[row * params.k + kk];
+}
+
+// The four rows of A this thread stages, described once per workgroup so that staging a
+// k slice of a convolution costs one decomposition of k, not one per element:
+//   CONV_FORWARD          rows are output pixels: base = b·in_h, h/w = oh·sh − pt, ow·sw − pl
+//   CONV_BACKWARD_INPUT   rows are input pixels:  base = b·out_h, h/w = ih + pt, iw + pl
+//   CONV_BACKWARD_WEIGHT  rows are kernel taps:   base = ci,      h/w = ki, kj
+var<private> row0_of_thread: u32;
+var<private> row_ok: vec4<bool>;
+var<private> row_base: vec4<u32>;
+var<private> row_h: vec4<i32>;
+var<private> row_w: vec4<i32>;
+
+fn describe_rows(first: u32) {
+    let rows = vec4<u32>(first, first + 1u, first + 2u, first + 3u);
+    row_ok = rows < vec4<u32>(params.m);
     switch OPERANDS {
         case CONV_FORWARD: {
-            return im2col(row, kk);
+            let ow = rows % params.out_w;
+            let oh = (rows / params.out_w) % params.out_h;
+            row_base = rows / (params.out_w * params.out_h) * params.in_h;
+            row_h = vec4<i32>(oh * params.stride_h) - i32(params.pad_top);
+            row_w = vec4<i32>(ow * params.stride_w) - i32(params.pad_left);
         }
         case CONV_BACKWARD_INPUT: {
-            return col2im_grad(row, kk);
+            let iw = rows % params.in_w;
+            let ih = (rows / params.in_w) % params.in_h;
+            row_base = rows / (params.in_w * params.in_h) * params.out_h;
+            row_h = vec4<i32>(ih + params.pad_top);
+            row_w = vec4<i32>(iw + params.pad_left);
         }
         case CONV_BACKWARD_WEIGHT: {
-            return im2col(kk, row);
+            row_base = rows % params.in_c;
+            row_w = vec4<i32>((rows / params.in_c) % params.kernel_w);
+            row_h = vec4<i32>(rows / (params.in_c * params.kernel_w));
+        }
+        default: {}
+    }
+}
+
+// x[b, ih, iw, ci] where in range and `ok`, else 0, for four positions at once.
+fn gather_input(ok: vec4<bool>, base: vec4<u32>, ih: vec4<i32>, iw: vec4<i32>, ci: vec4<u32>) -> vec4<f32> {
+    let inside = ok & ih >= vec4<i32>(0) & iw >= vec4<i32>(0)
+        & ih < vec4<i32>(i32(params.in_h)) & iw < vec4<i32>(i32(params.in_w));
+    let index = ((base + vec4<u32>(ih)) * params.in_w + vec4<u32>(iw)) * params.in_c + ci;
+    return select(vec4<f32>(0.0), vec4<f32>(a[index.x], a[index.y], a[index.z], a[index.w]), inside);
+}
+
+// opA at the four described rows and column kk.
+fn stage_a(kk: u32) -> vec4<f32> {
+    let k_ok = vec4<bool>(kk < params.k);
+    switch OPERANDS {
+        case CONV_FORWARD: {
+            // kk = (ki, kj, ci)
+            let ci = kk % params.in_c;
+            let kj = i32((kk / params.in_c) % params.kernel_w);
+            let ki = i32(kk / (params.in_c * params.kernel_w));
+            return gather_input(row_ok & k_ok, row_base, row_h + ki, row_w + kj, vec4<u32>(ci));
+        }
+        case CONV_BACKWARD_INPUT: {
+            // kk = (ki, kj, co); the output position (th, tw) / stride must be whole and inside.
+            let co = kk % params.out_c;
+            let kj = i32((kk / params.out_c) % params.kernel_w);
+            let ki = i32(kk / (params.out_c * params.kernel_w));
+            let th = row_h - ki;
+            let tw = row_w - kj;
+            let sh = vec4<i32>(i32(params.stride_h));
+            let sw = vec4<i32>(i32(params.stride_w));
+            let oh = th / sh;
+            let ow = tw / sw;
+            let inside = row_ok & k_ok & th >= vec4<i32>(0) & tw >= vec4<i32>(0)
+                & oh * sh == th & ow * sw == tw
+                & oh < vec4<i32>(i32(params.out_h)) & ow < vec4<i32>(i32(params.out_w));
+            let index = ((row_base + vec4<u32>(oh)) * params.out_w + vec4<u32>(ow)) * params.out_c + co;
+            return select(vec4<f32>(0.0), vec4<f32>(a[index.x], a[index.y], a[index.z], a[index.w]), inside);
+        }
+        case CONV_BACKWARD_WEIGHT: {
+            // kk = output pixel (b, oh, ow); rows are taps.
+            let ow = kk % params.out_w;
+            let oh = (kk / params.out_w) % params.out_h;
+            let batch = kk / (params.out_w * params.out_h);
+            let h0 = i32(oh * params.stride_h) - i32(params.pad_top);
+            let w0 = i32(ow * params.stride_w) - i32(params.pad_left);
+            return gather_input(row_ok & k_ok, vec4<u32>(batch * params.in_h), row_h + h0, row_w + w0, row_base);
         }
         default: {
-            if TRANS_A {
-                return a[kk * params.m + row];
-            }
-            return a[row * params.k + kk];
+            let r = row0_of_thread;
+            return vec4<f32>(load_matrix_a(r, kk), load_matrix_a(r + 1u, kk), load_matrix_a(r + 2u, kk), load_matrix_a(r + 3u, kk));
         }
     }
 }
@@ -163,14 +204,15 @@ fn epilogue(row: u32, col: u32, sum: f32) -> f32 {
     }
 }
 
-fn store(row: u32, col0: u32, sums: vec4<f32>) {
+fn store(split: u32, row: u32, col0: u32, sums: vec4<f32>) {
     if row >= params.m {
         return;
     }
+    let base = split * params.m * params.n + row * params.n;
     for (var j = 0u; j < 4u; j++) {
         let col = col0 + j;
         if col < params.n {
-            c[row * params.n + col] = epilogue(row, col, sums[j]);
+            c[base + col] = epilogue(row, col, sums[j]);
         }
     }
 }
@@ -197,15 +239,15 @@ fn matmul_forward(
         b_quad = thread / TILE_K;
         b_k = thread % TILE_K;
     }
+    row0_of_thread = row0 + a_quad * 4u;
+    describe_rows(row0_of_thread);
     var acc0 = vec4<f32>(0.0);
     var acc1 = vec4<f32>(0.0);
     var acc2 = vec4<f32>(0.0);
     var acc3 = vec4<f32>(0.0);
-    for (var k0 = 0u; k0 < params.k; k0 += TILE_K) {
-        let ar = row0 + a_quad * 4u;
-        let ak = k0 + a_k;
-        a_tile[a_k * LANES + a_quad] = vec4<f32>(
-            load_a(ar, ak), load_a(ar + 1u, ak), load_a(ar + 2u, ak), load_a(ar + 3u, ak));
+    let k_end = min(params.k, (group.z + 1u) * params.k_chunk);
+    for (var k0 = group.z * params.k_chunk; k0 < k_end; k0 += TILE_K) {
+        a_tile[a_k * LANES + a_quad] = stage_a(k0 + a_k);
         let bc = col0 + b_quad * 4u;
         let bk = k0 + b_k;
         b_tile[b_k * LANES + b_quad] = vec4<f32>(
@@ -223,8 +265,8 @@ fn matmul_forward(
     }
     let row = row0 + lane.y * 4u;
     let col = col0 + lane.x * 4u;
-    store(row, col, acc0);
-    store(row + 1u, col, acc1);
-    store(row + 2u, col, acc2);
-    store(row + 3u, col, acc3);
+    store(group.z, row, col, acc0);
+    store(group.z, row + 1u, col, acc1);
+    store(group.z, row + 2u, col, acc2);
+    store(group.z, row + 3u, col, acc3);
 }

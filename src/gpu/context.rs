@@ -262,6 +262,15 @@ impl GpuContext {
         )
     }
 
+    /// Workgroups one launch should offer to keep this device busy: a GPU has many compute
+    /// units, a CPU adapter (lavapipe) a few cores that extra workgroups only slow down.
+    pub fn target_workgroups(&self) -> u32 {
+        match self.info.device_type {
+            wgpu::DeviceType::Cpu => 4,
+            _ => 256,
+        }
+    }
+
     /// Returns the first wgpu error or device loss seen since the device was opened.
     pub fn check(&self) -> Result<(), GpuError> {
         match self.failure.lock() {

@@ -109,6 +109,11 @@ impl Plan {
     pub fn dispatches_per_step(&self) -> usize {
         1 + self.body.len()
     }
+
+    /// Every launch of one step, in order, reading from source `source` (for profiling).
+    pub fn dispatches(&self, source: usize) -> impl Iterator<Item = &Dispatch> {
+        std::iter::once(&self.gathers[source]).chain(&self.body)
+    }
 }
 
 /// One activation buffer of a plan, with its gradient in training.

@@ -197,7 +197,8 @@ pub fn encode_backward_input(
     )
 }
 
-/// Builds the backward_weight launches: the kernel gradient and the bias gradient.
+/// Builds the backward_weight launches: the kernel gradient (split over output pixels when
+/// that fills the device better) and the bias gradient.
 pub fn encode_backward_weight(
     ctx: &GpuContext,
     cache: &KernelCache,
@@ -207,8 +208,8 @@ pub fn encode_backward_weight(
     dz: wgpu::BufferBinding<'_>,
     kernel_grad: wgpu::BufferBinding<'_>,
     bias_grad: wgpu::BufferBinding<'_>,
-) -> Result<[Dispatch; 2], GpuError> {
-    let weight = matmul::encode(
+) -> Result<Vec<Dispatch>, GpuError> {
+    let mut dispatches = matmul::encode_split_k(
         ctx,
         cache,
         &format!("{label}.backward_weight"),
@@ -218,14 +219,9 @@ pub fn encode_backward_weight(
             shape.output_pixels(),
         ),
         Layout::ConvBackwardWeight,
-        Epilogue::None,
-        Operands {
-            bias: x.clone(),
-            mask: x.clone(),
-            a: x,
-            b: dz.clone(),
-            c: kernel_grad,
-        },
+        x,
+        dz.clone(),
+        kernel_grad,
     )?;
     let bias = bias::encode_backward(
         ctx,
@@ -239,5 +235,6 @@ pub fn encode_backward_weight(
         dz,
         bias_grad,
     )?;
-    Ok([weight, bias])
+    dispatches.push(bias);
+    Ok(dispatches)
 }

@@ -95,7 +95,8 @@ pub fn encode_backward_input(
     )
 }
 
-/// Builds the backward_weight launches: `dkernel = xᵀ · dz` and `dbias = Σ_rows dz`.
+/// Builds the backward_weight launches: `dkernel = xᵀ · dz` (split over the batch when that
+/// fills the device better) and `dbias = Σ_rows dz`.
 pub fn encode_backward_weight(
     ctx: &GpuContext,
     cache: &KernelCache,
@@ -105,21 +106,16 @@ pub fn encode_backward_weight(
     dz: wgpu::BufferBinding<'_>,
     kernel_grad: wgpu::BufferBinding<'_>,
     bias_grad: wgpu::BufferBinding<'_>,
-) -> Result<[Dispatch; 2], GpuError> {
-    let weight = matmul::encode(
+) -> Result<Vec<Dispatch>, GpuError> {
+    let mut dispatches = matmul::encode_split_k(
         ctx,
         cache,
         &format!("{label}.backward_weight"),
         matmul::Params::new(shape.inputs, shape.units, shape.rows),
         Layout::Matrices(Transpose { a: true, b: false }),
-        Epilogue::None,
-        Operands {
-            bias: x.clone(),
-            mask: x.clone(),
-            a: x,
-            b: dz.clone(),
-            c: kernel_grad,
-        },
+        x,
+        dz.clone(),
+        kernel_grad,
     )?;
     let bias = bias::encode_backward(
         ctx,
@@ -133,5 +129,6 @@ pub fn encode_backward_weight(
         dz,
         bias_grad,
     )?;
-    Ok([weight, bias])
+    dispatches.push(bias);
+    Ok(dispatches)
 }

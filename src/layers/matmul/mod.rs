@@ -7,7 +7,8 @@ pub mod cpu;
 
 use bytemuck::{Pod, Zeroable};
 
-use crate::gpu::{Dispatch, GpuContext, GpuError, Kernel, KernelCache};
+use crate::gpu::{buffers, Dispatch, GpuContext, GpuError, Kernel, KernelCache};
+use crate::layers::bias;
 
 /// Mirrors `struct Params` of `shaders/matmul/forward.wgsl`.
 #[repr(C)]
@@ -19,8 +20,8 @@ pub struct Params {
     pub n: u32,
     /// The summed dimension.
     pub k: u32,
-    /// Padding to 16 bytes.
-    pub _pad: u32,
+    /// `k` summed by one split (a multiple of the 16-deep k slice); `k` or more: no split.
+    pub k_chunk: u32,
     /// Input height (convolutions).
     pub in_h: u32,
     /// Input width (convolutions).
@@ -48,14 +49,33 @@ pub struct Params {
 }
 
 impl Params {
-    /// `C [m, n]` summed over `k`, for plain matrices.
+    /// `C [m, n]` summed over `k`, for plain matrices, in one split.
     pub fn new(m: usize, n: usize, k: usize) -> Self {
         Self {
             m: m as u32,
             n: n as u32,
             k: k as u32,
+            k_chunk: (k as u32).next_multiple_of(TILE_K).max(TILE_K),
             ..Self::default()
         }
+    }
+
+    /// Number of k splits (the grid's z size).
+    pub fn splits(&self) -> u32 {
+        self.k.div_ceil(self.k_chunk).max(1)
+    }
+
+    /// These parameters with the k range split so that a product with few output tiles
+    /// still gives the device `target_workgroups` workgroups, each summing at least
+    /// [`MIN_SPLIT_K`] terms. Depends on the shape and the target alone, so runs on one
+    /// adapter are reproducible.
+    pub fn split_k(self, target_workgroups: u32) -> Self {
+        let tiles = self.m.div_ceil(TILE) * self.n.div_ceil(TILE);
+        let splits = (target_workgroups / tiles.max(1))
+            .min(self.k / MIN_SPLIT_K)
+            .clamp(1, MAX_SPLITS);
+        let k_chunk = self.k.div_ceil(splits).next_multiple_of(TILE_K).max(TILE_K);
+        Self { k_chunk, ..self }
     }
 }
 
@@ -123,6 +143,12 @@ impl Layout {
 
 /// Rows and columns of C that one workgroup computes.
 const TILE: u32 = 64;
+/// Depth of one k slice.
+const TILE_K: u32 = 16;
+/// Fewest terms one split sums.
+pub const MIN_SPLIT_K: u32 = 256;
+/// Most splits of one product.
+const MAX_SPLITS: u32 = 64;
 
 /// The operands of one launch; `bias` and `mask` are read only by the epilogues that use them
 /// (pass any read-only buffer otherwise).
@@ -170,6 +196,64 @@ pub fn encode(
             operands.mask,
             operands.c,
         ],
-        [params.n.div_ceil(TILE), params.m.div_ceil(TILE), 1],
+        [
+            params.n.div_ceil(TILE),
+            params.m.div_ceil(TILE),
+            params.splits(),
+        ],
     )
+}
+
+/// Builds `C = opA · opB` (no epilogue) split over k as [`Params::split_k`] decides for this
+/// device ([`GpuContext::target_workgroups`]): one
+/// launch writing `c` directly, or one writing `[splits, M, N]` partials plus the
+/// `bias.backward` launch that sums them into `c` in a fixed order.
+pub fn encode_split_k(
+    ctx: &GpuContext,
+    cache: &KernelCache,
+    label: &str,
+    params: Params,
+    layout: Layout,
+    a: wgpu::BufferBinding<'_>,
+    b: wgpu::BufferBinding<'_>,
+    c: wgpu::BufferBinding<'_>,
+) -> Result<Vec<Dispatch>, GpuError> {
+    let params = params.split_k(ctx.target_workgroups());
+    let splits = params.splits();
+    let partials;
+    let target = if splits == 1 {
+        c.clone()
+    } else {
+        let len = u64::from(splits) * u64::from(params.m) * u64::from(params.n);
+        partials = buffers::storage(
+            ctx,
+            &format!("{label}.partials [{splits}, {}, {}]", params.m, params.n),
+            len * 4,
+        )?;
+        buffers::whole(&partials)
+    };
+    let operands = Operands {
+        bias: a.clone(),
+        mask: a.clone(),
+        a,
+        b,
+        c: target.clone(),
+    };
+    let product = encode(ctx, cache, label, params, layout, Epilogue::None, operands)?;
+    if splits == 1 {
+        return Ok(vec![product]);
+    }
+    let sum = bias::encode_backward(
+        ctx,
+        cache,
+        &format!("{label}.sum_splits"),
+        bias::Params {
+            rows: splits,
+            cols: params.m * params.n,
+            ..Default::default()
+        },
+        target,
+        c,
+    )?;
+    Ok(vec![product, sum])
 }
