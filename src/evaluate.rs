@@ -1,16 +1,17 @@
-//! Evaluation: loss and accuracy of a trained network over a whole data source, forward only,
-//! in batches recorded into one submit.
+//! Evaluation and prediction: loss, accuracy and class probabilities of a trained network over
+//! a whole data source, forward only, in batches recorded into one submit; and the confusion
+//! matrix of the predictions.
 
 use crate::gpu::step_table::{StepParams, StepTable};
 use crate::gpu::{buffers, GpuContext, KernelCache};
 use crate::layers::gather::Source;
 use crate::layers::softmax_xent::Metrics;
-use crate::model::network::Plan;
+use crate::model::network::{Plan, Purpose};
 use crate::model::Network;
 use crate::Result;
 
 /// Mean loss and accuracy over a data source.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EvalStats {
     /// Mean per-sample softmax cross-entropy.
     pub loss: f64,
@@ -40,7 +41,55 @@ pub struct Evaluator {
     plan: Plan,
     table: StepTable,
     metrics: wgpu::Buffer,
+    probabilities: wgpu::Buffer,
+    classes: usize,
     source_lens: Vec<usize>,
+}
+
+/// Every sample's class probabilities, `[samples, classes]` row-major, with the loss and
+/// accuracy of the same pass.
+pub struct Predictions {
+    /// Loss and accuracy against the source's labels.
+    pub stats: EvalStats,
+    /// Softmax outputs, one row of `classes` per sample, in the source's order.
+    pub probabilities: Vec<f32>,
+    /// Number of classes (row length).
+    pub classes: usize,
+}
+
+impl Predictions {
+    /// The predicted class of each sample: its most probable (the first on ties).
+    pub fn classes_predicted(&self) -> Vec<usize> {
+        self.probabilities
+            .chunks(self.classes.max(1))
+            .map(argmax)
+            .collect()
+    }
+}
+
+/// Index of the largest value (the first of equal maxima, as numpy).
+pub fn argmax(values: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &v) in values.iter().enumerate() {
+        if v > values[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// `matrix[true][predicted]` counts, `classes × classes`.
+pub fn confusion_matrix(labels: &[u8], predicted: &[usize], classes: usize) -> Vec<Vec<usize>> {
+    let mut matrix = vec![vec![0; classes]; classes];
+    for (&label, &guess) in labels.iter().zip(predicted) {
+        if let Some(cell) = matrix
+            .get_mut(usize::from(label))
+            .and_then(|row| row.get_mut(guess))
+        {
+            *cell += 1;
+        }
+    }
+    matrix
 }
 
 impl Evaluator {
@@ -55,27 +104,52 @@ impl Evaluator {
         source_lens: Vec<usize>,
     ) -> Result<Self> {
         let rows = rows.max(1);
-        let max_steps = source_lens
-            .iter()
-            .map(|n| n.div_ceil(rows))
-            .max()
-            .unwrap_or(1)
-            .max(1);
+        let max_len = source_lens.iter().copied().max().unwrap_or(1).max(1);
+        let max_steps = max_len.div_ceil(rows);
+        let classes = network.spec.classes;
+        let probabilities = buffers::storage(
+            ctx,
+            &format!("eval.probabilities [{max_len}, {classes}]"),
+            (max_len * classes * 4) as u64,
+        )?;
         let metrics = buffers::storage(
             ctx,
             "eval.metrics",
             (max_steps * std::mem::size_of::<Metrics>()) as u64,
         )?;
+        let purpose = Purpose::Evaluate {
+            probabilities: Some(&probabilities),
+        };
         Ok(Self {
-            plan: network.plan(ctx, cache, rows, sources, &metrics, None)?,
+            plan: network.plan(ctx, cache, rows, sources, &metrics, purpose)?,
             table: StepTable::new(ctx, cache, "eval.steps", max_steps)?,
             metrics,
+            probabilities,
+            classes,
             source_lens,
         })
     }
 
     /// Loss and accuracy over every sample of source `source`.
     pub fn evaluate(&self, ctx: &GpuContext, source: usize) -> Result<EvalStats> {
+        let steps = self.run(ctx, source);
+        let metrics: Vec<Metrics> = buffers::read(ctx, &self.metrics, 0, steps)?;
+        Ok(EvalStats::from_metrics(&metrics, self.source_lens[source]))
+    }
+
+    /// Class probabilities of every sample of source `source`, with loss and accuracy.
+    pub fn predict(&self, ctx: &GpuContext, source: usize) -> Result<Predictions> {
+        let stats = self.evaluate(ctx, source)?;
+        let samples = self.source_lens[source];
+        Ok(Predictions {
+            stats,
+            probabilities: buffers::read(ctx, &self.probabilities, 0, samples * self.classes)?,
+            classes: self.classes,
+        })
+    }
+
+    /// Records and submits every batch of source `source`; returns the number of batches.
+    fn run(&self, ctx: &GpuContext, source: usize) -> usize {
         let samples = self.source_lens[source];
         let rows = self.plan.rows;
         let steps = samples.div_ceil(rows);
@@ -96,7 +170,6 @@ impl Evaluator {
         self.plan
             .record(&mut encoder, "evaluate", &self.table, 0..steps, source);
         ctx.queue.submit([encoder.finish()]);
-        let metrics: Vec<Metrics> = buffers::read(ctx, &self.metrics, 0, steps)?;
-        Ok(EvalStats::from_metrics(&metrics, samples))
+        steps
     }
 }

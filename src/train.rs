@@ -8,6 +8,8 @@
 
 use std::time::{Duration, Instant};
 
+use serde::{Deserialize, Serialize};
+
 use crate::data::stream::GpuDataset;
 use crate::data::{epoch_order, split_validation, subsample, MnistSplits};
 use crate::error::{Error, Result};
@@ -17,7 +19,7 @@ use crate::gpu::step_table::{StepParams, StepTable};
 use crate::gpu::{buffers, GpuContext, KernelCache};
 use crate::layers::gather::Source;
 use crate::layers::softmax_xent::Metrics;
-use crate::model::network::Plan;
+use crate::model::network::{Plan, Purpose};
 use crate::model::{ModelSpec, Network};
 use crate::optim::adam::AdamConfig;
 
@@ -32,7 +34,7 @@ const MAX_CHUNK_STEPS: usize = 512;
 const READBACK_DEPTH: usize = 3;
 
 /// How to train (Keras `fit` arguments).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
     /// Passes over the training set.
     pub epochs: usize,
@@ -62,7 +64,7 @@ impl Default for TrainConfig {
 }
 
 /// What one epoch did.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EpochStats {
     /// Epoch number, from 1.
     pub epoch: usize,
@@ -98,6 +100,23 @@ pub enum Progress {
     Epoch(EpochStats),
 }
 
+/// Everything needed to continue training exactly where it stopped.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainState {
+    /// Epochs completed.
+    pub epochs_done: usize,
+    /// Adam steps taken (Adam's `t`).
+    pub steps_done: u64,
+    /// Parameter slab (laid out as the network's [`crate::gpu::slab::SlabLayout`]).
+    pub params: Vec<f32>,
+    /// Adam's first moment, same layout.
+    pub m: Vec<f32>,
+    /// Adam's second moment, same layout.
+    pub v: Vec<f32>,
+    /// The epochs completed so far.
+    pub history: Vec<EpochStats>,
+}
+
 /// Index buffers of one data split.
 struct Split {
     indices: Vec<u32>,
@@ -117,6 +136,7 @@ pub struct Trainer<'ctx> {
     evaluator: Evaluator,
     validation_len: usize,
     steps_done: u64,
+    history: Vec<EpochStats>,
     // Keep the resident data alive as long as the plans that bind it.
     _datasets: [GpuDataset; 2],
     _eval_indices: [wgpu::Buffer; 2],
@@ -208,7 +228,7 @@ impl<'ctx> Trainer<'ctx> {
                 indices: &train.buffer,
             }],
             &metrics,
-            Some(&config.adam),
+            Purpose::Train(&config.adam),
         )?;
         let eval_rows = EVAL_BATCH.min(validation_indices.len().max(test_indices.len()));
         let evaluator = Evaluator::new(
@@ -243,6 +263,7 @@ impl<'ctx> Trainer<'ctx> {
             evaluator,
             validation_len: validation_indices.len(),
             steps_done: 0,
+            history: Vec::new(),
             _datasets: [train_set, test_set],
             _eval_indices: [validation, test],
         })
@@ -268,11 +289,71 @@ impl<'ctx> Trainer<'ctx> {
         self.table.capacity()
     }
 
-    /// Runs every epoch, reporting progress; returns the history.
+    /// Runs the epochs not yet done up to the configured number, reporting progress; returns
+    /// the whole history (earlier epochs of a resumed run included).
     pub fn fit(&mut self, mut progress: impl FnMut(Progress)) -> Result<Vec<EpochStats>> {
-        (1..=self.config.epochs)
-            .map(|epoch| self.run_epoch(epoch, &mut progress))
-            .collect()
+        while self.epochs_done() < self.config.epochs {
+            self.run_epoch(self.epochs_done() + 1, &mut progress)?;
+        }
+        Ok(self.history.clone())
+    }
+
+    /// Epochs completed.
+    pub fn epochs_done(&self) -> usize {
+        self.history.len()
+    }
+
+    /// The epochs completed so far.
+    pub fn history(&self) -> &[EpochStats] {
+        &self.history
+    }
+
+    /// The settings training runs with.
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+
+    /// Sets the number of epochs `fit` trains up to (to continue a resumed run further).
+    pub fn set_epochs(&mut self, epochs: usize) {
+        self.config.epochs = epochs;
+    }
+
+    /// A copy of the parameters, Adam's moments and the counters (blocking readback).
+    pub fn state(&self) -> Result<TrainState> {
+        let slab = &self.network.slab;
+        Ok(TrainState {
+            epochs_done: self.epochs_done(),
+            steps_done: self.steps_done,
+            params: slab.read(self.ctx, &slab.params)?,
+            m: slab.read(self.ctx, &slab.m)?,
+            v: slab.read(self.ctx, &slab.v)?,
+            history: self.history.clone(),
+        })
+    }
+
+    /// Continues from `state` (taken from a trainer of the same model and settings).
+    pub fn restore(&mut self, state: TrainState) -> Result<()> {
+        let slab = &self.network.slab;
+        let total = slab.layout.total;
+        for (name, values) in [
+            ("parameters", &state.params),
+            ("m", &state.m),
+            ("v", &state.v),
+        ] {
+            if values.len() != total {
+                return Err(invalid(
+                    "training state",
+                    format!("{name} of {} values", values.len()),
+                    format!("the model's slab holds {total}: the state is of another model"),
+                ));
+            }
+        }
+        slab.write(self.ctx, &slab.params, &state.params);
+        slab.write(self.ctx, &slab.m, &state.m);
+        slab.write(self.ctx, &slab.v, &state.v);
+        self.steps_done = state.steps_done;
+        self.history = state.history;
+        Ok(())
     }
 
     /// Runs one epoch (`epoch` from 1) and its validation.
@@ -371,6 +452,7 @@ impl<'ctx> Trainer<'ctx> {
             accuracy: train.accuracy,
             validation: self.evaluate_validation()?,
         };
+        self.history.push(stats.clone());
         progress(Progress::Epoch(stats.clone()));
         Ok(stats)
     }

@@ -272,7 +272,7 @@ fn layout_problems(kernel: Kernel, name: &str, (fields, size): (&[Field], usize)
 #[test]
 fn every_uniform_and_storage_struct_matches_its_rust_mirror() {
     use gpu_cnn::gpu::step_table::StepParams;
-    use gpu_cnn::layers::{bias, gather, matmul, pool2d, softmax_xent};
+    use gpu_cnn::layers::{bias, gather, matmul, pool2d, softmax, softmax_xent};
     use gpu_cnn::optim::adam;
 
     let step = rust_layout!(StepParams {
@@ -308,6 +308,7 @@ fn every_uniform_and_storage_struct_matches_its_rust_mirror() {
         (Kernel::Pool2dBackwardInput, "Params", pool),
         (Kernel::BiasBackward, "Params", rust_layout!(bias::Params { rows: u32, cols: u32, _pad0: u32, _pad1: u32 })),
         (Kernel::SoftmaxXentForward, "Params", rust_layout!(softmax_xent::Params { rows: u32, classes: u32, _pad0: u32, _pad1: u32 })),
+        (Kernel::SoftmaxForward, "Params", rust_layout!(softmax::Params { rows: u32, classes: u32, _pad0: u32, _pad1: u32 })),
         (Kernel::SoftmaxXentForward, "Metrics", rust_layout!(softmax_xent::Metrics { loss_sum: f32, correct: u32 })),
         (Kernel::AdamStep, "Params", rust_layout!(adam::Params { len: u32, beta1: f32, beta2: f32, epsilon: f32 })),
     ];

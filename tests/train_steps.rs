@@ -296,3 +296,53 @@ fn dense_model_learns_mnist_from_a_small_subset() {
         "test accuracy {accuracy} after one epoch on 1800 samples (expected ≥ 0.85)"
     );
 }
+
+#[test]
+fn resuming_from_a_saved_state_equals_an_uninterrupted_run_bit_for_bit() {
+    let data = load_dir(&bundled_mnist_dir()).expect("bundled MNIST");
+    let ctx = context();
+    let config = TrainConfig {
+        epochs: 3,
+        train_samples: Some(600),
+        batch_size: 64,
+        seed: 5,
+        ..Default::default()
+    };
+    let spec = preset("cnn-small").unwrap();
+    let mut straight = Trainer::new(&ctx, spec.clone(), &data, config.clone()).expect("trainer");
+    straight.fit(|_| {}).expect("fit");
+
+    let mut first = Trainer::new(
+        &ctx,
+        spec.clone(),
+        &data,
+        TrainConfig {
+            epochs: 2,
+            ..config.clone()
+        },
+    )
+    .expect("trainer");
+    first.fit(|_| {}).expect("fit");
+    let saved = first.state().expect("state");
+    let mut resumed = Trainer::new(&ctx, spec, &data, config).expect("trainer");
+    resumed.restore(saved).expect("restore");
+    resumed.fit(|_| {}).expect("fit");
+
+    let bits = |t: &Trainer| {
+        t.state()
+            .unwrap()
+            .params
+            .iter()
+            .map(|v| v.to_bits())
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        bits(&straight) == bits(&resumed),
+        "resumed weights differ from the uninterrupted run"
+    );
+    assert_eq!(straight.history().len(), 3);
+    assert_eq!(resumed.history().len(), 3);
+    for (a, b) in straight.history().iter().zip(resumed.history()) {
+        assert_eq!(a.loss.to_bits(), b.loss.to_bits(), "epoch {} loss", a.epoch);
+    }
+}

@@ -35,6 +35,8 @@ pub enum Kernel {
     Pool2dBackwardInput,
     /// `shaders/softmax_xent/forward.wgsl`: loss, correct count and logits gradient.
     SoftmaxXentForward,
+    /// `shaders/softmax/forward.wgsl`: class probabilities for prediction.
+    SoftmaxForward,
     /// `shaders/adam/step.wgsl`: one Adam update over the whole parameter slab.
     AdamStep,
 }
@@ -51,6 +53,7 @@ impl Kernel {
             Self::Pool2dForward => "pool2d.forward",
             Self::Pool2dBackwardInput => "pool2d.backward_input",
             Self::SoftmaxXentForward => "softmax_xent.forward",
+            Self::SoftmaxForward => "softmax.forward",
             Self::AdamStep => "adam.step",
         }
     }
@@ -64,6 +67,7 @@ impl Kernel {
             Self::Pool2dForward => "pool2d_forward",
             Self::Pool2dBackwardInput => "pool2d_backward_input",
             Self::SoftmaxXentForward => "softmax_xent_forward",
+            Self::SoftmaxForward => "softmax_forward",
             Self::AdamStep => "adam_step",
         }
     }
@@ -79,6 +83,7 @@ impl Kernel {
                 include_str!("../../shaders/pool2d/backward_input.wgsl")
             }
             Self::SoftmaxXentForward => include_str!("../../shaders/softmax_xent/forward.wgsl"),
+            Self::SoftmaxForward => include_str!("../../shaders/softmax/forward.wgsl"),
             Self::AdamStep => include_str!("../../shaders/adam/step.wgsl"),
         }
     }
@@ -98,6 +103,8 @@ impl Kernel {
             Self::Pool2dBackwardInput => &[Read, Read, ReadWrite],
             // logits, labels → logits gradient, metrics
             Self::SoftmaxXentForward => &[Read, Read, ReadWrite, ReadWrite],
+            // logits → probabilities
+            Self::SoftmaxForward => &[Read, ReadWrite],
             // gradients → parameters, m, v
             Self::AdamStep => &[Read, ReadWrite, ReadWrite, ReadWrite],
         }
@@ -107,18 +114,19 @@ impl Kernel {
     pub fn uses_step_table(self) -> bool {
         matches!(
             self,
-            Self::GatherForward | Self::SoftmaxXentForward | Self::AdamStep
+            Self::GatherForward | Self::SoftmaxXentForward | Self::SoftmaxForward | Self::AdamStep
         )
     }
 
     /// Every kernel, for validation and warm-up.
-    pub const ALL: [Kernel; 7] = [
+    pub const ALL: [Kernel; 8] = [
         Self::GatherForward,
         Self::MatmulForward,
         Self::BiasBackward,
         Self::Pool2dForward,
         Self::Pool2dBackwardInput,
         Self::SoftmaxXentForward,
+        Self::SoftmaxForward,
         Self::AdamStep,
     ];
 }

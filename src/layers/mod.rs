@@ -8,6 +8,7 @@ pub mod dense;
 pub mod gather;
 pub mod matmul;
 pub mod pool2d;
+pub mod softmax;
 pub mod softmax_xent;
 
 /// Gradients of a layer with a kernel and a bias, as its CPU reference returns them.

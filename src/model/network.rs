@@ -15,7 +15,7 @@ use crate::gpu::slab::{self, ParamSlab, SlabLayout};
 use crate::gpu::step_table::StepTable;
 use crate::gpu::{Dispatch, GpuContext, KernelCache};
 use crate::layers::gather::{self, Source};
-use crate::layers::{conv2d, dense, pool2d, softmax_xent};
+use crate::layers::{conv2d, dense, pool2d, softmax, softmax_xent};
 use crate::optim::adam::{self, AdamConfig};
 
 /// A model's layers with their parameters resident on the GPU.
@@ -116,6 +116,19 @@ impl Plan {
     }
 }
 
+/// What a plan does after the loss.
+#[derive(Clone, Copy)]
+pub enum Purpose<'a> {
+    /// Backward through every layer, then one Adam step.
+    Train(&'a AdamConfig),
+    /// Nothing more, or the softmax probabilities of each sample written at its position in
+    /// `probabilities` (`[samples, classes]`).
+    Evaluate {
+        /// Where predictions go, if wanted.
+        probabilities: Option<&'a wgpu::Buffer>,
+    },
+}
+
 /// One activation buffer of a plan, with its gradient in training.
 struct Tensor {
     buffer: wgpu::Buffer,
@@ -125,9 +138,19 @@ struct Tensor {
 impl Network {
     /// Resolves `spec`'s shapes, initialises its parameters from `seed` and uploads them.
     pub fn new(ctx: &GpuContext, spec: ModelSpec, seed: u64) -> Result<Self, Error> {
+        Self::with_values(ctx, spec, |layout| glorot_init(layout, seed))
+    }
+
+    /// Resolves `spec`'s shapes and uploads the parameter values `values` returns for its
+    /// slab layout (e.g. from a checkpoint).
+    pub fn with_values(
+        ctx: &GpuContext,
+        spec: ModelSpec,
+        values: impl FnOnce(&SlabLayout) -> Vec<f32>,
+    ) -> Result<Self, Error> {
         let layers = shape::infer(&spec)?;
         let layout = slab_layout(&layers, slab::alignment(ctx));
-        let values = glorot_init(&layout, seed);
+        let values = values(&layout);
         let slab = ParamSlab::new(ctx, layout, &values)?;
         Ok(Self { spec, layers, slab })
     }
@@ -137,9 +160,9 @@ impl Network {
         self.slab.layout.param_count()
     }
 
-    /// Builds the plan for batches of `rows` from each of `sources`; with `adam`, a training
-    /// step (backward and update), without, inference with loss and accuracy. Metrics go to
-    /// `metrics` (one [`softmax_xent::Metrics`] row per step).
+    /// Builds the plan for batches of `rows` from each of `sources`: forward, loss and
+    /// accuracy (metrics go to `metrics`, one [`softmax_xent::Metrics`] row per step), then
+    /// what `purpose` asks for.
     pub fn plan(
         &self,
         ctx: &GpuContext,
@@ -147,8 +170,12 @@ impl Network {
         rows: usize,
         sources: &[Source<'_>],
         metrics: &wgpu::Buffer,
-        adam: Option<&AdamConfig>,
+        purpose: Purpose<'_>,
     ) -> Result<Plan, Error> {
+        let adam = match purpose {
+            Purpose::Train(adam) => Some(adam),
+            Purpose::Evaluate { .. } => None,
+        };
         let ops = layer_ops(&self.layers, rows)?;
         let input_len = self.spec.input.iter().product::<usize>();
         let new_buffer = |label: &str, values: usize| {
@@ -271,6 +298,25 @@ impl Network {
             whole(metrics),
         )?);
 
+        if let Purpose::Evaluate {
+            probabilities: Some(probabilities),
+        } = purpose
+        {
+            let params = softmax::Params {
+                rows: rows as u32,
+                classes: self.spec.classes as u32,
+                ..Default::default()
+            };
+            let logits = whole(&logits.buffer);
+            body.push(softmax::encode_forward(
+                ctx,
+                cache,
+                "softmax",
+                params,
+                logits,
+                whole(probabilities),
+            )?);
+        }
         if let Some(adam) = adam {
             let masked = input_is_relu(&ops);
             let grads = |index: usize| self.slab.binding(&self.slab.grads, first_param[index]);

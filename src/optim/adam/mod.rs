@@ -16,7 +16,7 @@ use crate::gpu::slab::ParamSlab;
 use crate::gpu::{Dispatch, GpuContext, GpuError, Kernel, KernelCache};
 
 /// Adam's hyperparameters; the default is Keras's.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdamConfig {
     /// Learning rate.
     pub learning_rate: f64,
