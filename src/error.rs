@@ -3,9 +3,11 @@
 
 use thiserror::Error;
 
+use crate::checkpoint::CheckpointError;
 use crate::data::DataError;
 use crate::gpu::GpuError;
 use crate::model::ModelError;
+use crate::report::ReportError;
 
 /// Everything a user can cause or meet while running gpu-cnn.
 #[derive(Debug, Error)]
@@ -19,6 +21,12 @@ pub enum Error {
     /// The model definition or its shapes.
     #[error(transparent)]
     Model(#[from] ModelError),
+    /// Writing or reading a checkpoint.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    /// Writing a report.
+    #[error(transparent)]
+    Report(#[from] ReportError),
     /// A setting out of its range.
     #[error("invalid {setting} {value}: {hint}")]
     InvalidSetting {

@@ -2,6 +2,8 @@
 //! a whole data source, forward only, in batches recorded into one submit; and the confusion
 //! matrix of the predictions.
 
+use crate::data::stream::GpuDataset;
+use crate::data::Dataset;
 use crate::gpu::step_table::{StepParams, StepTable};
 use crate::gpu::{buffers, GpuContext, KernelCache};
 use crate::layers::gather::Source;
@@ -171,5 +173,48 @@ impl Evaluator {
             .record(&mut encoder, "evaluate", &self.table, 0..steps, source);
         ctx.queue.submit([encoder.finish()]);
         steps
+    }
+}
+
+/// Batch size of forward-only passes.
+pub const EVAL_BATCH: usize = 1000;
+
+/// A trained network on a device, ready to evaluate or predict any host data set.
+pub struct Inference<'ctx> {
+    ctx: &'ctx GpuContext,
+    cache: KernelCache,
+    network: Network,
+}
+
+impl<'ctx> Inference<'ctx> {
+    /// Wraps `network` (on `ctx`) for forward passes.
+    pub fn new(ctx: &'ctx GpuContext, network: Network) -> Self {
+        Self {
+            ctx,
+            cache: KernelCache::new(ctx),
+            network,
+        }
+    }
+
+    /// The network.
+    pub fn network(&self) -> &Network {
+        &self.network
+    }
+
+    /// Uploads `data` and returns every sample's class probabilities, with loss and accuracy
+    /// against its labels.
+    pub fn predict(&self, data: &Dataset) -> Result<Predictions> {
+        let ctx = self.ctx;
+        let resident = GpuDataset::upload(ctx, "inference", data)?;
+        let order: Vec<u32> = (0..data.len() as u32).collect();
+        let indices = buffers::storage_with(ctx, "inference.indices", &order)?;
+        let source = Source {
+            images: &resident.images,
+            labels: &resident.labels,
+            indices: &indices,
+        };
+        let rows = EVAL_BATCH.min(data.len().max(1));
+        let evaluator = Evaluator::new(ctx, &self.cache, &self.network, rows, &[source], vec![data.len()])?;
+        evaluator.predict(ctx, 0)
     }
 }

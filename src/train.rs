@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::stream::GpuDataset;
 use crate::data::{epoch_order, split_validation, subsample, MnistSplits};
 use crate::error::{Error, Result};
-use crate::evaluate::{EvalStats, Evaluator};
+use crate::evaluate::{EvalStats, Evaluator, EVAL_BATCH};
 use crate::gpu::readback::{Landed, Readback};
 use crate::gpu::step_table::{StepParams, StepTable};
 use crate::gpu::{buffers, GpuContext, KernelCache};
@@ -23,8 +23,6 @@ use crate::model::network::{Plan, Purpose};
 use crate::model::{ModelSpec, Network};
 use crate::optim::adam::AdamConfig;
 
-/// Batch size of validation and test evaluation (forward only, so larger than training's).
-const EVAL_BATCH: usize = 1000;
 /// Wall time one submitted chunk of steps should take: short enough for a lively progress bar,
 /// long enough that the GPU never waits for the host.
 const CHUNK_SECONDS: f64 = 0.1;
@@ -83,6 +81,13 @@ pub struct EpochStats {
 /// Progress reported while training.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Progress {
+    /// An epoch is about to start.
+    EpochStart {
+        /// Epoch, from 1.
+        epoch: usize,
+        /// Steps in the epoch.
+        steps: usize,
+    },
     /// Steps have completed on the GPU.
     Steps {
         /// Epoch, from 1.
@@ -378,6 +383,7 @@ impl<'ctx> Trainer<'ctx> {
             })
             .collect();
         self.table.write(ctx, &entries);
+        progress(Progress::EpochStart { epoch, steps });
 
         let start = Instant::now();
         let mut metrics = vec![Metrics::default(); steps];

@@ -1,6 +1,56 @@
-//! Reports for people: text tables (the Keras-style model summary) and, later, PNG plots
-//! (confusion heatmap, training curves, samples, label histogram).
+//! Reports for people: text tables and PNG pictures of what the lecture shows with matplotlib
+//! and seaborn.
+//!
+//! | module         | text                               | picture                              |
+//! |----------------|------------------------------------|--------------------------------------|
+//! | [`summary`]    | Keras-style model summary          |                                      |
+//! | [`confusion`]  | counts, true × predicted, totals   | seaborn "Blues" heatmap, annotated   |
+//! | [`history`]    | CSV, one line per epoch            | loss and accuracy curves per epoch   |
+//! | [`samples`]    |                                    | a grid of digits with captions       |
+//! | [`histogram`]  | count per class with a bar of █    | skyblue bars with black edges        |
+//! | [`compare`]    | one aligned row per model          | grouped val / test accuracy bars     |
+//!
+//! Every function takes plain host data. Pictures are drawn with plotters into PNG files with
+//! the bundled DejaVu Sans (no system fonts needed); each file is rendered to a temporary file
+//! in its directory and renamed into place, so a failure never leaves a partial picture.
 
+mod axis;
+mod canvas;
+mod colormap;
+pub mod compare;
+pub mod confusion;
+mod decor;
+mod error;
+mod font;
+pub mod histogram;
+pub mod history;
+pub mod samples;
 pub mod summary;
+mod text;
 
+use std::path::Path;
+
+pub use compare::CompareRow;
+pub use error::ReportError;
+pub use history::HistoryRow;
 pub use summary::summary;
+
+/// Makes `dir` ready for reports: creates it (and its parents) when missing, then proves it
+/// writable by creating and removing a probe file.
+pub fn ensure_dir(dir: &Path) -> Result<(), ReportError> {
+    std::fs::create_dir_all(dir).map_err(|source| ReportError::CreateDir {
+        dir: dir.to_owned(),
+        source,
+    })?;
+    let probe = tempfile::Builder::new()
+        .prefix(".gpu-cnn-probe.")
+        .tempfile_in(dir)
+        .map_err(|source| ReportError::NotWritable {
+            dir: dir.to_owned(),
+            source,
+        })?;
+    probe.close().map_err(|source| ReportError::NotWritable {
+        dir: dir.to_owned(),
+        source,
+    })
+}

@@ -1,0 +1,468 @@
+//! Checkpoints of a training run: the parameters, Adam's moments, the counters, the history, the
+//! model and the training settings, in one safetensors file.
+//!
+//! Tensors carry the slab's Keras names and layouts (`conv2d.kernel` `[kh, kw, c_in, c_out]`,
+//! `dense_1.bias` `[units]`), each stored unpadded as little-endian f32, so a checkpoint maps
+//! layer for layer onto a Keras model. Adam's moments are `optimizer/m/<name>` and
+//! `optimizer/v/<name>`. The header's `__metadata__` holds `format` ([`FORMAT`]), `model` (the
+//! spec as a TOML model file), `train_config` and `history` (JSON), `epochs_done` and
+//! `steps_done`.
+//!
+//! Loading takes two steps, because the slab layout depends on the loading device's alignment:
+//! [`load`] reads the file and its metadata; [`RawCheckpoint::into_checkpoint`] places every
+//! tensor at its slot in the caller's [`SlabLayout`], zeros in the padding.
+//!
+//! Writes are atomic: a temporary file in the target directory, synced, then renamed over
+//! `path`; on any error nothing is left at `path` and no temporary file remains.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use safetensors::tensor::{Dtype, SafeTensorError, SafeTensors, TensorView};
+use thiserror::Error;
+
+use crate::gpu::slab::SlabLayout;
+use crate::model::ModelSpec;
+use crate::train::{EpochStats, TrainConfig, TrainState};
+
+/// The `format` metadata value of this version of the checkpoint format.
+pub const FORMAT: &str = "gpu-cnn-checkpoint/1";
+/// Name prefix of Adam's first moment tensors.
+const M_PREFIX: &str = "optimizer/m/";
+/// Name prefix of Adam's second moment tensors.
+const V_PREFIX: &str = "optimizer/v/";
+/// What a file that cannot be a checkpoint of ours suggests.
+const DAMAGED: &str = "the file is damaged or not a gpu-cnn checkpoint";
+/// What a checkpoint of another model suggests.
+const OTHER_MODEL: &str =
+    "the checkpoint is of another model: give the --model it was trained with";
+
+/// What can go wrong writing or reading a checkpoint; every variant names the file.
+#[derive(Debug, Error)]
+pub enum CheckpointError {
+    /// The checkpoint file does not exist.
+    #[error("{}: no such checkpoint file; check the path", .path.display())]
+    NotFound {
+        /// The checkpoint file.
+        path: PathBuf,
+    },
+    /// The checkpoint file exists but could not be read.
+    #[error("{}: could not read the checkpoint: {source}", .path.display())]
+    Read {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// The underlying I/O error.
+        source: io::Error,
+    },
+    /// The directory a checkpoint is saved into does not exist.
+    #[error(
+        "{}: cannot save the checkpoint: the directory {} does not exist; create it or save \
+         elsewhere", .path.display(), .dir.display()
+    )]
+    MissingDirectory {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// Its parent directory.
+        dir: PathBuf,
+    },
+    /// Writing the checkpoint failed (nothing was left at the path).
+    #[error(
+        "{}: could not save the checkpoint: {source}; check that the directory is writable, has \
+         space, and that the path is not a directory", .path.display()
+    )]
+    Write {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// The underlying I/O error.
+        source: io::Error,
+    },
+    /// The state to save does not fit the layout it is said to have.
+    #[error("{}: cannot save the checkpoint: {problem}", .path.display())]
+    Encode {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// What does not fit.
+        problem: String,
+    },
+    /// The file is not a readable safetensors file (truncated, garbage, bad header).
+    #[error("{}: not a valid safetensors file ({source}); {DAMAGED}", .path.display())]
+    Damaged {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// The safetensors parser's error.
+        source: SafeTensorError,
+    },
+    /// The `format` metadata is missing or names another format.
+    #[error(
+        "{}: the metadata `format` is {found}, expected \"{FORMAT}\"; the file is not a gpu-cnn \
+         checkpoint or was written by an incompatible version", .path.display()
+    )]
+    Format {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// What the file holds (quoted), or `missing`.
+        found: String,
+    },
+    /// A metadata entry is missing or cannot be parsed.
+    #[error("{}: the metadata `{key}` is missing or invalid: {problem}; {DAMAGED}", .path.display())]
+    Metadata {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// The metadata key, e.g. `history`.
+        key: &'static str,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// The model needs a tensor the file does not hold.
+    #[error("{}: the checkpoint has no tensor `{tensor}`; {OTHER_MODEL}", .path.display())]
+    MissingTensor {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// The tensor's name.
+        tensor: String,
+    },
+    /// The file holds tensors the model does not have.
+    #[error(
+        "{}: the checkpoint holds tensors the model does not have: {}; {OTHER_MODEL}",
+        .path.display(), .tensors.join(", ")
+    )]
+    UnexpectedTensors {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// Their names, sorted.
+        tensors: Vec<String>,
+    },
+    /// A tensor's shape differs from the model's.
+    #[error(
+        "{}: tensor `{tensor}` has shape {found:?} but the model expects {expected:?}; \
+         {OTHER_MODEL}", .path.display()
+    )]
+    Shape {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// The tensor's name.
+        tensor: String,
+        /// The model's shape.
+        expected: Vec<usize>,
+        /// The file's shape.
+        found: Vec<usize>,
+    },
+    /// A tensor is not f32.
+    #[error("{}: tensor `{tensor}` is {found}, expected F32; {DAMAGED}", .path.display())]
+    Dtype {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// The tensor's name.
+        tensor: String,
+        /// The file's element type.
+        found: String,
+    },
+    /// The checkpoint is of another model than the one asked for.
+    #[error(
+        "{}: the checkpoint is of model '{found}', which differs from --model '{wanted}' \
+         ({difference}); give the --model the checkpoint was trained with, or train afresh",
+        .path.display()
+    )]
+    ModelMismatch {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// The checkpoint's model name.
+        found: String,
+        /// The requested model name.
+        wanted: String,
+        /// The first difference, checkpoint's side first.
+        difference: String,
+    },
+}
+
+/// A training run as saved: the model, the settings and the state laid out on a slab.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Checkpoint {
+    /// The model trained.
+    pub spec: ModelSpec,
+    /// The settings it was trained with.
+    pub config: TrainConfig,
+    /// Parameters, moments, counters and history; slabs laid out as the layout given to
+    /// [`RawCheckpoint::into_checkpoint`].
+    pub state: TrainState,
+}
+
+/// Saves a checkpoint of `state` (slabs laid out as `layout`) atomically at `path`.
+pub fn save(
+    path: &Path,
+    spec: &ModelSpec,
+    config: &TrainConfig,
+    layout: &SlabLayout,
+    state: &TrainState,
+) -> Result<(), CheckpointError> {
+    let encode = |problem: String| CheckpointError::Encode {
+        path: path.to_path_buf(),
+        problem,
+    };
+    // Each tensor unpadded, as little-endian bytes: (name, shape, bytes).
+    let mut tensors = Vec::with_capacity(3 * layout.tensors.len());
+    for (prefix, slab, what) in [
+        ("", &state.params, "parameters"),
+        (M_PREFIX, &state.m, "Adam's m"),
+        (V_PREFIX, &state.v, "Adam's v"),
+    ] {
+        if slab.len() != layout.total {
+            return Err(encode(format!(
+                "the state's {what} hold {} values but the model's layout holds {}",
+                slab.len(),
+                layout.total
+            )));
+        }
+        for slot in &layout.tensors {
+            let values = &slab[slot.offset..slot.offset + slot.len];
+            let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+            tensors.push((format!("{prefix}{}", slot.name), slot.shape.clone(), bytes));
+        }
+    }
+    let views = tensors
+        .iter()
+        .map(|(name, shape, bytes)| {
+            TensorView::new(Dtype::F32, shape.clone(), bytes).map(|view| (name.as_str(), view))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|error| encode(format!("tensor does not match its shape: {error}")))?;
+    let model = toml::to_string(spec).map_err(|e| encode(format!("model: {e}")))?;
+    let json = |value: Result<String, serde_json::Error>| value.map_err(|e| encode(e.to_string()));
+    let metadata = HashMap::from([
+        ("format".to_string(), FORMAT.to_string()),
+        ("model".to_string(), model),
+        (
+            "train_config".to_string(),
+            json(serde_json::to_string(config))?,
+        ),
+        ("epochs_done".to_string(), state.epochs_done.to_string()),
+        ("steps_done".to_string(), state.steps_done.to_string()),
+        (
+            "history".to_string(),
+            json(serde_json::to_string(&state.history))?,
+        ),
+    ]);
+    let bytes = safetensors::serialize(views, Some(metadata))
+        .map_err(|error| encode(format!("safetensors: {error}")))?;
+    write_atomic(path, &bytes)
+}
+
+/// Writes `bytes` to a temporary file beside `path`, syncs it and renames it to `path`.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(CheckpointError::MissingDirectory {
+            path: path.to_path_buf(),
+            dir: dir.to_path_buf(),
+        });
+    }
+    let write = |source| CheckpointError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".checkpoint-").suffix(".tmp");
+    // A named temporary file is private (0600) by default; a checkpoint is an ordinary file.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    // The temporary file deletes itself when dropped on any early return below.
+    let mut file = builder.tempfile_in(dir).map_err(write)?;
+    file.write_all(bytes).map_err(write)?;
+    file.as_file().sync_all().map_err(write)?;
+    file.persist(path).map_err(|error| write(error.error))?;
+    // Make the rename itself durable; the checkpoint is complete either way, so best effort.
+    #[cfg(unix)]
+    let _ = fs::File::open(dir).and_then(|d| d.sync_all());
+    Ok(())
+}
+
+/// One tensor as read from the file.
+#[derive(Clone, Debug)]
+struct RawTensor {
+    dtype: Dtype,
+    shape: Vec<usize>,
+    /// Little-endian element bytes.
+    data: Vec<u8>,
+}
+
+/// A checkpoint read from its file, its tensors not yet placed on a slab layout.
+#[derive(Clone, Debug)]
+pub struct RawCheckpoint {
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// The model trained (build the loading device's layout from it).
+    pub spec: ModelSpec,
+    /// The settings it was trained with.
+    pub config: TrainConfig,
+    epochs_done: usize,
+    steps_done: u64,
+    history: Vec<EpochStats>,
+    tensors: BTreeMap<String, RawTensor>,
+}
+
+/// Reads the checkpoint at `path`: its metadata parsed and its tensors in memory.
+pub fn load(path: &Path) -> Result<RawCheckpoint, CheckpointError> {
+    let bytes = fs::read(path).map_err(|source| match source.kind() {
+        io::ErrorKind::NotFound => CheckpointError::NotFound {
+            path: path.to_path_buf(),
+        },
+        _ => CheckpointError::Read {
+            path: path.to_path_buf(),
+            source,
+        },
+    })?;
+    let damaged = |source| CheckpointError::Damaged {
+        path: path.to_path_buf(),
+        source,
+    };
+    let (_, header) = SafeTensors::read_metadata(&bytes).map_err(damaged)?;
+    let file = SafeTensors::deserialize(&bytes).map_err(damaged)?;
+    let empty = HashMap::new();
+    let metadata = header.metadata().as_ref().unwrap_or(&empty);
+    let bad = |key, problem: String| CheckpointError::Metadata {
+        path: path.to_path_buf(),
+        key,
+        problem,
+    };
+    let get = |key| {
+        metadata
+            .get(key)
+            .ok_or_else(|| bad(key, "not in the file".into()))
+    };
+    match metadata.get("format") {
+        Some(format) if format == FORMAT => {}
+        found => {
+            return Err(CheckpointError::Format {
+                path: path.to_path_buf(),
+                found: found.map_or("missing".into(), |f| format!("\"{f}\"")),
+            })
+        }
+    }
+    let spec = toml::from_str(get("model")?).map_err(|e| bad("model", e.to_string()))?;
+    let config = serde_json::from_str(get("train_config")?)
+        .map_err(|e| bad("train_config", e.to_string()))?;
+    let history =
+        serde_json::from_str(get("history")?).map_err(|e| bad("history", e.to_string()))?;
+    let epochs_done = get("epochs_done")?
+        .parse()
+        .map_err(|e| bad("epochs_done", format!("{e}")))?;
+    let steps_done = get("steps_done")?
+        .parse()
+        .map_err(|e| bad("steps_done", format!("{e}")))?;
+    let tensors = file
+        .iter()
+        .map(|(name, view)| {
+            let tensor = RawTensor {
+                dtype: view.dtype(),
+                shape: view.shape().to_vec(),
+                data: view.data().to_vec(),
+            };
+            (name.to_string(), tensor)
+        })
+        .collect();
+    Ok(RawCheckpoint {
+        path: path.to_path_buf(),
+        spec,
+        config,
+        epochs_done,
+        steps_done,
+        history,
+        tensors,
+    })
+}
+
+impl RawCheckpoint {
+    /// Places every tensor at its slot of `layout` (zeros in the padding); fails when a tensor
+    /// is missing, has another shape or is not f32, or when the file holds tensors the layout
+    /// does not have.
+    pub fn into_checkpoint(mut self, layout: &SlabLayout) -> Result<Checkpoint, CheckpointError> {
+        let mut slabs = [(); 3].map(|_| vec![0.0f32; layout.total]);
+        for (prefix, slab) in [("", 0), (M_PREFIX, 1), (V_PREFIX, 2)] {
+            for slot in &layout.tensors {
+                let name = format!("{prefix}{}", slot.name);
+                let Some(tensor) = self.tensors.remove(&name) else {
+                    return Err(CheckpointError::MissingTensor {
+                        path: self.path,
+                        tensor: name,
+                    });
+                };
+                if tensor.dtype != Dtype::F32 {
+                    return Err(CheckpointError::Dtype {
+                        path: self.path,
+                        tensor: name,
+                        found: tensor.dtype.to_string(),
+                    });
+                }
+                if tensor.shape != slot.shape {
+                    return Err(CheckpointError::Shape {
+                        path: self.path,
+                        tensor: name,
+                        expected: slot.shape.clone(),
+                        found: tensor.shape,
+                    });
+                }
+                // The parser checked that the data holds exactly shape × 4 bytes.
+                let values = &mut slabs[slab][slot.offset..slot.offset + slot.len];
+                for (value, bytes) in values.iter_mut().zip(tensor.data.chunks_exact(4)) {
+                    *value = f32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+                }
+            }
+        }
+        if !self.tensors.is_empty() {
+            return Err(CheckpointError::UnexpectedTensors {
+                path: self.path,
+                tensors: self.tensors.into_keys().collect(),
+            });
+        }
+        let [params, m, v] = slabs;
+        Ok(Checkpoint {
+            spec: self.spec,
+            config: self.config,
+            state: TrainState {
+                epochs_done: self.epochs_done,
+                steps_done: self.steps_done,
+                params,
+                m,
+                v,
+                history: self.history,
+            },
+        })
+    }
+}
+
+/// Fails when the checkpoint at `path`, of model `found`, is used with another model `wanted`:
+/// everything but the name must agree (input, classes, every layer).
+pub fn check_model(
+    path: &Path,
+    found: &ModelSpec,
+    wanted: &ModelSpec,
+) -> Result<(), CheckpointError> {
+    let difference = if found.input != wanted.input {
+        format!("input {:?} vs {:?}", found.input, wanted.input)
+    } else if found.classes != wanted.classes {
+        format!("classes {} vs {}", found.classes, wanted.classes)
+    } else if found.layers.len() != wanted.layers.len() {
+        format!("{} layers vs {}", found.layers.len(), wanted.layers.len())
+    } else {
+        match found
+            .layers
+            .iter()
+            .zip(&wanted.layers)
+            .position(|(a, b)| a != b)
+        {
+            Some(i) => format!("layer {i}: {:?} vs {:?}", found.layers[i], wanted.layers[i]),
+            None => return Ok(()),
+        }
+    };
+    Err(CheckpointError::ModelMismatch {
+        path: path.to_path_buf(),
+        found: found.name.clone(),
+        wanted: wanted.name.clone(),
+        difference,
+    })
+}
