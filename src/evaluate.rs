@@ -2,14 +2,17 @@
 //! a whole data source, forward only, in batches recorded into one submit; and the confusion
 //! matrix of the predictions.
 
+use crate::checkpoint::RawCheckpoint;
 use crate::data::stream::GpuDataset;
 use crate::data::Dataset;
+use crate::gpu::slab;
 use crate::gpu::step_table::{StepParams, StepTable};
 use crate::gpu::{buffers, GpuContext, KernelCache};
 use crate::layers::gather::Source;
 use crate::layers::softmax_xent::Metrics;
+use crate::model::network::slab_layout;
 use crate::model::network::{Plan, Purpose};
-use crate::model::Network;
+use crate::model::{shape, Network};
 use crate::Result;
 
 /// Mean loss and accuracy over a data source.
@@ -187,6 +190,16 @@ pub struct Inference<'ctx> {
 }
 
 impl<'ctx> Inference<'ctx> {
+    /// The network saved in `saved`, uploaded to `ctx`.
+    pub fn from_checkpoint(ctx: &'ctx GpuContext, saved: RawCheckpoint) -> Result<Self> {
+        let layers = shape::infer(&saved.spec)?;
+        let layout = slab_layout(&layers, slab::alignment(ctx));
+        let spec = saved.spec.clone();
+        let params = saved.into_checkpoint(&layout)?.state.params;
+        let network = Network::with_values(ctx, spec, |_| params)?;
+        Ok(Self::new(ctx, network))
+    }
+
     /// Wraps `network` (on `ctx`) for forward passes.
     pub fn new(ctx: &'ctx GpuContext, network: Network) -> Self {
         Self {
@@ -214,7 +227,14 @@ impl<'ctx> Inference<'ctx> {
             indices: &indices,
         };
         let rows = EVAL_BATCH.min(data.len().max(1));
-        let evaluator = Evaluator::new(ctx, &self.cache, &self.network, rows, &[source], vec![data.len()])?;
+        let evaluator = Evaluator::new(
+            ctx,
+            &self.cache,
+            &self.network,
+            rows,
+            &[source],
+            vec![data.len()],
+        )?;
         evaluator.predict(ctx, 0)
     }
 }

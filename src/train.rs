@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::stream::GpuDataset;
 use crate::data::{epoch_order, split_validation, subsample, MnistSplits};
 use crate::error::{Error, Result};
-use crate::evaluate::{EvalStats, Evaluator, EVAL_BATCH};
+use crate::evaluate::{EvalStats, Evaluator, Predictions, EVAL_BATCH};
 use crate::gpu::readback::{Landed, Readback};
 use crate::gpu::step_table::{StepParams, StepTable};
 use crate::gpu::{buffers, GpuContext, KernelCache};
@@ -474,6 +474,11 @@ impl<'ctx> Trainer<'ctx> {
     /// Loss and accuracy on the test set.
     pub fn evaluate_test(&self) -> Result<EvalStats> {
         self.evaluator.evaluate(self.ctx, 1)
+    }
+
+    /// Class probabilities of every test sample, with loss and accuracy.
+    pub fn predict_test(&self) -> Result<Predictions> {
+        self.evaluator.predict(self.ctx, 1)
     }
 
     /// The current parameter slab (padding included), read back from the GPU.

@@ -14,6 +14,7 @@
 
 pub mod dataset;
 pub mod idx;
+pub mod image_input;
 pub mod stream;
 
 use std::path::PathBuf;
@@ -23,6 +24,7 @@ pub use dataset::{
     MnistSplits, NUM_CLASSES,
 };
 pub use idx::{read_images, read_labels, IdxImages};
+pub use image_input::load_digit;
 
 /// Hint appended to file errors: where the data set must come from.
 const DATA_HINT: &str = "pass --data DIR with the four MNIST IDX files \
@@ -298,6 +300,46 @@ pub enum DataError {
         len: usize,
         /// The fraction given.
         fraction: f64,
+    },
+
+    /// A digit image file that cannot be read (missing, a directory, no permission, ...).
+    #[error(
+        "{}: cannot read the image file: {source}; check the path and that the file is readable",
+        .path.display()
+    )]
+    ImageIo {
+        /// The image file.
+        path: PathBuf,
+        /// The underlying I/O error.
+        source: std::io::Error,
+    },
+
+    /// A digit image file that is not a PNG this reader can decode.
+    #[error(
+        "{}: not a readable PNG image: {detail}; save the drawing as a PNG (greyscale, RGB or \
+         RGBA, 8 or 16 bit) and pass that file",
+        .path.display()
+    )]
+    ImageFormat {
+        /// The image file.
+        path: PathBuf,
+        /// What is wrong: unknown contents, another format, or the decoder's error.
+        detail: String,
+    },
+
+    /// A digit image with no ink on it: one flat colour, or too little contrast to find a digit.
+    #[error(
+        "{}: the image is blank: no ink stands out from the background (contrast {contrast:.3}, \
+         at least {min} needed); draw a digit on it, dark on light or light on dark, and save \
+         it again",
+        .path.display(),
+        min = image_input::MIN_CONTRAST
+    )]
+    BlankImage {
+        /// The image file.
+        path: PathBuf,
+        /// Brightness difference between the ink and the background, in `[0, 1]`.
+        contrast: f32,
     },
 }
 

@@ -54,3 +54,25 @@ pub fn ensure_dir(dir: &Path) -> Result<(), ReportError> {
         source,
     })
 }
+
+/// Writes a text report (a table, a CSV) to `path` atomically: a temporary file in the same
+/// directory renamed over the target, so a failure never leaves a partial file.
+pub fn write_text(path: &Path, text: &str) -> Result<(), ReportError> {
+    use std::io::Write;
+    let write_error = |source| ReportError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let mut temp = tempfile::Builder::new()
+        .prefix(".report.")
+        .tempfile_in(dir)
+        .map_err(write_error)?;
+    temp.write_all(text.as_bytes()).map_err(write_error)?;
+    temp.persist(path)
+        .map_err(|error| write_error(error.error))?;
+    Ok(())
+}

@@ -1,0 +1,96 @@
+//! `gpu-cnn compare`: the lecture's hyperparameter tuning as one command: train several
+//! models with the same settings and print one table.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use gpu_cnn::compare::compare;
+use gpu_cnn::model::file;
+use gpu_cnn::report::{self, compare as table, CompareRow};
+use gpu_cnn::train::TrainConfig;
+use gpu_cnn::Error;
+
+use super::progress::{Reporter, Verbosity};
+use super::Setup;
+
+/// Arguments of `compare`.
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// Models: presets or .toml model files.
+    #[arg(value_name = "MODEL", required = true)]
+    models: Vec<String>,
+    /// Epochs per model.
+    #[arg(long, default_value_t = 5)]
+    epochs: usize,
+    /// Samples per training step.
+    #[arg(long, default_value_t = 32)]
+    batch_size: usize,
+    /// Fraction of the training set held out for validation.
+    #[arg(long, default_value_t = 0.1, allow_negative_numbers = true)]
+    validation_split: f64,
+    /// Seed of initialisation, subsampling and shuffling (the same for every model).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Train on a random subset of this many training samples.
+    #[arg(long)]
+    train_samples: Option<usize>,
+    /// Output while training: 0 silent, 1 progress bars, 2 one line per epoch.
+    #[arg(long, value_enum, default_value = "2")]
+    verbose: Verbosity,
+    /// Write `compare.txt` and the bar chart `compare.png` to this directory.
+    #[arg(long, value_name = "DIR")]
+    report: Option<PathBuf>,
+    #[command(flatten)]
+    setup: Setup,
+}
+
+/// Trains each model and prints the comparison table.
+pub fn run(args: CompareArgs) -> Result<(), Error> {
+    let specs = args
+        .models
+        .iter()
+        .map(|model| file::resolve(model))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(dir) = &args.report {
+        report::ensure_dir(dir)?;
+    }
+    let config = TrainConfig {
+        epochs: args.epochs,
+        batch_size: args.batch_size,
+        validation_split: args.validation_split,
+        seed: args.seed,
+        train_samples: args.train_samples,
+        ..TrainConfig::default()
+    };
+    let data = args.setup.load_data()?;
+    config.validate(data.train.len())?;
+    let ctx = args.setup.open_device()?;
+    let mut reporters: Vec<(String, Reporter)> = Vec::new();
+    let results = compare(&ctx, &specs, &data, &config, |model, progress| {
+        if reporters.last().is_none_or(|(name, _)| name != model) {
+            let reporter = Reporter::new(args.verbose, args.epochs, format!("[{model}] "));
+            reporters.push((model.to_string(), reporter));
+        }
+        if let Some((_, reporter)) = reporters.last_mut() {
+            reporter.report(progress);
+        }
+    })?;
+    let rows: Vec<CompareRow> = results
+        .iter()
+        .map(|r| CompareRow {
+            model: r.model.clone(),
+            params: r.params,
+            seconds_per_epoch: r.seconds_per_epoch,
+            val_accuracy: r.val_accuracy,
+            test_accuracy: r.test_accuracy,
+        })
+        .collect();
+    let text = table::text(&rows);
+    print!("\n{text}");
+    if let Some(dir) = &args.report {
+        report::write_text(&dir.join("compare.txt"), &text)?;
+        table::png(&dir.join("compare.png"), &rows)?;
+        println!("Report written to {}", dir.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,135 @@
+//! `gpu-cnn predict`: Keras's `model.predict` on test images by index or on PNG files: the
+//! class probabilities and the most probable class of each.
+
+use std::ops::Range;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use clap::Args;
+use gpu_cnn::checkpoint;
+use gpu_cnn::data::{load_digit, Dataset};
+use gpu_cnn::evaluate::{argmax, Inference};
+use gpu_cnn::Error;
+
+use super::Setup;
+
+/// Test-set positions: `N` or `A..B` (B excluded).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Indices(Range<usize>);
+
+impl FromStr for Indices {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let number = |s: &str| {
+            s.trim()
+                .parse::<usize>()
+                .map_err(|_| format!("'{text}' is not N or A..B (e.g. 0..5)"))
+        };
+        match text.split_once("..") {
+            Some((start, end)) => {
+                let (start, end) = (number(start)?, number(end)?);
+                if start >= end {
+                    return Err(format!("'{text}' is empty: give A..B with A < B"));
+                }
+                Ok(Self(start..end))
+            }
+            None => number(text).map(|n| Self(n..n + 1)),
+        }
+    }
+}
+
+/// Arguments of `predict`.
+#[derive(Args, Debug)]
+pub struct PredictArgs {
+    /// A checkpoint written by `train --save`.
+    #[arg(value_name = "CHECKPOINT")]
+    checkpoint: PathBuf,
+    /// PNG images of digits (any size, colour or greyscale, dark-on-light or light-on-dark).
+    #[arg(value_name = "IMAGE")]
+    images: Vec<PathBuf>,
+    /// Test-set images to predict: N or A..B [default: 0 when no IMAGE is given].
+    #[arg(long, value_name = "N|A..B")]
+    index: Option<Indices>,
+    #[command(flatten)]
+    setup: Setup,
+}
+
+fn print_prediction(name: &str, label: Option<u8>, probabilities: &[f32]) {
+    let best = argmax(probabilities);
+    let truth = label.map_or(String::new(), |l| format!(" (label {l})"));
+    println!(
+        "{name}{truth}: predicted {best} (p = {:.4})",
+        probabilities[best]
+    );
+    let row: Vec<String> = probabilities.iter().map(|p| format!("{p:.8e}")).collect();
+    println!("  [{}]", row.join(" "));
+}
+
+/// Prints the probabilities and the predicted class of each image asked for.
+pub fn run(args: PredictArgs) -> Result<(), Error> {
+    let saved = checkpoint::load(&args.checkpoint)?;
+    let [rows, cols, _] = saved.spec.input;
+    let digits = args
+        .images
+        .iter()
+        .map(|path| load_digit(path, rows, cols))
+        .collect::<Result<Vec<_>, _>>()?;
+    let index = match (&args.index, digits.is_empty()) {
+        (Some(index), _) => Some(index.0.clone()),
+        (None, true) => Some(0..1),
+        (None, false) => None,
+    };
+    let data = match &index {
+        Some(_) => Some(args.setup.load_data()?),
+        None => None,
+    };
+    if let (Some(range), Some(data)) = (&index, &data) {
+        if range.end > data.test.len() {
+            return Err(Error::InvalidSetting {
+                setting: "--index",
+                value: format!("{}..{}", range.start, range.end),
+                hint: format!(
+                    "the test set has {} images: give indices below that",
+                    data.test.len()
+                ),
+            });
+        }
+    }
+    let ctx = args.setup.open_device()?;
+    let inference = Inference::from_checkpoint(&ctx, saved)?;
+    let classes = inference.network().spec.classes;
+    if let (Some(range), Some(data)) = (index, &data) {
+        let subset = Dataset {
+            images: data.test.images[range.start * rows * cols..range.end * rows * cols].to_vec(),
+            labels: data.test.labels[range.clone()].to_vec(),
+            rows,
+            cols,
+        };
+        let predictions = inference.predict(&subset)?;
+        for (i, probabilities) in range.zip(predictions.probabilities.chunks(classes)) {
+            print_prediction(
+                &format!("test[{i}]"),
+                Some(data.test.labels[i]),
+                probabilities,
+            );
+        }
+    }
+    if !digits.is_empty() {
+        let drawn = Dataset {
+            labels: vec![0; digits.len()],
+            images: digits.concat(),
+            rows,
+            cols,
+        };
+        let predictions = inference.predict(&drawn)?;
+        for (path, probabilities) in args
+            .images
+            .iter()
+            .zip(predictions.probabilities.chunks(classes))
+        {
+            print_prediction(&path.display().to_string(), None, probabilities);
+        }
+    }
+    Ok(())
+}

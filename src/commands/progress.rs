@@ -1,0 +1,116 @@
+//! Keras-style training output: a progress bar per epoch (verbose 1 on a terminal), one line
+//! per epoch (verbose 2, or 1 when stdout is not a terminal), or nothing (verbose 0).
+
+use std::io::IsTerminal;
+
+use gpu_cnn::evaluate::EvalStats;
+use gpu_cnn::train::{per_step, EpochStats, Progress};
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// How much `train` prints, as Keras's `verbose`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Verbosity {
+    /// Silent.
+    #[value(name = "0")]
+    Silent,
+    /// A progress bar per epoch (one line per epoch when not on a terminal).
+    #[value(name = "1")]
+    Bar,
+    /// One line per epoch.
+    #[value(name = "2")]
+    Line,
+}
+
+/// Prints training progress as it arrives.
+pub struct Reporter {
+    verbosity: Verbosity,
+    epochs: usize,
+    bar: Option<ProgressBar>,
+    prefix: String,
+}
+
+fn metrics(loss: f64, accuracy: f64) -> String {
+    format!("loss: {loss:.4} - accuracy: {accuracy:.4}")
+}
+
+/// The Keras summary line of an epoch: `844/844 - 3.1s 4ms/step - loss: ... - val_accuracy: ...`.
+pub fn epoch_line(stats: &EpochStats) -> String {
+    let mut line = format!(
+        "{steps}/{steps} - {secs:.1}s {each} - {metrics}",
+        steps = stats.steps,
+        secs = stats.seconds,
+        each = per_step(stats.seconds, stats.steps),
+        metrics = metrics(stats.loss, stats.accuracy),
+    );
+    if let Some(val) = stats.validation {
+        line += &format!(
+            " - val_loss: {:.4} - val_accuracy: {:.4}",
+            val.loss, val.accuracy
+        );
+    }
+    line
+}
+
+/// The Keras `evaluate` line: `10000/10000 - loss: 0.0369 - accuracy: 0.9891`.
+pub fn evaluation_line(stats: &EvalStats) -> String {
+    format!(
+        "{n}/{n} - {}",
+        metrics(stats.loss, stats.accuracy),
+        n = stats.samples
+    )
+}
+
+impl Reporter {
+    /// A reporter for `epochs` epochs; `prefix` goes before each "Epoch" header (the model's
+    /// name in a comparison).
+    pub fn new(verbosity: Verbosity, epochs: usize, prefix: String) -> Self {
+        let verbosity = match verbosity {
+            Verbosity::Bar if !std::io::stdout().is_terminal() => Verbosity::Line,
+            other => other,
+        };
+        Self {
+            verbosity,
+            epochs,
+            bar: None,
+            prefix,
+        }
+    }
+
+    /// Handles one progress report.
+    pub fn report(&mut self, progress: Progress) {
+        match (self.verbosity, progress) {
+            (Verbosity::Silent, _) => {}
+            (_, Progress::EpochStart { epoch, steps }) => {
+                println!("{}Epoch {epoch}/{}", self.prefix, self.epochs);
+                if self.verbosity == Verbosity::Bar {
+                    let style = ProgressStyle::with_template(
+                        "{pos:>5}/{len} [{bar:30}] - ETA: {eta} - {msg}",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=>.");
+                    self.bar = Some(ProgressBar::new(steps as u64).with_style(style));
+                }
+            }
+            (
+                _,
+                Progress::Steps {
+                    done,
+                    loss,
+                    accuracy,
+                    ..
+                },
+            ) => {
+                if let Some(bar) = &self.bar {
+                    bar.set_position(done as u64);
+                    bar.set_message(metrics(loss, accuracy));
+                }
+            }
+            (_, Progress::Epoch(stats)) => {
+                if let Some(bar) = self.bar.take() {
+                    bar.finish_and_clear();
+                }
+                println!("{}", epoch_line(&stats));
+            }
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! `--report DIR`: the pictures and tables of an evaluation and of a training history, written
+//! from the library's results.
+
+use std::path::{Path, PathBuf};
+
+use gpu_cnn::data::Dataset;
+use gpu_cnn::evaluate::{confusion_matrix, Predictions};
+use gpu_cnn::report::{self, confusion, history, samples, HistoryRow, ReportError};
+use gpu_cnn::train::EpochStats;
+
+/// Misclassified test images shown in `mistakes.png`.
+const MISTAKES_SHOWN: usize = 20;
+
+/// Writes `confusion_matrix.txt`, `confusion_matrix.png` and `mistakes.png`; returns the
+/// confusion matrix's text.
+pub fn evaluation(
+    dir: &Path,
+    test: &Dataset,
+    predictions: &Predictions,
+) -> Result<String, ReportError> {
+    let predicted = predictions.classes_predicted();
+    let matrix = confusion_matrix(&test.labels, &predicted, predictions.classes);
+    let table = confusion::text(&matrix);
+    report::write_text(&dir.join("confusion_matrix.txt"), &table)?;
+    confusion::png(&dir.join("confusion_matrix.png"), &matrix)?;
+    let mistakes: Vec<usize> = (0..test.len())
+        .filter(|&i| usize::from(test.labels[i]) != predicted[i])
+        .take(MISTAKES_SHOWN)
+        .collect();
+    if !mistakes.is_empty() {
+        let images: Vec<&[u8]> = mistakes.iter().map(|&i| test.image(i)).collect();
+        let captions: Vec<String> = mistakes
+            .iter()
+            .map(|&i| format!("label {} → {}", test.labels[i], predicted[i]))
+            .collect();
+        samples::png(
+            &dir.join("mistakes.png"),
+            &images,
+            test.rows,
+            test.cols,
+            &captions,
+            10,
+        )?;
+    }
+    Ok(table)
+}
+
+/// Writes `history.csv` and `history.png`.
+pub fn training(dir: &Path, epochs: &[EpochStats]) -> Result<(), ReportError> {
+    let rows: Vec<HistoryRow> = epochs
+        .iter()
+        .map(|e| HistoryRow {
+            epoch: e.epoch,
+            loss: e.loss,
+            accuracy: e.accuracy,
+            val_loss: e.validation.map(|v| v.loss),
+            val_accuracy: e.validation.map(|v| v.accuracy),
+            seconds: e.seconds,
+        })
+        .collect();
+    report::write_text(&dir.join("history.csv"), &history::csv(&rows))?;
+    if !rows.is_empty() {
+        history::png(&dir.join("history.png"), &rows)?;
+    }
+    Ok(())
+}
+
+/// Prepares `dir` before any long work, so a bad directory fails at once.
+pub fn prepare(dir: Option<&PathBuf>) -> Result<(), ReportError> {
+    dir.map_or(Ok(()), |dir| report::ensure_dir(dir))
+}

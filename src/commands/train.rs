@@ -1,0 +1,148 @@
+//! `gpu-cnn train`: Keras's `fit` then `evaluate`, with checkpoints and reports.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use gpu_cnn::checkpoint;
+use gpu_cnn::model::file;
+use gpu_cnn::train::{TrainConfig, Trainer};
+use gpu_cnn::Error;
+
+use super::progress::{evaluation_line, Reporter, Verbosity};
+use super::{model_help, reporting, Setup};
+
+/// Arguments of `train`.
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// [default: dense; with --resume: the checkpoint's model]
+    #[arg(long, value_name = "NAME|PATH", help = model_help())]
+    model: Option<String>,
+    /// Epochs to reach in total (a resumed run continues up to this many).
+    #[arg(long, default_value_t = 5)]
+    epochs: usize,
+    /// Samples per training step.
+    #[arg(long, default_value_t = 32)]
+    batch_size: usize,
+    /// Fraction of the training set held out for validation (its last part, as in Keras).
+    #[arg(long, default_value_t = 0.1, allow_negative_numbers = true)]
+    validation_split: f64,
+    /// Seed of initialisation, subsampling and shuffling.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Train on a random subset of this many training samples.
+    #[arg(long)]
+    train_samples: Option<usize>,
+    /// Output: 0 silent, 1 a progress bar per epoch, 2 one line per epoch (as Keras).
+    #[arg(long, value_enum, default_value = "1")]
+    verbose: Verbosity,
+    /// Save the weights, model and training state to this .safetensors file at the end.
+    #[arg(long, value_name = "FILE")]
+    save: Option<PathBuf>,
+    /// Also save to the --save file every N epochs.
+    #[arg(long, value_name = "N", requires = "save")]
+    checkpoint_every: Option<usize>,
+    /// Continue the run saved in this checkpoint, with its model and settings.
+    #[arg(long, value_name = "FILE")]
+    resume: Option<PathBuf>,
+    /// Write the confusion matrix, history and mistakes (text and PNG) to this directory.
+    #[arg(long, value_name = "DIR")]
+    report: Option<PathBuf>,
+    #[command(flatten)]
+    setup: Setup,
+}
+
+impl TrainArgs {
+    fn config(&self) -> TrainConfig {
+        TrainConfig {
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            validation_split: self.validation_split,
+            seed: self.seed,
+            train_samples: self.train_samples,
+            ..TrainConfig::default()
+        }
+    }
+}
+
+/// Trains, checkpoints, tests and reports.
+pub fn run(args: TrainArgs) -> Result<(), Error> {
+    if args.checkpoint_every == Some(0) {
+        return Err(Error::InvalidSetting {
+            setting: "--checkpoint-every",
+            value: "0".into(),
+            hint: "give a number of epochs of at least 1".into(),
+        });
+    }
+    // Everything a user can get wrong is checked before the data loads or a device opens.
+    let (spec, config, resumed) = match &args.resume {
+        Some(path) => {
+            let raw = checkpoint::load(path)?;
+            if let Some(model) = &args.model {
+                checkpoint::check_model(path, &raw.spec, &file::resolve(model)?)?;
+            }
+            let config = TrainConfig {
+                epochs: args.epochs,
+                ..raw.config.clone()
+            };
+            (raw.spec.clone(), config, Some(raw))
+        }
+        None => {
+            let spec = file::resolve(args.model.as_deref().unwrap_or("dense"))?;
+            (spec, args.config(), None)
+        }
+    };
+    reporting::prepare(args.report.as_ref())?;
+    let data = args.setup.load_data()?;
+    config.validate(data.train.len())?;
+    let ctx = args.setup.open_device()?;
+    let name = spec.name.clone();
+    let mut trainer = Trainer::new(&ctx, spec.clone(), &data, config.clone())?;
+    if let Some(raw) = resumed {
+        let saved = raw.into_checkpoint(&trainer.network().slab.layout)?;
+        trainer.restore(saved.state)?;
+        println!(
+            "Resumed after epoch {} of {}",
+            trainer.epochs_done(),
+            config.epochs
+        );
+    }
+    let (train_len, validation_len) = trainer.split_sizes();
+    println!(
+        "Model '{name}': {} parameters; training on {train_len} samples, validating on {validation_len}",
+        trainer.network().param_count()
+    );
+    let save = |trainer: &Trainer, path: &PathBuf| -> Result<(), Error> {
+        let state = trainer.state()?;
+        checkpoint::save(
+            path,
+            &spec,
+            trainer.config(),
+            &trainer.network().slab.layout,
+            &state,
+        )?;
+        Ok(())
+    };
+    let mut reporter = Reporter::new(args.verbose, config.epochs, String::new());
+    while trainer.epochs_done() < config.epochs {
+        let epoch = trainer.epochs_done() + 1;
+        trainer.run_epoch(epoch, &mut |progress| reporter.report(progress))?;
+        if let (Some(path), Some(every)) = (&args.save, args.checkpoint_every) {
+            if epoch % every == 0 {
+                save(&trainer, path)?;
+            }
+        }
+    }
+    if let Some(path) = &args.save {
+        save(&trainer, path)?;
+        println!("Saved {}", path.display());
+    }
+    let test = trainer.predict_test()?;
+    println!("{}", evaluation_line(&test.stats));
+    println!("\nTest accuracy: {:.4}", test.stats.accuracy);
+    if let Some(dir) = &args.report {
+        reporting::training(dir, trainer.history())?;
+        print!("\n{}", reporting::evaluation(dir, &data.test, &test)?);
+        println!("Report written to {}", dir.display());
+    }
+    Ok(())
+}
