@@ -226,7 +226,9 @@ impl<'ctx> Inference<'ctx> {
             labels: &resident.labels,
             indices: &indices,
         };
-        let rows = EVAL_BATCH.min(data.len().max(1));
+        let rows = EVAL_BATCH
+            .min(data.len().max(1))
+            .min(self.network.max_rows(ctx));
         let evaluator = Evaluator::new(
             ctx,
             &self.cache,

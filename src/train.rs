@@ -235,7 +235,9 @@ impl<'ctx> Trainer<'ctx> {
             &metrics,
             Purpose::Train(&config.adam),
         )?;
-        let eval_rows = EVAL_BATCH.min(validation_indices.len().max(test_indices.len()));
+        let eval_rows = EVAL_BATCH
+            .min(validation_indices.len().max(test_indices.len()))
+            .min(network.max_rows(ctx));
         let evaluator = Evaluator::new(
             ctx,
             &cache,

@@ -1,9 +1,10 @@
 //! The command line on bad input: every mistake a user can make gets a clear message naming
 //! what was wrong, a non-zero exit code and no panic.
 
+use std::ffi::OsStr;
 use std::fs;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use flate2::write::GzEncoder;
@@ -205,4 +206,283 @@ fn devices_lists_at_least_one_adapter() {
         .success()
         .stdout(predicate::str::contains("[0]"))
         .stdout(predicate::str::contains("max storage binding"));
+}
+
+// ---- models: presets, model files and `summary` ----
+
+/// The lecture's CNN layers (`assets/models/cnn.toml`) with one extra MaxPooling2D(2) at the
+/// end: 28 → 26 → 13 → 11 → 5 → 3 → 1, and the fourth pooling layer (index 6) has nothing left.
+const TOO_MUCH_POOLING: &str = r#"
+name = "too-much-pooling"
+
+[[layers]]
+type = "Conv2D"
+filters = 32
+kernel_size = 3
+activation = "relu"
+
+[[layers]]
+type = "MaxPooling2D"
+pool_size = 2
+
+[[layers]]
+type = "Conv2D"
+filters = 64
+kernel_size = 3
+activation = "relu"
+
+[[layers]]
+type = "MaxPooling2D"
+pool_size = 2
+
+[[layers]]
+type = "Conv2D"
+filters = 64
+kernel_size = 3
+activation = "relu"
+
+[[layers]]
+type = "MaxPooling2D"
+pool_size = 2
+
+[[layers]]
+type = "MaxPooling2D"
+pool_size = 2
+
+[[layers]]
+type = "Flatten"
+
+[[layers]]
+type = "Dense"
+units = 10
+activation = "softmax"
+"#;
+
+/// A small valid model file: a 3×2 convolution with stride 2 and same padding, average
+/// pooling, then the softmax output (shapes 28×28 → 14×14×5 → 7×7×5 → 245 → 10).
+const SMALL_CNN: &str = r#"
+[[layers]]
+type = "Conv2D"
+filters = 5
+kernel_size = [3, 2]
+strides = 2
+padding = "same"
+activation = "relu"
+
+[[layers]]
+type = "AveragePooling2D"
+pool_size = 2
+
+[[layers]]
+type = "Flatten"
+
+[[layers]]
+type = "Dense"
+units = 10
+activation = "softmax"
+"#;
+
+/// A model file that is Flatten → Dense(10, softmax) plus `extra` appended to the last layer.
+fn output_layer_with(extra: &str) -> String {
+    format!("[[layers]]\ntype = \"Flatten\"\n\n[[layers]]\ntype = \"Dense\"\n{extra}\n")
+}
+
+/// Writes `text` to `name` in a fresh temporary directory; returns the directory (keep it
+/// alive) and the file's path.
+fn model_file(name: &str, text: &str) -> (TempDir, PathBuf) {
+    let dir = TempDir::new().expect("temp dir");
+    let path = dir.path().join(name);
+    fs::write(&path, text).expect("write model file");
+    (dir, path)
+}
+
+/// Runs `summary --model model` and expects a failure whose stderr contains every one of
+/// `needles`, and no panic.
+fn summary_fails(model: impl AsRef<OsStr>, needles: &[&str]) {
+    let mut assert = gpu_cnn()
+        .arg("summary")
+        .arg("--model")
+        .arg(model)
+        .assert()
+        .failure()
+        .stderr(predicate::str::starts_with("error: "))
+        .stderr(predicate::str::contains("panicked").not());
+    for needle in needles {
+        assert = assert.stderr(predicate::str::contains(*needle));
+    }
+}
+
+/// Writes `text` as `bad-model.toml` and expects both `summary` and `train` (on small valid
+/// data) to fail naming the file and containing every one of `needles`, with no panic.
+fn model_file_fails(text: &str, needles: &[&str]) {
+    let (_dir, path) = model_file("bad-model.toml", text);
+    let mut needles = needles.to_vec();
+    needles.push("bad-model.toml");
+    summary_fails(&path, &needles);
+    // No adapter is named "no-such-gpu": had train opened the GPU before reading the model, it
+    // would fail with the device error, which does not name the model file.
+    let model = path.to_str().expect("temporary paths are UTF-8");
+    let data = small_data();
+    train_fails(
+        data.path(),
+        &["--model", model, "--device", "no-such-gpu"],
+        &needles,
+    );
+}
+
+#[test]
+fn summary_of_the_cnn_preset_prints_kerass_shapes_and_93322_params() {
+    let output = gpu_cnn()
+        .args(["summary", "--model", "cnn"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(output).expect("utf-8");
+    let shapes = [
+        "(None, 26, 26, 32)",
+        "(None, 13, 13, 32)",
+        "(None, 11, 11, 64)",
+        "(None, 5, 5, 64)",
+        "(None, 3, 3, 64)",
+        "(None, 576)",
+        "(None, 64)",
+        "(None, 10)",
+    ];
+    let mut from = 0;
+    for shape in shapes {
+        let at = text[from..]
+            .find(shape)
+            .unwrap_or_else(|| panic!("{shape} missing or out of order in:\n{text}"));
+        from += at + shape.len();
+    }
+    assert!(text.starts_with("Model: \"cnn\""), "{text}");
+    assert!(text.contains("Total params: 93,322"), "{text}");
+}
+
+#[test]
+fn summary_of_a_model_file_names_it_after_the_file_and_resolves_its_shapes() {
+    let (_dir, path) = model_file("small-cnn.toml", SMALL_CNN);
+    gpu_cnn()
+        .arg("summary")
+        .arg("--model")
+        .arg(&path)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Model: \"small-cnn\""))
+        .stdout(predicate::str::contains("conv2d (Conv2D)"))
+        .stdout(predicate::str::contains("(None, 14, 14, 5)"))
+        .stdout(predicate::str::contains(
+            "average_pooling2d (AveragePooling2D)",
+        ))
+        .stdout(predicate::str::contains("(None, 7, 7, 5)"))
+        .stdout(predicate::str::contains("(None, 245)"))
+        // conv 3·2·1·5 + 5 = 35, dense 245·10 + 10 = 2,460
+        .stdout(predicate::str::contains("Total params: 2,495"));
+}
+
+#[test]
+fn train_accepts_a_model_file_path() {
+    let (_dir, path) = model_file(
+        "flat.toml",
+        &output_layer_with("units = 10\nactivation = \"softmax\""),
+    );
+    let data = small_data();
+    gpu_cnn()
+        .args(["train", "--epochs", "1", "--batch-size", "4", "--data"])
+        .arg(data.path())
+        .arg("--model")
+        .arg(&path)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Model 'flat'"))
+        .stdout(predicate::str::contains("Test accuracy: "));
+}
+
+#[test]
+fn collapsing_model_names_the_layer_its_shape_and_the_hints() {
+    model_file_fails(
+        TOO_MUCH_POOLING,
+        &[
+            "layer 6 (max_pooling2d_3)",
+            "collapses",
+            "(1, 1, 64)",
+            "fewer pooling layers",
+            "smaller pool size",
+            "padding = \"same\"",
+        ],
+    );
+}
+
+#[test]
+fn model_file_with_a_toml_syntax_error_gives_line_and_column() {
+    model_file_fails("name = \"x\"\n[[layers]\n", &["line 2", "column"]);
+}
+
+#[test]
+fn model_file_with_an_unknown_layer_type_lists_the_types() {
+    model_file_fails(
+        "[[layers]]\ntype = \"Conv3D\"\nfilters = 4\n",
+        &[
+            "Conv3D",
+            "Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Dense",
+        ],
+    );
+}
+
+#[test]
+fn model_file_with_an_unknown_field_names_it() {
+    model_file_fails(
+        &output_layer_with("units = 10\nactivation = \"softmax\"\ndropout = 0.5"),
+        &["unknown field", "dropout"],
+    );
+}
+
+#[test]
+fn model_file_with_a_negative_size_is_rejected() {
+    model_file_fails(
+        "[[layers]]\ntype = \"Conv2D\"\nfilters = 4\nkernel_size = [3, -2]\n",
+        &["invalid size", "whole number >= 1"],
+    );
+    model_file_fails(
+        &output_layer_with("units = -10\nactivation = \"softmax\""),
+        &["-10"],
+    );
+}
+
+#[test]
+fn model_file_with_a_zero_size_names_the_layer_and_field() {
+    let text = format!(
+        "[[layers]]\ntype = \"MaxPooling2D\"\npool_size = [2, 0]\n\n{}",
+        output_layer_with("units = 10\nactivation = \"softmax\"")
+    );
+    model_file_fails(
+        &text,
+        &["layer 0 (max_pooling2d)", "pool_size", "at least 1"],
+    );
+}
+
+#[test]
+fn model_file_with_dense_before_flatten_asks_for_flatten() {
+    model_file_fails(
+        "[[layers]]\ntype = \"Dense\"\nunits = 10\nactivation = \"softmax\"\n",
+        &["layer 0 (dense)", "(28, 28, 1)", "Flatten"],
+    );
+}
+
+#[test]
+fn model_file_whose_last_dense_has_7_units_asks_for_10() {
+    model_file_fails(
+        &output_layer_with("units = 7\nactivation = \"softmax\""),
+        &["7 units", "10 classes", "units = 10"],
+    );
+}
+
+#[test]
+fn unknown_model_name_lists_every_preset_in_train_and_summary() {
+    let presets = gpu_cnn::model::presets::NAMES.join(", ");
+    summary_fails("lenet", &["'lenet'", &presets, ".toml"]);
+    let data = small_data();
+    train_fails(data.path(), &["--model", "lenet"], &["'lenet'", &presets]);
 }

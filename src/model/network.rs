@@ -160,6 +160,18 @@ impl Network {
         self.slab.layout.param_count()
     }
 
+    /// The most batch rows whose widest activation still fits one storage binding of this
+    /// device (forward-only plans pick their batch within it).
+    pub fn max_rows(&self, ctx: &GpuContext) -> usize {
+        let limit = ctx
+            .limits
+            .max_storage_buffer_binding_size
+            .min(ctx.limits.max_buffer_size);
+        let input = self.spec.input.iter().product::<usize>();
+        let widest = self.layers.iter().map(|layer| layer.output.len()).fold(input, usize::max);
+        (limit / (widest.max(1) as u64 * 4)).max(1) as usize
+    }
+
     /// Builds the plan for batches of `rows` from each of `sources`: forward, loss and
     /// accuracy (metrics go to `metrics`, one [`softmax_xent::Metrics`] row per step), then
     /// what `purpose` asks for.
