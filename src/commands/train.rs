@@ -14,7 +14,7 @@ use super::{model_help, reporting, Setup};
 /// Arguments of `train`.
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    /// [default: dense; with --resume: the checkpoint's model]
+    /// [default: cnn, the lecture's CNN; with --resume: the checkpoint's model]
     #[arg(long, value_name = "NAME|PATH", help = model_help())]
     model: Option<String>,
     /// Epochs to reach in total (a resumed run continues up to this many).
@@ -87,7 +87,7 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
             (raw.spec.clone(), config, Some(raw))
         }
         None => {
-            let spec = file::resolve(args.model.as_deref().unwrap_or("dense"))?;
+            let spec = file::resolve(args.model.as_deref().unwrap_or("cnn"))?;
             (spec, args.config(), None)
         }
     };
