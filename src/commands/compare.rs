@@ -7,11 +7,10 @@ use clap::Args;
 use gpu_cnn::compare::compare;
 use gpu_cnn::model::file;
 use gpu_cnn::report::{self, compare as table, CompareRow};
-use gpu_cnn::train::TrainConfig;
 use gpu_cnn::Error;
 
 use super::progress::{Reporter, Verbosity};
-use super::Setup;
+use super::{FitArgs, Setup};
 
 /// Arguments of `compare`.
 #[derive(Args, Debug)]
@@ -19,21 +18,8 @@ pub struct CompareArgs {
     /// Models: presets or .toml model files.
     #[arg(value_name = "MODEL", required = true)]
     models: Vec<String>,
-    /// Epochs per model.
-    #[arg(long, default_value_t = 5)]
-    epochs: usize,
-    /// Samples per training step.
-    #[arg(long, default_value_t = 32)]
-    batch_size: usize,
-    /// Fraction of the training set held out for validation.
-    #[arg(long, default_value_t = 0.1, allow_negative_numbers = true)]
-    validation_split: f64,
-    /// Seed of initialisation, subsampling and shuffling (the same for every model).
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Train on a random subset of this many training samples.
-    #[arg(long)]
-    train_samples: Option<usize>,
+    #[command(flatten)]
+    fit: FitArgs,
     /// Output while training: 0 silent, 1 progress bars, 2 one line per epoch.
     #[arg(long, value_enum, default_value = "2")]
     verbose: Verbosity,
@@ -54,21 +40,14 @@ pub fn run(args: CompareArgs) -> Result<(), Error> {
     if let Some(dir) = &args.report {
         report::ensure_dir(dir)?;
     }
-    let config = TrainConfig {
-        epochs: args.epochs,
-        batch_size: args.batch_size,
-        validation_split: args.validation_split,
-        seed: args.seed,
-        train_samples: args.train_samples,
-        ..TrainConfig::default()
-    };
+    let config = args.fit.config();
     let data = args.setup.load_data()?;
     config.validate(data.train.len())?;
     let ctx = args.setup.open_device()?;
     let mut reporters: Vec<(String, Reporter)> = Vec::new();
     let results = compare(&ctx, &specs, &data, &config, |model, progress| {
         if reporters.last().is_none_or(|(name, _)| name != model) {
-            let reporter = Reporter::new(args.verbose, args.epochs, format!("[{model}] "));
+            let reporter = Reporter::new(args.verbose, config.epochs, format!("[{model}] "));
             reporters.push((model.to_string(), reporter));
         }
         if let Some((_, reporter)) = reporters.last_mut() {

@@ -17,6 +17,7 @@ use clap::Args;
 use gpu_cnn::data::{bundled_mnist_dir, load_dir, MnistSplits};
 use gpu_cnn::gpu::{DeviceSelector, GpuContext};
 use gpu_cnn::model::presets;
+use gpu_cnn::train::TrainConfig;
 
 /// The `--model` help: the presets, and that a model file works too.
 pub fn model_help() -> String {
@@ -24,6 +25,40 @@ pub fn model_help() -> String {
         "Model: a preset ({}) or a path to a .toml model file (see the README's \"Model files\")",
         presets::NAMES.join(", ")
     )
+}
+
+/// Keras's `fit` settings, shared by `train` and `compare`.
+#[derive(Args, Clone, Debug)]
+pub struct FitArgs {
+    /// Epochs to train (with --resume: the total to reach).
+    #[arg(long, default_value_t = 5)]
+    pub epochs: usize,
+    /// Samples per training step.
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+    /// Fraction of the training set held out for validation (its last part, as in Keras).
+    #[arg(long, default_value_t = 0.1, allow_negative_numbers = true)]
+    pub validation_split: f64,
+    /// Seed of initialisation, subsampling and shuffling.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Train on a random subset of this many training samples.
+    #[arg(long)]
+    pub train_samples: Option<usize>,
+}
+
+impl FitArgs {
+    /// The training configuration these settings describe (Keras's Adam).
+    pub fn config(&self) -> TrainConfig {
+        TrainConfig {
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            validation_split: self.validation_split,
+            seed: self.seed,
+            train_samples: self.train_samples,
+            ..TrainConfig::default()
+        }
+    }
 }
 
 /// Where the data comes from and which adapter runs it.

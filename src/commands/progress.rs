@@ -101,8 +101,8 @@ impl Reporter {
                 },
             ) => {
                 if let Some(bar) = &self.bar {
-                    bar.set_position(done as u64);
                     bar.set_message(metrics(loss, accuracy));
+                    bar.set_position(done as u64);
                 }
             }
             (_, Progress::Epoch(stats)) => {

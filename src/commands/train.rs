@@ -9,7 +9,7 @@ use gpu_cnn::train::{TrainConfig, Trainer};
 use gpu_cnn::Error;
 
 use super::progress::{evaluation_line, Reporter, Verbosity};
-use super::{model_help, reporting, Setup};
+use super::{model_help, reporting, FitArgs, Setup};
 
 /// Arguments of `train`.
 #[derive(Args, Debug)]
@@ -17,21 +17,8 @@ pub struct TrainArgs {
     /// [default: cnn, the lecture's CNN; with --resume: the checkpoint's model]
     #[arg(long, value_name = "NAME|PATH", help = model_help())]
     model: Option<String>,
-    /// Epochs to reach in total (a resumed run continues up to this many).
-    #[arg(long, default_value_t = 5)]
-    epochs: usize,
-    /// Samples per training step.
-    #[arg(long, default_value_t = 32)]
-    batch_size: usize,
-    /// Fraction of the training set held out for validation (its last part, as in Keras).
-    #[arg(long, default_value_t = 0.1, allow_negative_numbers = true)]
-    validation_split: f64,
-    /// Seed of initialisation, subsampling and shuffling.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Train on a random subset of this many training samples.
-    #[arg(long)]
-    train_samples: Option<usize>,
+    #[command(flatten)]
+    fit: FitArgs,
     /// Output: 0 silent, 1 a progress bar per epoch, 2 one line per epoch (as Keras).
     #[arg(long, value_enum, default_value = "1")]
     verbose: Verbosity,
@@ -51,19 +38,6 @@ pub struct TrainArgs {
     setup: Setup,
 }
 
-impl TrainArgs {
-    fn config(&self) -> TrainConfig {
-        TrainConfig {
-            epochs: self.epochs,
-            batch_size: self.batch_size,
-            validation_split: self.validation_split,
-            seed: self.seed,
-            train_samples: self.train_samples,
-            ..TrainConfig::default()
-        }
-    }
-}
-
 /// Trains, checkpoints, tests and reports.
 pub fn run(args: TrainArgs) -> Result<(), Error> {
     if args.checkpoint_every == Some(0) {
@@ -81,14 +55,14 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
                 checkpoint::check_model(path, &raw.spec, &file::resolve(model)?)?;
             }
             let config = TrainConfig {
-                epochs: args.epochs,
+                epochs: args.fit.epochs,
                 ..raw.config.clone()
             };
             (raw.spec.clone(), config, Some(raw))
         }
         None => {
             let spec = file::resolve(args.model.as_deref().unwrap_or("cnn"))?;
-            (spec, args.config(), None)
+            (spec, args.fit.config(), None)
         }
     };
     reporting::prepare(args.report.as_ref())?;

@@ -168,7 +168,11 @@ impl Network {
             .max_storage_buffer_binding_size
             .min(ctx.limits.max_buffer_size);
         let input = self.spec.input.iter().product::<usize>();
-        let widest = self.layers.iter().map(|layer| layer.output.len()).fold(input, usize::max);
+        let widest = self
+            .layers
+            .iter()
+            .map(|layer| layer.output.len())
+            .fold(input, usize::max);
         (limit / (widest.max(1) as u64 * 4)).max(1) as usize
     }
 

@@ -16,8 +16,8 @@ pub mod cpu;
 pub mod geometry;
 
 use crate::gpu::{Dispatch, GpuContext, GpuError, KernelCache};
-use crate::layers::bias;
-use crate::layers::matmul::{self, Epilogue, Layout, Operands};
+use crate::layers::matmul::passes::{self, Gemm};
+use crate::layers::matmul::{self, Layout};
 use crate::model::spec::{Padding, Size2};
 
 /// Every size of one convolution at a given batch size.
@@ -136,30 +136,15 @@ pub fn encode_forward(
     bias: wgpu::BufferBinding<'_>,
     y: wgpu::BufferBinding<'_>,
 ) -> Result<Dispatch, GpuError> {
-    let epilogue = if relu {
-        Epilogue::BiasRelu
-    } else {
-        Epilogue::Bias
-    };
-    matmul::encode(
-        ctx,
-        cache,
-        &format!("{label}.forward"),
-        shape.gemm(
+    let gemm = Gemm {
+        params: shape.gemm(
             shape.output_pixels(),
             shape.out_c,
             shape.taps() * shape.in_c,
         ),
-        Layout::ConvForward,
-        epilogue,
-        Operands {
-            mask: x.clone(),
-            a: x,
-            b: kernel,
-            bias,
-            c: y,
-        },
-    )
+        layout: Layout::ConvForward,
+    };
+    passes::forward(ctx, cache, label, gemm, relu, x, kernel, bias, y)
 }
 
 /// Builds the backward_input launch: `dx` from `dz`, masked by `x > 0` when `mask_by_input`.
@@ -174,27 +159,12 @@ pub fn encode_backward_input(
     x: wgpu::BufferBinding<'_>,
     dx: wgpu::BufferBinding<'_>,
 ) -> Result<Dispatch, GpuError> {
-    let epilogue = if mask_by_input {
-        Epilogue::ReluMask
-    } else {
-        Epilogue::None
-    };
     let input_pixels = shape.batch * shape.in_h * shape.in_w;
-    matmul::encode(
-        ctx,
-        cache,
-        &format!("{label}.backward_input"),
-        shape.gemm(input_pixels, shape.in_c, shape.taps() * shape.out_c),
-        Layout::ConvBackwardInput,
-        epilogue,
-        Operands {
-            a: dz,
-            bias: kernel.clone(),
-            b: kernel,
-            mask: x,
-            c: dx,
-        },
-    )
+    let gemm = Gemm {
+        params: shape.gemm(input_pixels, shape.in_c, shape.taps() * shape.out_c),
+        layout: Layout::ConvBackwardInput,
+    };
+    passes::backward_input(ctx, cache, label, gemm, mask_by_input, dz, kernel, x, dx)
 }
 
 /// Builds the backward_weight launches: the kernel gradient (split over output pixels when
@@ -209,32 +179,24 @@ pub fn encode_backward_weight(
     kernel_grad: wgpu::BufferBinding<'_>,
     bias_grad: wgpu::BufferBinding<'_>,
 ) -> Result<Vec<Dispatch>, GpuError> {
-    let mut dispatches = matmul::encode_split_k(
-        ctx,
-        cache,
-        &format!("{label}.backward_weight"),
-        shape.gemm(
+    let gemm = Gemm {
+        params: shape.gemm(
             shape.taps() * shape.in_c,
             shape.out_c,
             shape.output_pixels(),
         ),
-        Layout::ConvBackwardWeight,
-        x,
-        dz.clone(),
-        kernel_grad,
-    )?;
-    let bias = bias::encode_backward(
+        layout: Layout::ConvBackwardWeight,
+    };
+    let dz_shape = (shape.output_pixels(), shape.out_c);
+    passes::backward_weight(
         ctx,
         cache,
-        &format!("{label}.backward_bias"),
-        bias::Params {
-            rows: shape.output_pixels() as u32,
-            cols: shape.out_c as u32,
-            ..Default::default()
-        },
+        label,
+        gemm,
+        dz_shape,
+        x,
         dz,
+        kernel_grad,
         bias_grad,
-    )?;
-    dispatches.push(bias);
-    Ok(dispatches)
+    )
 }

@@ -12,8 +12,8 @@
 pub mod cpu;
 
 use crate::gpu::{Dispatch, GpuContext, GpuError, KernelCache};
-use crate::layers::bias;
-use crate::layers::matmul::{self, Epilogue, Layout, Operands, Transpose};
+use crate::layers::matmul::passes::{self, Gemm};
+use crate::layers::matmul::{self, Layout, Transpose};
 
 /// The sizes of one dense layer at a given batch size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,6 +24,15 @@ pub struct DenseShape {
     pub inputs: usize,
     /// Output units.
     pub units: usize,
+}
+
+impl DenseShape {
+    fn gemm(m: usize, n: usize, k: usize, transpose: Transpose) -> Gemm {
+        Gemm {
+            params: matmul::Params::new(m, n, k),
+            layout: Layout::Matrices(transpose),
+        }
+    }
 }
 
 /// Builds the forward launch: `y = act(x · kernel + bias)`.
@@ -38,26 +47,8 @@ pub fn encode_forward(
     bias: wgpu::BufferBinding<'_>,
     y: wgpu::BufferBinding<'_>,
 ) -> Result<Dispatch, GpuError> {
-    let epilogue = if relu {
-        Epilogue::BiasRelu
-    } else {
-        Epilogue::Bias
-    };
-    matmul::encode(
-        ctx,
-        cache,
-        &format!("{label}.forward"),
-        matmul::Params::new(shape.rows, shape.units, shape.inputs),
-        Layout::Matrices(Transpose::default()),
-        epilogue,
-        Operands {
-            mask: x.clone(),
-            a: x,
-            b: kernel,
-            bias,
-            c: y,
-        },
-    )
+    let gemm = DenseShape::gemm(shape.rows, shape.units, shape.inputs, Transpose::default());
+    passes::forward(ctx, cache, label, gemm, relu, x, kernel, bias, y)
 }
 
 /// Builds the backward_input launch: `dx = dz · kernelᵀ`, masked by `x > 0` when
@@ -73,26 +64,9 @@ pub fn encode_backward_input(
     x: wgpu::BufferBinding<'_>,
     dx: wgpu::BufferBinding<'_>,
 ) -> Result<Dispatch, GpuError> {
-    let epilogue = if mask_by_input {
-        Epilogue::ReluMask
-    } else {
-        Epilogue::None
-    };
-    matmul::encode(
-        ctx,
-        cache,
-        &format!("{label}.backward_input"),
-        matmul::Params::new(shape.rows, shape.inputs, shape.units),
-        Layout::Matrices(Transpose { a: false, b: true }),
-        epilogue,
-        Operands {
-            a: dz,
-            bias: kernel.clone(),
-            b: kernel,
-            mask: x,
-            c: dx,
-        },
-    )
+    let transpose = Transpose { a: false, b: true };
+    let gemm = DenseShape::gemm(shape.rows, shape.inputs, shape.units, transpose);
+    passes::backward_input(ctx, cache, label, gemm, mask_by_input, dz, kernel, x, dx)
 }
 
 /// Builds the backward_weight launches: `dkernel = xᵀ · dz` (split over the batch when that
@@ -107,28 +81,18 @@ pub fn encode_backward_weight(
     kernel_grad: wgpu::BufferBinding<'_>,
     bias_grad: wgpu::BufferBinding<'_>,
 ) -> Result<Vec<Dispatch>, GpuError> {
-    let mut dispatches = matmul::encode_split_k(
+    let transpose = Transpose { a: true, b: false };
+    let gemm = DenseShape::gemm(shape.inputs, shape.units, shape.rows, transpose);
+    let dz_shape = (shape.rows, shape.units);
+    passes::backward_weight(
         ctx,
         cache,
-        &format!("{label}.backward_weight"),
-        matmul::Params::new(shape.inputs, shape.units, shape.rows),
-        Layout::Matrices(Transpose { a: true, b: false }),
+        label,
+        gemm,
+        dz_shape,
         x,
-        dz.clone(),
-        kernel_grad,
-    )?;
-    let bias = bias::encode_backward(
-        ctx,
-        cache,
-        &format!("{label}.backward_bias"),
-        bias::Params {
-            rows: shape.rows as u32,
-            cols: shape.units as u32,
-            ..Default::default()
-        },
         dz,
+        kernel_grad,
         bias_grad,
-    )?;
-    dispatches.push(bias);
-    Ok(dispatches)
+    )
 }

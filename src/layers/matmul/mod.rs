@@ -4,6 +4,7 @@
 //! a convolution's input, kernel and output gradient addressed as implicit GEMM operands.
 
 pub mod cpu;
+pub mod passes;
 
 use bytemuck::{Pod, Zeroable};
 
