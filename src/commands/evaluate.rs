@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use gpu_cnn::checkpoint;
 use gpu_cnn::evaluate::Inference;
 use gpu_cnn::Error;
 
@@ -25,7 +24,7 @@ pub struct EvaluateArgs {
 
 /// Prints the test loss and accuracy (and writes the report).
 pub fn run(args: EvaluateArgs) -> Result<(), Error> {
-    let saved = checkpoint::load(&args.checkpoint)?;
+    let saved = super::load_checkpoint(&args.checkpoint)?;
     reporting::prepare(args.report.as_ref())?;
     let data = args.setup.load_data()?;
     let ctx = args.setup.open_device()?;

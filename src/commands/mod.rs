@@ -11,12 +11,14 @@ pub mod show;
 pub mod summary;
 pub mod train;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
+use gpu_cnn::checkpoint::{self, RawCheckpoint};
 use gpu_cnn::data::{bundled_mnist_dir, load_dir, MnistSplits};
 use gpu_cnn::gpu::{DeviceSelector, GpuContext};
-use gpu_cnn::model::presets;
+use gpu_cnn::model::network::slab_layout;
+use gpu_cnn::model::{presets, shape};
 use gpu_cnn::train::TrainConfig;
 
 /// The `--model` help: the presets, and that a model file works too.
@@ -25,6 +27,15 @@ pub fn model_help() -> String {
         "Model: a preset ({}) or a path to a .toml model file (see the README's \"Model files\")",
         presets::NAMES.join(", ")
     )
+}
+
+/// Reads the checkpoint at `path` and checks that its tensors fit its model, before any data
+/// loads or device opens.
+pub fn load_checkpoint(path: &Path) -> Result<RawCheckpoint, gpu_cnn::Error> {
+    let raw = checkpoint::load(path)?;
+    let layers = shape::infer(&raw.spec)?;
+    raw.clone().into_checkpoint(&slab_layout(&layers, 1))?;
+    Ok(raw)
 }
 
 /// Keras's `fit` settings, shared by `train` and `compare`.

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use clap::Args;
-use gpu_cnn::checkpoint;
 use gpu_cnn::data::{load_digit, Dataset};
 use gpu_cnn::evaluate::{argmax, Inference};
 use gpu_cnn::Error;
@@ -68,7 +67,7 @@ fn print_prediction(name: &str, label: Option<u8>, probabilities: &[f32]) {
 
 /// Prints the probabilities and the predicted class of each image asked for.
 pub fn run(args: PredictArgs) -> Result<(), Error> {
-    let saved = checkpoint::load(&args.checkpoint)?;
+    let saved = super::load_checkpoint(&args.checkpoint)?;
     let [rows, cols, _] = saved.spec.input;
     let digits = args
         .images

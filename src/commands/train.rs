@@ -50,7 +50,7 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
     // Everything a user can get wrong is checked before the data loads or a device opens.
     let (spec, config, resumed) = match &args.resume {
         Some(path) => {
-            let raw = checkpoint::load(path)?;
+            let raw = super::load_checkpoint(path)?;
             if let Some(model) = &args.model {
                 checkpoint::check_model(path, &raw.spec, &file::resolve(model)?)?;
             }

@@ -67,10 +67,15 @@ pub fn write_text(path: &Path, text: &str) -> Result<(), ReportError> {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
     };
-    let mut temp = tempfile::Builder::new()
-        .prefix(".report.")
-        .tempfile_in(dir)
-        .map_err(write_error)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".report.");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // A report is an ordinary file, readable by others, like the PNGs beside it.
+        builder.permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    let mut temp = builder.tempfile_in(dir).map_err(write_error)?;
     temp.write_all(text.as_bytes()).map_err(write_error)?;
     temp.persist(path)
         .map_err(|error| write_error(error.error))?;
