@@ -14,8 +14,10 @@ use super::{model_help, reporting, FitArgs, Setup};
 /// Arguments of `train`.
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    /// [default: cnn, the lecture's CNN; with --resume: the checkpoint's model]
-    #[arg(long, value_name = "NAME|PATH", help = model_help())]
+    #[arg(long, value_name = "NAME|PATH", help = format!(
+        "{} [default: cnn, the lecture's CNN; with --resume: the checkpoint's model]",
+        model_help()
+    ))]
     model: Option<String>,
     #[command(flatten)]
     fit: FitArgs,
