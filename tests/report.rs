@@ -535,3 +535,27 @@ fn mnist_samples(n: usize) -> (Vec<Vec<u8>>, Vec<u8>) {
         .collect();
     (digits, labels[8..8 + n].to_vec())
 }
+
+#[cfg(unix)]
+#[test]
+fn text_reports_are_ordinary_readable_files_written_whole() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let path = dir.path().join("table.txt");
+    gpu_cnn::report::write_text(&path, "a,b\n1,2\n").expect("write");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "a,b\n1,2\n");
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(
+        mode, 0o644,
+        "a report should be readable like the PNGs beside it"
+    );
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        names,
+        vec![std::ffi::OsString::from("table.txt")],
+        "no temporary file left"
+    );
+}
