@@ -106,22 +106,3 @@ impl Dispatch {
         pass.dispatch_workgroups(x, y, z);
     }
 }
-
-/// Records `plan` once for each step in `steps_range` into one compute pass of `encoder`.
-pub fn record_steps(
-    encoder: &mut wgpu::CommandEncoder,
-    label: &str,
-    plan: &[Dispatch],
-    steps: &StepTable,
-    steps_range: std::ops::Range<usize>,
-) {
-    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-        label: Some(label),
-        timestamp_writes: None,
-    });
-    for step in steps_range {
-        for dispatch in plan {
-            dispatch.record(&mut pass, steps, step);
-        }
-    }
-}

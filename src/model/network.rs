@@ -105,11 +105,6 @@ impl Plan {
         &self.logits
     }
 
-    /// Launches per step (gather included).
-    pub fn dispatches_per_step(&self) -> usize {
-        1 + self.body.len()
-    }
-
     /// Every launch of one step, in order, reading from source `source` (for profiling).
     pub fn dispatches(&self, source: usize) -> impl Iterator<Item = &Dispatch> {
         std::iter::once(&self.gathers[source]).chain(&self.body)
