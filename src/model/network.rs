@@ -39,6 +39,19 @@ pub fn slab_layout(layers: &[LayerInfo], align: usize) -> SlabLayout {
     )
 }
 
+/// The slab index of each layer's first tensor (its kernel; the bias follows), in the order
+/// [`slab_layout`] lays them out.
+pub fn first_param_indices(layers: &[LayerInfo]) -> Vec<usize> {
+    layers
+        .iter()
+        .scan(0, |next, layer| {
+            let first = *next;
+            *next += layer.params.len();
+            Some(first)
+        })
+        .collect()
+}
+
 /// Keras initial values: glorot-uniform kernels, zero biases, drawn in layer order from `seed`.
 pub fn glorot_init(layout: &SlabLayout, seed: u64) -> Vec<f32> {
     let mut rng = StdRng::seed_from_u64(seed);
@@ -246,15 +259,7 @@ impl Network {
             .collect::<Result<Vec<_>, _>>()?;
 
         // first_param[i]: slab index of layer i's kernel (its bias follows).
-        let first_param: Vec<usize> = self
-            .layers
-            .iter()
-            .scan(0, |next, layer| {
-                let first = *next;
-                *next += layer.params.len();
-                Some(first)
-            })
-            .collect();
+        let first_param = first_param_indices(&self.layers);
         let params = |index: usize| self.slab.binding(&self.slab.params, first_param[index]);
         let bias = |index: usize| self.slab.binding(&self.slab.params, first_param[index] + 1);
 

@@ -2,6 +2,7 @@
 //! the golden-run test (GPU and CPU from the same initial values, step for step) and for the
 //! network-level gradient check.
 
+use super::network::first_param_indices;
 use super::ops::{input_is_relu, layer_ops, LayerOp};
 use super::shape::LayerInfo;
 use super::ModelError;
@@ -50,22 +51,10 @@ impl CpuNetwork {
         &self.params[slot.offset..slot.offset + slot.len]
     }
 
-    /// Slab index of each layer's first tensor.
-    fn first_params(&self) -> Vec<usize> {
-        self.layers
-            .iter()
-            .scan(0, |next, layer| {
-                let first = *next;
-                *next += layer.params.len();
-                Some(first)
-            })
-            .collect()
-    }
-
     /// Each layer's output for `batch` (`rows` samples), the input first.
     pub fn forward(&self, batch: &[f32], rows: usize) -> Result<Vec<Vec<f32>>, ModelError> {
         let ops = layer_ops(&self.layers, rows)?;
-        let first = self.first_params();
+        let first = first_param_indices(&self.layers);
         let mut outputs = vec![batch.to_vec()];
         for (index, op) in ops.iter().enumerate() {
             let x = &outputs[index];
@@ -99,7 +88,7 @@ impl CpuNetwork {
     ) -> Result<(Metrics, Vec<f32>), ModelError> {
         let ops = layer_ops(&self.layers, rows)?;
         let masked = input_is_relu(&ops);
-        let first = self.first_params();
+        let first = first_param_indices(&self.layers);
         let outputs = self.forward(batch, rows)?;
         let params = softmax_xent::Params {
             rows: rows as u32,
