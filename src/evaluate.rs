@@ -163,7 +163,7 @@ impl Evaluator {
                 sample_start: (step * rows) as u32,
                 batch_rows: rows.min(samples - step * rows) as u32,
                 slot: step as u32,
-                adam_alpha: 0.0,
+                ..StepParams::default()
             })
             .collect();
         self.table.write(ctx, &entries);

@@ -382,6 +382,8 @@ impl<'ctx> Trainer<'ctx> {
                 batch_rows: batch.min(n - step * batch) as u32,
                 slot: step as u32,
                 adam_alpha: self.config.adam.alpha(self.steps_done + step as u64 + 1),
+                step: (self.steps_done + step as u64) as u32,
+                ..StepParams::default()
             })
             .collect();
         self.table.write(ctx, &entries);

@@ -280,6 +280,10 @@ fn every_uniform_and_storage_struct_matches_its_rust_mirror() {
         batch_rows: u32,
         slot: u32,
         adam_alpha: f32,
+        step: u32,
+        _pad0: u32,
+        _pad1: u32,
+        _pad2: u32,
     });
     let pool = rust_layout!(pool2d::Params {
         batch: u32,

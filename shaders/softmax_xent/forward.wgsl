@@ -30,6 +30,10 @@ struct StepParams {
     batch_rows: u32,
     slot: u32,
     adam_alpha: f32,
+    step: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 struct Metrics {

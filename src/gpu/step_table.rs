@@ -19,6 +19,15 @@ pub struct StepParams {
     pub slot: u32,
     /// Adam's bias-corrected step size `lr * sqrt(1 - beta2^t) / (1 - beta1^t)` for this step.
     pub adam_alpha: f32,
+    /// Steps taken before this one over the whole run (Adam's `t` minus one): with the seed, the
+    /// counter of every random stream (Dropout), so a resumed run draws what an unbroken one would.
+    pub step: u32,
+    /// Padding to 16-byte multiples.
+    pub _pad0: u32,
+    /// Padding to 16-byte multiples.
+    pub _pad1: u32,
+    /// Padding to 16-byte multiples.
+    pub _pad2: u32,
 }
 
 /// A uniform buffer of `capacity` step entries and the bind group that reads one of them.
