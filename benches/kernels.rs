@@ -5,8 +5,10 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use gpu_cnn::gpu::step_table::{StepParams, StepTable};
-use gpu_cnn::gpu::{buffers, DeviceSelector, Dispatch, GpuContext, KernelCache};
-use gpu_cnn::layers::dense::{self, DenseShape};
+use gpu_cnn::gpu::{buffers, DeviceSelector, Dispatch, GpuContext};
+use gpu_cnn::layers::activation::Activation;
+use gpu_cnn::layers::dense::DenseShape;
+use gpu_cnn::layers::layer::{BackwardIo, ForwardIo, Op, Tensors, View};
 use gpu_cnn::layers::softmax_xent;
 
 const REPEATS: usize = 20;
@@ -37,8 +39,7 @@ fn zeros(ctx: &GpuContext, len: usize) -> wgpu::Buffer {
 fn kernels(c: &mut Criterion) {
     let ctx = GpuContext::new(&DeviceSelector::Auto)
         .expect("an adapter (apt-get install mesa-vulkan-drivers)");
-    let cache = KernelCache::new(&ctx);
-    let table = StepTable::new(&ctx, &cache, "bench.steps", 1).expect("table");
+    let table = StepTable::new(&ctx, "bench.steps", 1).expect("table");
     table.write(
         &ctx,
         &[StepParams {
@@ -61,64 +62,61 @@ fn kernels(c: &mut Criterion) {
             zeros(&ctx, rows * 128),
         );
         let (dw, db) = (zeros(&ctx, 784 * 128), zeros(&ctx, 128));
-        let forward = dense::encode_forward(
-            &ctx,
-            &cache,
-            "bench",
-            shape,
-            true,
-            bind(&x),
-            bind(&w),
-            bind(&b),
-            bind(&y),
-        )
-        .expect("dispatch");
-        let weight_and_bias = dense::encode_backward_weight(
-            &ctx,
-            &cache,
-            "bench",
-            shape,
-            bind(&x),
-            bind(&y),
-            bind(&dw),
-            bind(&db),
-        )
-        .expect("dispatch");
-        let input = dense::encode_backward_input(
-            &ctx,
-            &cache,
-            "bench",
-            shape,
-            true,
-            bind(&y),
-            bind(&w),
-            bind(&x),
-            bind(&dx_like(&ctx, rows)),
-        )
-        .expect("dispatch");
+        let mut tensors = Tensors::default();
+        tensors.insert("kernel", View::whole(&w, vec![784, 128]));
+        tensors.insert("bias", View::whole(&b, vec![128]));
+        let mut grads = Tensors::default();
+        grads.insert("kernel", View::whole(&dw, vec![784, 128]));
+        grads.insert("bias", View::whole(&db, vec![128]));
+        let forward_io = ForwardIo {
+            label: "bench",
+            x: View::whole(&x, vec![rows, 784]),
+            tensors: tensors.clone(),
+            y: View::whole(&y, vec![rows, 128]),
+            activation: Activation::Relu,
+            training: true,
+            seed: 0,
+        };
+        let forward = shape.encode_forward(&ctx, &forward_io).expect("dispatch");
+        let dx = dx_like(&ctx, rows);
+        let backward_io = BackwardIo {
+            label: "bench",
+            x: View::whole(&x, vec![rows, 784]),
+            tensors,
+            dy: View::whole(&y, vec![rows, 128]),
+            grads,
+            dx: Some(View::whole(&dx, vec![rows, 784])),
+            mask_input: true,
+            seed: 0,
+        };
+        // backward_weight (+ its bias sum), then backward_input.
+        let backward = shape.encode_backward(&ctx, &backward_io).expect("dispatch");
+        let (weight, input) = (&backward[0], &backward[backward.len() - 1]);
         let logits = zeros(&ctx, rows * 10);
         let labels = buffers::storage_with(&ctx, "labels", &vec![0u32; rows]).expect("labels");
         let metrics = zeros(&ctx, 2);
+        let grad = zeros(&ctx, rows * 10);
         let loss = softmax_xent::encode_forward(
             &ctx,
-            &cache,
             "bench",
             softmax_xent::Params {
                 rows: rows as u32,
                 classes: 10,
                 ..Default::default()
             },
-            bind(&logits),
-            bind(&labels),
-            bind(&zeros(&ctx, rows * 10)),
-            bind(&metrics),
+            softmax_xent::Io {
+                logits: bind(&logits),
+                labels: bind(&labels),
+                grad: bind(&grad),
+                metrics: bind(&metrics),
+            },
         )
         .expect("dispatch");
         group.throughput(Throughput::Elements((rows * REPEATS) as u64));
         for (name, dispatch) in [
-            ("dense.forward 784→128", &forward),
-            ("dense.backward_weight 784→128", &weight_and_bias[0]),
-            ("dense.backward_input 128→784", &input),
+            ("dense.forward 784→128", &forward[0]),
+            ("dense.backward_weight 784→128", weight),
+            ("dense.backward_input 128→784", input),
             ("softmax_xent 10", &loss),
         ] {
             group.bench_function(format!("{name} batch {rows}"), |bench| {

@@ -31,7 +31,6 @@ fn main() {
         .unwrap_or(32);
     let ctx = GpuContext::new(&DeviceSelector::Auto)
         .expect("an adapter (apt-get install mesa-vulkan-drivers)");
-    let cache = KernelCache::new(&ctx);
     let data = MnistSplits {
         train: synthetic(batch * 2),
         test: synthetic(batch),
@@ -45,7 +44,7 @@ fn main() {
     let mut trainer =
         Trainer::new(&ctx, preset(&model).expect("preset"), &data, config).expect("trainer");
     trainer.run_epoch(1, &mut |_| {}).expect("warm-up epoch");
-    let table = StepTable::new(&ctx, &cache, "profile.steps", 1).expect("table");
+    let table = StepTable::new(&ctx, "profile.steps", 1).expect("table");
     table.write(
         &ctx,
         &[StepParams {

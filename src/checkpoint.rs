@@ -23,9 +23,9 @@ use std::path::{Path, PathBuf};
 use safetensors::tensor::{Dtype, SafeTensorError, SafeTensors, TensorView};
 use thiserror::Error;
 
-use crate::gpu::slab::SlabLayout;
+use crate::gpu::slab::{Layouts, SlabLayout};
 use crate::model::ModelSpec;
-use crate::train::{EpochStats, TrainConfig, TrainState};
+use crate::run::{EpochStats, TrainConfig, TrainState};
 
 /// The `format` metadata value of this version of the checkpoint format.
 pub const FORMAT: &str = "gpu-cnn-checkpoint/1";
@@ -189,12 +189,28 @@ pub struct Checkpoint {
     pub state: TrainState,
 }
 
-/// Saves a checkpoint of `state` (slabs laid out as `layout`) atomically at `path`.
+impl Layouts {
+    /// The slabs of a training state with the layout each is laid out as, and the prefix of
+    /// its tensors' names in the file.
+    fn slabs<'a>(
+        &'a self,
+        state: &'a TrainState,
+    ) -> [(&'static str, &'a [f32], &'a SlabLayout); 4] {
+        [
+            ("", &state.params, &self.params),
+            (M_PREFIX, &state.m, &self.params),
+            (V_PREFIX, &state.v, &self.params),
+            ("", &state.state, &self.state),
+        ]
+    }
+}
+
+/// Saves a checkpoint of `state` (slabs laid out as `layouts`) atomically at `path`.
 pub fn save(
     path: &Path,
     spec: &ModelSpec,
     config: &TrainConfig,
-    layout: &SlabLayout,
+    layouts: &Layouts,
     state: &TrainState,
 ) -> Result<(), CheckpointError> {
     let encode = |problem: String| CheckpointError::Encode {
@@ -202,15 +218,11 @@ pub fn save(
         problem,
     };
     // Each tensor unpadded, as little-endian bytes: (name, shape, bytes).
-    let mut tensors = Vec::with_capacity(3 * layout.tensors.len());
-    for (prefix, slab, what) in [
-        ("", &state.params, "parameters"),
-        (M_PREFIX, &state.m, "Adam's m"),
-        (V_PREFIX, &state.v, "Adam's v"),
-    ] {
+    let mut tensors = Vec::new();
+    for (prefix, slab, layout) in layouts.slabs(state) {
         if slab.len() != layout.total {
             return Err(encode(format!(
-                "the state's {what} hold {} values but the model's layout holds {}",
+                "a slab of the state holds {} values but the model's layout holds {}",
                 slab.len(),
                 layout.total
             )));
@@ -377,12 +389,18 @@ pub fn load(path: &Path) -> Result<RawCheckpoint, CheckpointError> {
 }
 
 impl RawCheckpoint {
-    /// Places every tensor at its slot of `layout` (zeros in the padding); fails when a tensor
-    /// is missing, has another shape or is not f32, or when the file holds tensors the layout
-    /// does not have.
-    pub fn into_checkpoint(mut self, layout: &SlabLayout) -> Result<Checkpoint, CheckpointError> {
-        let mut slabs = [(); 3].map(|_| vec![0.0f32; layout.total]);
-        for (prefix, slab) in [("", 0), (M_PREFIX, 1), (V_PREFIX, 2)] {
+    /// Places every tensor at its slot of `layouts` (zeros in the padding); fails when a
+    /// tensor is missing, has another shape or is not f32, or when the file holds tensors the
+    /// layouts do not have.
+    pub fn into_checkpoint(mut self, layouts: &Layouts) -> Result<Checkpoint, CheckpointError> {
+        let parts = [
+            ("", &layouts.params),
+            (M_PREFIX, &layouts.params),
+            (V_PREFIX, &layouts.params),
+            ("", &layouts.state),
+        ];
+        let mut slabs = parts.map(|(_, layout)| vec![0.0f32; layout.total]);
+        for (slab, (prefix, layout)) in parts.into_iter().enumerate() {
             for slot in &layout.tensors {
                 let name = format!("{prefix}{}", slot.name);
                 let Some(tensor) = self.tensors.remove(&name) else {
@@ -419,7 +437,7 @@ impl RawCheckpoint {
                 tensors: self.tensors.into_keys().collect(),
             });
         }
-        let [params, m, v] = slabs;
+        let [params, m, v, state] = slabs;
         Ok(Checkpoint {
             spec: self.spec,
             config: self.config,
@@ -429,6 +447,7 @@ impl RawCheckpoint {
                 params,
                 m,
                 v,
+                state,
                 history: self.history,
             },
         })

@@ -2,17 +2,14 @@
 //! a whole data source, forward only, in batches recorded into one submit; and the confusion
 //! matrix of the predictions.
 
-use crate::checkpoint::RawCheckpoint;
 use crate::data::stream::GpuDataset;
 use crate::data::Dataset;
-use crate::gpu::slab;
 use crate::gpu::step_table::{StepParams, StepTable};
-use crate::gpu::{buffers, GpuContext, KernelCache};
+use crate::gpu::{buffers, GpuContext};
 use crate::layers::gather::Source;
 use crate::layers::softmax_xent::Metrics;
-use crate::model::network::slab_layout;
 use crate::model::network::{Plan, Purpose};
-use crate::model::{shape, Network};
+use crate::model::Network;
 use crate::Result;
 
 /// Mean loss and accuracy over a data source.
@@ -102,7 +99,6 @@ impl Evaluator {
     /// lengths `source_lens`.
     pub fn new(
         ctx: &GpuContext,
-        cache: &KernelCache,
         network: &Network,
         rows: usize,
         sources: &[Source<'_>],
@@ -126,8 +122,8 @@ impl Evaluator {
             probabilities: Some(&probabilities),
         };
         Ok(Self {
-            plan: network.plan(ctx, cache, rows, sources, &metrics, purpose)?,
-            table: StepTable::new(ctx, cache, "eval.steps", max_steps)?,
+            plan: network.plan(ctx, rows, sources, &metrics, purpose)?,
+            table: StepTable::new(ctx, "eval.steps", max_steps)?,
             metrics,
             probabilities,
             classes,
@@ -185,28 +181,13 @@ pub const EVAL_BATCH: usize = 1000;
 /// A trained network on a device, ready to evaluate or predict any host data set.
 pub struct Inference<'ctx> {
     ctx: &'ctx GpuContext,
-    cache: KernelCache,
     network: Network,
 }
 
 impl<'ctx> Inference<'ctx> {
-    /// The network saved in `saved`, uploaded to `ctx`.
-    pub fn from_checkpoint(ctx: &'ctx GpuContext, saved: RawCheckpoint) -> Result<Self> {
-        let layers = shape::infer(&saved.spec)?;
-        let layout = slab_layout(&layers, slab::alignment(ctx));
-        let spec = saved.spec.clone();
-        let params = saved.into_checkpoint(&layout)?.state.params;
-        let network = Network::with_values(ctx, spec, |_| params)?;
-        Ok(Self::new(ctx, network))
-    }
-
     /// Wraps `network` (on `ctx`) for forward passes.
     pub fn new(ctx: &'ctx GpuContext, network: Network) -> Self {
-        Self {
-            ctx,
-            cache: KernelCache::new(ctx),
-            network,
-        }
+        Self { ctx, network }
     }
 
     /// The network.
@@ -229,14 +210,7 @@ impl<'ctx> Inference<'ctx> {
         let rows = EVAL_BATCH
             .min(data.len().max(1))
             .min(self.network.max_rows(ctx));
-        let evaluator = Evaluator::new(
-            ctx,
-            &self.cache,
-            &self.network,
-            rows,
-            &[source],
-            vec![data.len()],
-        )?;
+        let evaluator = Evaluator::new(ctx, &self.network, rows, &[source], vec![data.len()])?;
         evaluator.predict(ctx, 0)
     }
 }

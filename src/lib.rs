@@ -14,6 +14,8 @@ pub mod layers;
 pub mod model;
 pub mod optim;
 pub mod report;
+pub mod restore;
+pub mod run;
 pub mod train;
 
 pub use error::{Error, Result};

@@ -8,20 +8,18 @@
 
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
 use crate::data::stream::GpuDataset;
 use crate::data::{epoch_order, split_validation, subsample, MnistSplits};
 use crate::error::{Error, Result};
 use crate::evaluate::{EvalStats, Evaluator, Predictions, EVAL_BATCH};
 use crate::gpu::readback::{Landed, Readback};
 use crate::gpu::step_table::{StepParams, StepTable};
-use crate::gpu::{buffers, GpuContext, KernelCache};
+use crate::gpu::{buffers, GpuContext};
 use crate::layers::gather::Source;
 use crate::layers::softmax_xent::Metrics;
 use crate::model::network::{Plan, Purpose};
 use crate::model::{ModelSpec, Network};
-use crate::optim::adam::AdamConfig;
+pub use crate::run::{EpochStats, TrainConfig, TrainState};
 
 /// Wall time one submitted chunk of steps should take: short enough for a lively progress bar,
 /// long enough that the GPU never waits for the host.
@@ -30,53 +28,6 @@ const CHUNK_SECONDS: f64 = 0.1;
 const MAX_CHUNK_STEPS: usize = 512;
 /// Staging buffers in the metrics readback ring (chunks in flight at once).
 const READBACK_DEPTH: usize = 3;
-
-/// How to train (Keras `fit` arguments).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TrainConfig {
-    /// Passes over the training set.
-    pub epochs: usize,
-    /// Samples per step.
-    pub batch_size: usize,
-    /// Fraction of the training set held out for validation (its tail, before shuffling).
-    pub validation_split: f64,
-    /// Seed of initialisation, subsampling and shuffling.
-    pub seed: u64,
-    /// Train on a random subset of this many samples (the lecture's 5k).
-    pub train_samples: Option<usize>,
-    /// Optimizer settings.
-    pub adam: AdamConfig,
-}
-
-impl Default for TrainConfig {
-    fn default() -> Self {
-        Self {
-            epochs: 5,
-            batch_size: 32,
-            validation_split: 0.1,
-            seed: 0,
-            train_samples: None,
-            adam: AdamConfig::default(),
-        }
-    }
-}
-
-/// What one epoch did.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct EpochStats {
-    /// Epoch number, from 1.
-    pub epoch: usize,
-    /// Steps taken.
-    pub steps: usize,
-    /// Wall time of the training steps.
-    pub seconds: f64,
-    /// Mean training loss over the epoch.
-    pub loss: f64,
-    /// Training accuracy over the epoch.
-    pub accuracy: f64,
-    /// Validation loss and accuracy, when there is a validation split.
-    pub validation: Option<EvalStats>,
-}
 
 /// Progress reported while training.
 #[derive(Clone, Debug, PartialEq)]
@@ -103,23 +54,6 @@ pub enum Progress {
     },
     /// An epoch has finished (validation included).
     Epoch(EpochStats),
-}
-
-/// Everything needed to continue training exactly where it stopped.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TrainState {
-    /// Epochs completed.
-    pub epochs_done: usize,
-    /// Adam steps taken (Adam's `t`).
-    pub steps_done: u64,
-    /// Parameter slab (laid out as the network's [`crate::gpu::slab::SlabLayout`]).
-    pub params: Vec<f32>,
-    /// Adam's first moment, same layout.
-    pub m: Vec<f32>,
-    /// Adam's second moment, same layout.
-    pub v: Vec<f32>,
-    /// The epochs completed so far.
-    pub history: Vec<EpochStats>,
 }
 
 /// Index buffers of one data split.
@@ -204,7 +138,6 @@ impl<'ctx> Trainer<'ctx> {
         )?;
         let (train_indices, validation_indices) = split_validation(&all, config.validation_split)?;
         let network = Network::new(ctx, spec, config.seed)?;
-        let cache = KernelCache::new(ctx);
 
         let train_set = GpuDataset::upload(ctx, "train", &data.train)?;
         let test_set = GpuDataset::upload(ctx, "test", &data.test)?;
@@ -225,7 +158,6 @@ impl<'ctx> Trainer<'ctx> {
         )?;
         let plan = network.plan(
             ctx,
-            &cache,
             batch,
             &[Source {
                 images: &train_set.images,
@@ -240,7 +172,6 @@ impl<'ctx> Trainer<'ctx> {
             .min(network.max_rows(ctx));
         let evaluator = Evaluator::new(
             ctx,
-            &cache,
             &network,
             eval_rows,
             &[
@@ -260,7 +191,7 @@ impl<'ctx> Trainer<'ctx> {
         let chunk_bytes = (MAX_CHUNK_STEPS * std::mem::size_of::<Metrics>()) as u64;
         Ok(Self {
             ctx,
-            table: StepTable::new(ctx, &cache, "train.steps", steps)?,
+            table: StepTable::new(ctx, "train.steps", steps)?,
             readback: Readback::new(ctx, "train.metrics", chunk_bytes, READBACK_DEPTH),
             network,
             config,
@@ -298,9 +229,20 @@ impl<'ctx> Trainer<'ctx> {
 
     /// Runs the epochs not yet done up to the configured number, reporting progress; returns
     /// the whole history (earlier epochs of a resumed run included).
-    pub fn fit(&mut self, mut progress: impl FnMut(Progress)) -> Result<Vec<EpochStats>> {
+    pub fn fit(&mut self, progress: impl FnMut(Progress)) -> Result<Vec<EpochStats>> {
+        self.fit_then(progress, |_| Ok(()))
+    }
+
+    /// [`Trainer::fit`], calling `after_epoch` with the trainer after each epoch (to save a
+    /// checkpoint, say); its error stops training.
+    pub fn fit_then(
+        &mut self,
+        mut progress: impl FnMut(Progress),
+        mut after_epoch: impl FnMut(&Self) -> Result<()>,
+    ) -> Result<Vec<EpochStats>> {
         while self.epochs_done() < self.config.epochs {
             self.run_epoch(self.epochs_done() + 1, &mut progress)?;
+            after_epoch(self)?;
         }
         Ok(self.history.clone())
     }
@@ -334,6 +276,12 @@ impl<'ctx> Trainer<'ctx> {
             params: slab.read(self.ctx, &slab.params)?,
             m: slab.read(self.ctx, &slab.m)?,
             v: slab.read(self.ctx, &slab.v)?,
+            state: buffers::read(
+                self.ctx,
+                &self.network.state.buffer,
+                0,
+                self.network.state.layout.total,
+            )?,
             history: self.history.clone(),
         })
     }
@@ -358,6 +306,19 @@ impl<'ctx> Trainer<'ctx> {
         slab.write(self.ctx, &slab.params, &state.params);
         slab.write(self.ctx, &slab.m, &state.m);
         slab.write(self.ctx, &slab.v, &state.v);
+        let expected = self.network.state.layout.total;
+        if state.state.len() != expected {
+            return Err(invalid(
+                "training state",
+                format!("state of {} values", state.state.len()),
+                format!("the model has {expected}: the state is of another model"),
+            ));
+        }
+        self.ctx.queue.write_buffer(
+            &self.network.state.buffer,
+            0,
+            bytemuck::cast_slice(&state.state),
+        );
         self.steps_done = state.steps_done;
         self.history = state.history;
         Ok(())

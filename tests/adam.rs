@@ -12,7 +12,7 @@ use gpu_cnn::optim::adam::{self, cpu, AdamConfig};
 
 #[test]
 fn adam_matches_cpu_over_several_steps_on_odd_lengths() {
-    let (ctx, cache) = gpu();
+    let ctx = context();
     let config = AdamConfig::default();
     for (seed, len) in [1usize, 255, 257, 1000, 101_770].into_iter().enumerate() {
         let mut rng = rng(seed as u64);
@@ -20,7 +20,7 @@ fn adam_matches_cpu_over_several_steps_on_odd_lengths() {
         let mut values = uniform(&mut rng, len, -1.0, 1.0);
         let (mut m, mut v) = (vec![0.0; len], vec![0.0; len]);
         let slab = ParamSlab::new(&ctx, layout, &values).expect("slab");
-        let dispatch = adam::encode_step(&ctx, &cache, &config, &slab).expect("dispatch");
+        let dispatch = adam::encode_step(&ctx, &config, &slab).expect("dispatch");
         let params = config.params(len);
         for t in 1..=3u64 {
             let grads = uniform(&mut rng, len, -1e-2, 1e-2);
@@ -28,13 +28,12 @@ fn adam_matches_cpu_over_several_steps_on_odd_lengths() {
             let alpha = config.alpha(t);
             let table = step_table(
                 &ctx,
-                &cache,
                 StepParams {
                     adam_alpha: alpha,
                     ..Default::default()
                 },
             );
-            run(&ctx, &cache, std::slice::from_ref(&dispatch), Some(&table));
+            run(&ctx, std::slice::from_ref(&dispatch), Some(&table));
             cpu::step(&params, alpha, &grads, &mut values, &mut m, &mut v);
             let what = format!("adam len {len} step {t}");
             assert_close(

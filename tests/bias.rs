@@ -10,7 +10,7 @@ use gpu_cnn::layers::bias::{self, cpu, Params};
 
 #[test]
 fn bias_backward_matches_cpu_on_odd_shapes() {
-    let (ctx, cache) = gpu();
+    let ctx = context();
     for (seed, (rows, cols)) in [(1, 1), (7, 13), (33, 10), (100, 129), (1000, 3), (5, 64)]
         .into_iter()
         .enumerate()
@@ -27,14 +27,15 @@ fn bias_backward_matches_cpu_on_odd_shapes() {
         let out = poisoned(&ctx, "bias_grad", cols);
         let dispatch = bias::encode_backward(
             &ctx,
-            &cache,
             "test.bias",
             params,
-            grad_buf.as_entire_buffer_binding(),
-            out.as_entire_buffer_binding(),
+            bias::Io {
+                grad: grad_buf.as_entire_buffer_binding(),
+                bias_grad: out.as_entire_buffer_binding(),
+            },
         )
         .expect("dispatch");
-        run(&ctx, &cache, &[dispatch], None);
+        run(&ctx, &[dispatch], None);
         let what = format!("bias.backward {rows}x{cols}");
         assert_close(&what, &read(&ctx, &out, cols), &expected, 1e-5, 1e-5);
     }

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use gpu_cnn::checkpoint::{self, CheckpointError, FORMAT};
 use gpu_cnn::evaluate::EvalStats;
-use gpu_cnn::gpu::slab::SlabLayout;
-use gpu_cnn::model::network::slab_layout;
+use gpu_cnn::gpu::slab::{Layouts, SlabLayout};
+use gpu_cnn::model::network::{slab_layout, state_layout};
 use gpu_cnn::model::presets::preset;
 use gpu_cnn::model::shape::infer;
 use gpu_cnn::model::{LayerSpec, ModelSpec};
@@ -20,11 +20,15 @@ use rand::{Rng, SeedableRng};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use tempfile::TempDir;
 
-/// A preset and its slab layout at `align` elements.
-fn model(name: &str, align: usize) -> (ModelSpec, SlabLayout) {
+/// A preset and its slab layouts at `align` elements.
+fn model(name: &str, align: usize) -> (ModelSpec, Layouts) {
     let spec = preset(name).unwrap();
-    let layout = slab_layout(&infer(&spec).unwrap(), align);
-    (spec, layout)
+    let layers = infer(&spec).unwrap();
+    let layouts = Layouts {
+        params: slab_layout(&layers, align),
+        state: state_layout(&layers, align),
+    };
+    (spec, layouts)
 }
 
 /// Settings unlike the defaults, with f64s that need every digit.
@@ -46,8 +50,8 @@ fn config(rng: &mut StdRng) -> TrainConfig {
 
 /// A random state laid out as `layout` (zeros in the padding, as the GPU slab has), with
 /// awkward values (-0, subnormal, extremes) at the start of the parameters.
-fn state(layout: &SlabLayout, rng: &mut StdRng) -> TrainState {
-    let mut slab = || {
+fn state(layouts: &Layouts, rng: &mut StdRng) -> TrainState {
+    let mut slab = |layout: &SlabLayout| {
         let mut values = vec![0.0f32; layout.total];
         for slot in &layout.tensors {
             for value in &mut values[slot.offset..slot.offset + slot.len] {
@@ -56,9 +60,10 @@ fn state(layout: &SlabLayout, rng: &mut StdRng) -> TrainState {
         }
         values
     };
-    let mut params = slab();
+    let mut params = slab(&layouts.params);
     params[..4].copy_from_slice(&[-0.0, f32::MIN_POSITIVE / 3.0, f32::MAX, -1e-30]);
-    let (m, v) = (slab(), slab());
+    let (m, v) = (slab(&layouts.params), slab(&layouts.params));
+    let moving = slab(&layouts.state);
     let mut history = (1..=3)
         .map(|epoch| EpochStats {
             epoch,
@@ -81,6 +86,7 @@ fn state(layout: &SlabLayout, rng: &mut StdRng) -> TrainState {
         params,
         m,
         v,
+        state: moving,
         history,
     }
 }
@@ -90,7 +96,7 @@ fn bits(values: &[f32]) -> Vec<u32> {
 }
 
 /// Saves a random `cnn` checkpoint (align 64) at `dir/run.safetensors`.
-fn saved_cnn(dir: &Path) -> (PathBuf, ModelSpec, TrainConfig, SlabLayout, TrainState) {
+fn saved_cnn(dir: &Path) -> (PathBuf, ModelSpec, TrainConfig, Layouts, TrainState) {
     let mut rng = StdRng::seed_from_u64(7);
     let (spec, layout) = model("cnn", 64);
     let (config, state) = (config(&mut rng), state(&layout, &mut rng));
@@ -127,7 +133,7 @@ fn rewrite(path: &Path, edit: impl FnOnce(&mut Vec<Entry>, &mut HashMap<String, 
 }
 
 /// Loads `path` into `layout`, expecting an error whose message names the file.
-fn load_error(path: &Path, layout: &SlabLayout) -> CheckpointError {
+fn load_error(path: &Path, layout: &Layouts) -> CheckpointError {
     let error = match checkpoint::load(path) {
         Ok(raw) => raw.into_checkpoint(layout).unwrap_err(),
         Err(error) => error,
@@ -171,7 +177,7 @@ fn checkpoint_saved_at_align_64_loads_exactly_into_align_1_and_16() {
     for align in [1, 16] {
         let (_, layout) = model("cnn", align);
         assert_ne!(
-            layout.total, saved_layout.total,
+            layout.params.total, saved_layout.params.total,
             "align {align} must move tensors"
         );
         let loaded = checkpoint::load(&path)
@@ -184,9 +190,14 @@ fn checkpoint_saved_at_align_64_loads_exactly_into_align_1_and_16() {
             (&saved.m, &loaded.m),
             (&saved.v, &loaded.v),
         ] {
-            assert_eq!(to.len(), layout.total);
-            let mut expected = vec![0.0f32; layout.total];
-            for (a, b) in saved_layout.tensors.iter().zip(&layout.tensors) {
+            assert_eq!(to.len(), layout.params.total);
+            let mut expected = vec![0.0f32; layout.params.total];
+            for (a, b) in saved_layout
+                .params
+                .tensors
+                .iter()
+                .zip(&layout.params.tensors)
+            {
                 expected[b.offset..b.offset + b.len]
                     .copy_from_slice(&from[a.offset..a.offset + a.len]);
             }
@@ -206,7 +217,13 @@ fn file_is_plain_safetensors_with_keras_names_shapes_and_metadata() {
     names.sort();
     let mut expected: Vec<String> = ["", "optimizer/m/", "optimizer/v/"]
         .iter()
-        .flat_map(|p| layout.tensors.iter().map(move |t| format!("{p}{}", t.name)))
+        .flat_map(|p| {
+            layout
+                .params
+                .tensors
+                .iter()
+                .map(move |t| format!("{p}{}", t.name))
+        })
         .collect();
     expected.sort();
     assert_eq!(names, expected);
@@ -225,6 +242,7 @@ fn file_is_plain_safetensors_with_keras_names_shapes_and_metadata() {
     }
     // The bytes are the slab's values, little-endian, unpadded.
     let slot = layout
+        .params
         .tensors
         .iter()
         .find(|t| t.name == "dense.bias")
@@ -436,10 +454,10 @@ fn check_model_ignores_the_name_but_not_a_layer_setting() {
     renamed.name = "my-cnn".into();
     checkpoint::check_model(path, &cnn, &renamed).unwrap();
     let mut wider = cnn.clone();
-    let LayerSpec::Dense { units, .. } = &mut wider.layers[6] else {
+    let LayerSpec::Dense(dense) = &mut wider.layers[6] else {
         panic!("cnn's layer 6 is its hidden Dense layer");
     };
-    *units = 65;
+    dense.units = 65;
     let message = checkpoint::check_model(path, &cnn, &wider)
         .unwrap_err()
         .to_string();

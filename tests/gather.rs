@@ -19,7 +19,7 @@ fn check(
     batch_rows: usize,
     seed: u64,
 ) {
-    let (ctx, cache) = gpu();
+    let ctx = context();
     let mut rng = rng(seed);
     let images: Vec<u8> = (0..samples * sample_len).map(|_| rng.random()).collect();
     let labels: Vec<u32> = (0..samples).map(|_| rng.random_range(0..10)).collect();
@@ -45,24 +45,24 @@ fn check(
     };
     let dispatch = gather::encode_forward(
         &ctx,
-        &cache,
         "test.gather",
         params,
         &source,
-        batch.as_entire_buffer_binding(),
-        batch_labels.as_entire_buffer_binding(),
+        gather::Io {
+            batch: batch.as_entire_buffer_binding(),
+            batch_labels: batch_labels.as_entire_buffer_binding(),
+        },
     )
     .expect("dispatch");
     let table = step_table(
         &ctx,
-        &cache,
         StepParams {
             sample_start: start as u32,
             batch_rows: batch_rows as u32,
             ..Default::default()
         },
     );
-    run(&ctx, &cache, &[dispatch], Some(&table));
+    run(&ctx, &[dispatch], Some(&table));
     let what = format!("gather {samples}x{sample_len} rows {rows} from {start}");
     assert_close(
         &what,

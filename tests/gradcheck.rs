@@ -17,12 +17,14 @@
 //! loosened for one.
 
 use gpu_cnn::layers::bias;
+use gpu_cnn::layers::dense::Dense;
 use gpu_cnn::layers::dense::{self, DenseShape};
 use gpu_cnn::layers::softmax_xent::{self, Metrics};
-use gpu_cnn::model::network::{glorot_init, slab_layout};
+use gpu_cnn::model::network::{initial_values, slab_layout, state_layout};
 use gpu_cnn::model::presets::preset;
 use gpu_cnn::model::reference::CpuNetwork;
 use gpu_cnn::model::shape::infer;
+use gpu_cnn::model::shape::Role;
 use gpu_cnn::model::spec::{Activation, LayerSpec};
 use rand::distr::{Distribution, Uniform};
 use rand::rngs::StdRng;
@@ -409,10 +411,10 @@ fn cpu_network_gradients_match_finite_differences() {
     for (seed, batch_rows) in [(7u64, 4usize), (8, 3)] {
         let mut spec = preset("dense").expect("dense preset");
         spec.input = [5, 3, 1];
-        spec.layers[1] = LayerSpec::Dense {
+        spec.layers[1] = LayerSpec::Dense(Dense {
             units: 6,
             activation: Activation::Relu,
-        };
+        });
         let layers = infer(&spec).expect("small dense model");
         let layout = slab_layout(&layers, 1);
         let (hidden_kernel, hidden_bias) = (&layout.tensors[0], &layout.tensors[1]);
@@ -431,7 +433,7 @@ fn cpu_network_gradients_match_finite_differences() {
         let mut rng = StdRng::seed_from_u64(seed);
         let (params, batch) = (0..1000)
             .map(|_| {
-                let params = glorot_init(&layout, rng.random());
+                let params = initial_values(&layers, Role::Trainable, &layout, rng.random());
                 let batch = uniform(&mut rng, rows * 15, 0.0, 1.0);
                 (params, batch)
             })
@@ -455,7 +457,9 @@ fn cpu_network_gradients_match_finite_differences() {
             .map(|_| rng.random_range(0..CLASSES as u32))
             .collect();
 
-        let mut net = CpuNetwork::new(layers, layout.clone(), CLASSES, params.clone());
+        let layouts = (layout.clone(), state_layout(&layers, 1));
+        let values = (params.clone(), Vec::new());
+        let mut net = CpuNetwork::new(layers, layouts, CLASSES, values, seed);
         let (_, grads) = net
             .gradients(&batch, &labels, rows, batch_rows)
             .expect("gradients");

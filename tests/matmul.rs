@@ -7,7 +7,9 @@
 mod common;
 
 use common::*;
-use gpu_cnn::layers::matmul::{self, cpu, Epilogue, Layout, Operands, Params, Transpose};
+use gpu_cnn::layers::matmul::{
+    self, cpu, Epilogue, Layout, MatmulOverrides, Operands, Params, Product, Transpose,
+};
 
 const SHAPES: [(usize, usize, usize); 6] = [
     (1, 1, 1),
@@ -26,7 +28,7 @@ const EPILOGUES: [Epilogue; 4] = [
 ];
 
 fn check(m: usize, n: usize, k: usize, transpose: Transpose, epilogue: Epilogue, seed: u64) {
-    let (ctx, cache) = gpu();
+    let ctx = context();
     let mut rng = rng(seed);
     let a = uniform(&mut rng, m * k, -1.0, 1.0);
     let b = uniform(&mut rng, k * n, -1.0, 1.0);
@@ -40,11 +42,12 @@ fn check(m: usize, n: usize, k: usize, transpose: Transpose, epilogue: Epilogue,
     let c = poisoned(&ctx, "c", m * n);
     let dispatch = matmul::encode(
         &ctx,
-        &cache,
         "test.matmul",
         params,
-        Layout::Matrices(transpose),
-        epilogue,
+        MatmulOverrides {
+            layout: Layout::Matrices(transpose),
+            epilogue,
+        },
         Operands {
             a: a_buf.as_entire_buffer_binding(),
             b: b_buf.as_entire_buffer_binding(),
@@ -54,7 +57,7 @@ fn check(m: usize, n: usize, k: usize, transpose: Transpose, epilogue: Epilogue,
         },
     )
     .expect("dispatch");
-    run(&ctx, &cache, &[dispatch], None);
+    run(&ctx, &[dispatch], None);
     let what = format!("matmul {m}x{n}x{k} {transpose:?} {epilogue:?}");
     assert_close(&what, &read(&ctx, &c, m * n), &expected, 1e-4, 1e-4);
 }
@@ -101,7 +104,7 @@ fn matmul_matches_cpu_with_transposed_operands() {
 
 #[test]
 fn split_k_matmul_sums_partials_to_the_cpu_result() {
-    let (ctx, cache) = gpu();
+    let ctx = context();
     // Few output tiles and a long k: split into several partials, then summed in order.
     for (seed, &(m, n, k)) in [(9, 32, 5000), (70, 3, 4099), (1, 1, 600)]
         .iter()
@@ -122,13 +125,14 @@ fn split_k_matmul_sums_partials_to_the_cpu_result() {
         let splits = params.split_k(ctx.target_workgroups()).splits();
         let dispatches = matmul::encode_split_k(
             &ctx,
-            &cache,
             "test.split",
             params,
             Layout::Matrices(transpose),
-            a_buf.as_entire_buffer_binding(),
-            b_buf.as_entire_buffer_binding(),
-            c.as_entire_buffer_binding(),
+            Product {
+                a: a_buf.as_entire_buffer_binding(),
+                b: b_buf.as_entire_buffer_binding(),
+                c: c.as_entire_buffer_binding(),
+            },
         )
         .expect("dispatch");
         let expected_launches = if splits > 1 { 2 } else { 1 };
@@ -137,7 +141,7 @@ fn split_k_matmul_sums_partials_to_the_cpu_result() {
             expected_launches,
             "product (and sum of {splits} partials)"
         );
-        run(&ctx, &cache, &dispatches, None);
+        run(&ctx, &dispatches, None);
         let what = format!("split-k matmul {m}x{n}x{k}");
         assert_close(&what, &read(&ctx, &c, m * n), &expected, 1e-3, 1e-4);
     }

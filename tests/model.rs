@@ -4,8 +4,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use gpu_cnn::model::file::{parse, resolve, LAYER_TYPES};
-use gpu_cnn::model::presets::{preset, NAMES};
+use gpu_cnn::model::file::{layer_types, parse};
+use gpu_cnn::model::presets::{preset, resolve, NAMES};
 use gpu_cnn::model::shape::{infer, LayerInfo, Shape};
 use gpu_cnn::model::ModelError;
 use gpu_cnn::report::summary;
@@ -184,14 +184,14 @@ fn model_file_in_a_tempdir_loads_by_path_named_after_its_stem() {
 fn toml_syntax_error_gives_file_line_and_layer_types() {
     let (error, message) = file_error("syntax", "name = \"x\"\n[[layers]\ntype = \"Flatten\"\n");
     assert!(matches!(error, ModelError::Parse { .. }), "{error:?}");
-    assert_contains(&message, &["line 2", LAYER_TYPES, "README"]);
+    assert_contains(&message, &["line 2", &layer_types(), "README"]);
 }
 
 #[test]
 fn unknown_layer_type_conv3d_lists_the_valid_types() {
     let (error, message) = file_error("conv3d", &cnn_with("\"Conv2D\"", "\"Conv3D\""));
     assert!(matches!(error, ModelError::Parse { .. }), "{error:?}");
-    assert_contains(&message, &["Conv3D", "line ", LAYER_TYPES]);
+    assert_contains(&message, &["Conv3D", "line ", &layer_types()]);
 }
 
 #[test]

@@ -7,7 +7,8 @@
 mod common;
 
 use common::*;
-use gpu_cnn::layers::pool2d::{self, cpu, Params};
+use gpu_cnn::layers::activation::Activation;
+use gpu_cnn::layers::pool2d::{cpu, Params, PoolOp};
 use gpu_cnn::model::spec::{PoolKind, Size2};
 
 /// (batch, [h, w, c], pool, strides)
@@ -25,13 +26,9 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-fn binding(buffer: &wgpu::Buffer) -> wgpu::BufferBinding<'_> {
-    buffer.as_entire_buffer_binding()
-}
-
 #[test]
 fn pool2d_matches_cpu_forward_and_backward_for_max_and_average() {
-    let (ctx, cache) = gpu();
+    let ctx = context();
     for (seed, &(batch, input, pool, strides)) in cases().iter().enumerate() {
         let params = Params::new(batch, input, pool, strides).expect("non-empty output");
         for kind in [PoolKind::Max, PoolKind::Average] {
@@ -45,49 +42,28 @@ fn pool2d_matches_cpu_forward_and_backward_for_max_and_average() {
                 let dy = uniform(&mut rng, params.output_len(), -1.0, 1.0);
                 let expected_y = cpu::forward(&params, kind, &x);
                 let expected_dx = cpu::backward_input(&params, kind, mask, &x, &dy);
-                let (x_buf, dy_buf) = (upload(&ctx, "x", &x), upload(&ctx, "dy", &dy));
-                let y = poisoned(&ctx, "y", params.output_len());
-                let dx = poisoned(&ctx, "dx", params.input_len());
-                let forward = pool2d::encode_forward(
+                let op = PoolOp { kind, params };
+                let none = Uploaded::new(&ctx, &[]);
+                let y = op_forward(
                     &ctx,
-                    &cache,
-                    "test",
-                    kind,
-                    params,
-                    binding(&x_buf),
-                    binding(&y),
-                )
-                .expect("dispatch");
-                let backward = pool2d::encode_backward_input(
-                    &ctx,
-                    &cache,
-                    "test",
-                    kind,
-                    params,
-                    mask,
-                    binding(&x_buf),
-                    binding(&dy_buf),
-                    binding(&dx),
-                )
-                .expect("dispatch");
-                run(&ctx, &cache, &[forward, backward], None);
+                    &op,
+                    &x,
+                    &none,
+                    params.output_len(),
+                    Activation::Linear,
+                );
+                let (dx, _) = op_backward(&ctx, &op, &x, &dy, &none, &[], mask);
                 let what =
                     format!("pool2d {kind:?} {input:?} pool {pool} strides {strides} mask {mask}");
                 let tol = if kind == PoolKind::Max { 0.0 } else { 1e-6 };
                 assert_close(
                     &format!("{what}: forward"),
-                    &read(&ctx, &y, params.output_len()),
+                    &y,
                     &expected_y,
                     tol,
                     tol * 10.0,
                 );
-                assert_close(
-                    &format!("{what}: backward"),
-                    &read(&ctx, &dx, params.input_len()),
-                    &expected_dx,
-                    1e-6,
-                    1e-5,
-                );
+                assert_close(&format!("{what}: backward"), &dx, &expected_dx, 1e-6, 1e-5);
             }
         }
     }

@@ -35,8 +35,8 @@ fn digest(name: &str) -> u64 {
         seed: 11,
         ..TrainConfig::default()
     };
-    let mut trainer = Trainer::new(&ctx, preset(name).expect("preset"), &data, config)
-        .expect("trainer");
+    let mut trainer =
+        Trainer::new(&ctx, preset(name).expect("preset"), &data, config).expect("trainer");
     trainer.fit(|_| {}).expect("training");
     let values = trainer.parameters().expect("parameters");
     let mut hash = 0xcbf2_9ce4_8422_2325;

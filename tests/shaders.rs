@@ -272,7 +272,10 @@ fn layout_problems(kernel: Kernel, name: &str, (fields, size): (&[Field], usize)
 #[test]
 fn every_uniform_and_storage_struct_matches_its_rust_mirror() {
     use gpu_cnn::gpu::step_table::StepParams;
-    use gpu_cnn::layers::{bias, gather, matmul, pool2d, softmax, softmax_xent};
+    use gpu_cnn::layers::{
+        activation, batch_normalization, bias, dropout, gather, matmul, pool2d, softmax,
+        softmax_xent,
+    };
     use gpu_cnn::optim::adam;
 
     let step = rust_layout!(StepParams {
@@ -299,6 +302,28 @@ fn every_uniform_and_storage_struct_matches_its_rust_mirror() {
         _pad0: u32,
         _pad1: u32,
     });
+    let activation = rust_layout!(activation::Params {
+        len: u32,
+        _pad0: u32,
+        _pad1: u32,
+        _pad2: u32,
+    });
+    let dropout = rust_layout!(dropout::Params {
+        len: u32,
+        seed: u32,
+        threshold: u32,
+        scale: f32,
+    });
+    let batch_normalization = rust_layout!(batch_normalization::Params {
+        rows: u32,
+        positions: u32,
+        channels: u32,
+        momentum: f32,
+        epsilon: f32,
+        _pad0: u32,
+        _pad1: u32,
+        _pad2: u32,
+    });
     let mut problems = Vec::new();
     #[rustfmt::skip]
     let pairs = [
@@ -315,6 +340,12 @@ fn every_uniform_and_storage_struct_matches_its_rust_mirror() {
         (Kernel::SoftmaxForward, "Params", rust_layout!(softmax::Params { rows: u32, classes: u32, _pad0: u32, _pad1: u32 })),
         (Kernel::SoftmaxXentForward, "Metrics", rust_layout!(softmax_xent::Metrics { loss_sum: f32, correct: u32 })),
         (Kernel::AdamStep, "Params", rust_layout!(adam::Params { len: u32, beta1: f32, beta2: f32, epsilon: f32 })),
+        (Kernel::ActivationForward, "Params", activation),
+        (Kernel::ActivationBackwardInput, "Params", activation),
+        (Kernel::DropoutForward, "Params", dropout),
+        (Kernel::DropoutBackwardInput, "Params", dropout),
+        (Kernel::BatchNormalizationForward, "Params", batch_normalization),
+        (Kernel::BatchNormalizationBackward, "Params", batch_normalization),
     ];
     for (kernel, name, rust) in pairs {
         problems.extend(layout_problems(kernel, name, rust));

@@ -12,7 +12,7 @@ use gpu_cnn::layers::softmax::{self, cpu, Params};
 
 #[test]
 fn softmax_matches_cpu_at_its_offset_in_the_whole_set_buffer() {
-    let (ctx, cache) = gpu();
+    let ctx = context();
     for (seed, &(rows, batch_rows, classes, start, scale)) in [
         (7, 7, 10, 0, 3.0),
         (33, 20, 3, 5, 3.0),
@@ -35,11 +35,12 @@ fn softmax_matches_cpu_at_its_offset_in_the_whole_set_buffer() {
         let out = poisoned(&ctx, "probabilities", total);
         let dispatch = softmax::encode_forward(
             &ctx,
-            &cache,
             "test.softmax",
             params,
-            logits_buf.as_entire_buffer_binding(),
-            out.as_entire_buffer_binding(),
+            softmax::Io {
+                logits: logits_buf.as_entire_buffer_binding(),
+                probabilities: out.as_entire_buffer_binding(),
+            },
         )
         .expect("dispatch");
         let entry = StepParams {
@@ -47,8 +48,8 @@ fn softmax_matches_cpu_at_its_offset_in_the_whole_set_buffer() {
             batch_rows: batch_rows as u32,
             ..Default::default()
         };
-        let table = step_table(&ctx, &cache, entry);
-        run(&ctx, &cache, &[dispatch], Some(&table));
+        let table = step_table(&ctx, entry);
+        run(&ctx, &[dispatch], Some(&table));
         let got: Vec<f32> = read(&ctx, &out, total);
         let what = format!("softmax rows {rows} ({batch_rows} real) classes {classes} at {start}");
         assert_close(

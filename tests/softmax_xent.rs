@@ -13,7 +13,7 @@ use gpu_cnn::layers::softmax_xent::{self, cpu, Metrics, Params};
 use rand::Rng;
 
 fn check(rows: usize, batch_rows: usize, classes: usize, scale: f32, slot: usize, seed: u64) {
-    let (ctx, cache) = gpu();
+    let ctx = context();
     let mut rng = rng(seed);
     let logits = uniform(&mut rng, rows * classes, -scale, scale);
     let labels: Vec<u32> = (0..rows)
@@ -48,25 +48,25 @@ fn check(rows: usize, batch_rows: usize, classes: usize, scale: f32, slot: usize
     );
     let dispatch = softmax_xent::encode_forward(
         &ctx,
-        &cache,
         "test.softmax_xent",
         params,
-        logits_buf.as_entire_buffer_binding(),
-        labels_buf.as_entire_buffer_binding(),
-        grad.as_entire_buffer_binding(),
-        metrics.as_entire_buffer_binding(),
+        softmax_xent::Io {
+            logits: logits_buf.as_entire_buffer_binding(),
+            labels: labels_buf.as_entire_buffer_binding(),
+            grad: grad.as_entire_buffer_binding(),
+            metrics: metrics.as_entire_buffer_binding(),
+        },
     )
     .expect("dispatch");
     let table = step_table(
         &ctx,
-        &cache,
         StepParams {
             batch_rows: batch_rows as u32,
             slot: slot as u32,
             ..Default::default()
         },
     );
-    run(&ctx, &cache, &[dispatch], Some(&table));
+    run(&ctx, &[dispatch], Some(&table));
     let what = format!("softmax_xent rows {rows} ({batch_rows} real) classes {classes}");
     assert_close(
         &what,

@@ -11,10 +11,15 @@ use common::*;
 use gpu_cnn::data::{
     bundled_mnist_dir, epoch_order, load_dir, split_validation, Dataset, MnistSplits,
 };
+use gpu_cnn::layers::conv2d::Conv2D;
+use gpu_cnn::layers::dense::Dense;
+use gpu_cnn::layers::flatten::Flatten;
 use gpu_cnn::layers::gather::{self, Params as GatherParams};
-use gpu_cnn::model::network::glorot_init;
+use gpu_cnn::layers::pool2d::{AveragePooling2D, Window};
+use gpu_cnn::model::network::initial_values;
 use gpu_cnn::model::presets::preset;
 use gpu_cnn::model::reference::CpuNetwork;
+use gpu_cnn::model::shape::Role;
 use gpu_cnn::model::spec::{Activation, LayerSpec, ModelSpec};
 use gpu_cnn::train::{TrainConfig, Trainer};
 use rand::Rng;
@@ -33,10 +38,10 @@ fn synthetic(samples: usize, rows: usize, cols: usize, seed: u64) -> Dataset {
 /// The dense preset with `hidden` units in its hidden layer.
 fn dense(hidden: usize) -> ModelSpec {
     let mut spec = preset("dense").expect("preset");
-    spec.layers[1] = LayerSpec::Dense {
+    spec.layers[1] = LayerSpec::Dense(Dense {
         units: hidden,
         activation: Activation::Relu,
-    };
+    });
     spec
 }
 
@@ -45,14 +50,22 @@ fn golden(data: &MnistSplits, spec: ModelSpec, config: TrainConfig) {
     let ctx = context();
     let mut trainer = Trainer::new(&ctx, spec, data, config.clone()).expect("trainer");
     let network = trainer.network();
-    let layout = network.slab.layout.clone();
-    let initial = glorot_init(&layout, config.seed);
+    let layouts = network.layouts();
+    let layers = &network.layers;
+    let initial = initial_values(layers, Role::Trainable, &layouts.params, config.seed);
+    let state = initial_values(layers, Role::State, &layouts.state, config.seed);
     assert_eq!(
         trainer.parameters().unwrap(),
         initial,
         "GPU starts from the CPU's initial values"
     );
-    let mut cpu = CpuNetwork::new(network.layers.clone(), layout, 10, initial);
+    let mut cpu = CpuNetwork::new(
+        layers.clone(),
+        (layouts.params, layouts.state),
+        10,
+        (initial, state),
+        config.seed,
+    );
 
     let all: Vec<u32> = (0..data.train.len() as u32).collect();
     let (train, _) = split_validation(&all, config.validation_split).unwrap();
@@ -202,29 +215,26 @@ fn golden_run_matches_cpu_for_strided_same_padded_conv_with_average_pooling() {
         input: [9, 7, 1],
         classes: 10,
         layers: vec![
-            LayerSpec::Conv2D {
+            LayerSpec::Conv2D(Conv2D {
                 filters: 5,
                 kernel_size: Size2 { h: 3, w: 2 },
                 strides: Size2 { h: 2, w: 1 },
                 padding: Padding::Same,
                 activation: Activation::Relu,
-            },
-            LayerSpec::AveragePooling2D {
-                pool_size: Size2::square(2),
-                strides: None,
-            },
-            LayerSpec::Conv2D {
+            }),
+            LayerSpec::AveragePooling2D(AveragePooling2D(Window::new(Size2::square(2)))),
+            LayerSpec::Conv2D(Conv2D {
                 filters: 3,
                 kernel_size: Size2::square(2),
                 strides: Size2::square(1),
                 padding: Padding::Valid,
                 activation: Activation::Linear,
-            },
-            LayerSpec::Flatten,
-            LayerSpec::Dense {
+            }),
+            LayerSpec::Flatten(Flatten {}),
+            LayerSpec::Dense(Dense {
                 units: 10,
                 activation: Activation::Softmax,
-            },
+            }),
         ],
     };
     let data = MnistSplits {

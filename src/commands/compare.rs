@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use gpu_cnn::compare::compare;
-use gpu_cnn::model::file;
+use gpu_cnn::model::presets;
 use gpu_cnn::report::{self, compare as table, CompareRow};
 use gpu_cnn::Error;
 
@@ -35,7 +35,7 @@ pub fn run(args: CompareArgs) -> Result<(), Error> {
     let specs = args
         .models
         .iter()
-        .map(|model| file::resolve(model))
+        .map(|model| presets::resolve(model))
         .collect::<Result<Vec<_>, _>>()?;
     if let Some(dir) = &args.report {
         report::ensure_dir(dir)?;

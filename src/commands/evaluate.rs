@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use gpu_cnn::evaluate::Inference;
+use gpu_cnn::restore;
 use gpu_cnn::Error;
 
 use super::progress::evaluation_line;
@@ -28,7 +28,7 @@ pub fn run(args: EvaluateArgs) -> Result<(), Error> {
     reporting::prepare(args.report.as_ref())?;
     let data = args.setup.load_data()?;
     let ctx = args.setup.open_device()?;
-    let inference = Inference::from_checkpoint(&ctx, saved)?;
+    let inference = restore::inference(&ctx, saved)?;
     let predictions = inference.predict(&data.test)?;
     println!("{}", evaluation_line(&predictions.stats));
     println!("\nTest accuracy: {:.4}", predictions.stats.accuracy);

@@ -16,8 +16,9 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use gpu_cnn::checkpoint::{self, RawCheckpoint};
 use gpu_cnn::data::{bundled_mnist_dir, load_dir, MnistSplits};
+use gpu_cnn::gpu::slab::Layouts;
 use gpu_cnn::gpu::{DeviceSelector, GpuContext};
-use gpu_cnn::model::network::slab_layout;
+use gpu_cnn::model::network::{slab_layout, state_layout};
 use gpu_cnn::model::{presets, shape};
 use gpu_cnn::train::TrainConfig;
 
@@ -34,7 +35,11 @@ pub fn model_help() -> String {
 pub fn load_checkpoint(path: &Path) -> Result<RawCheckpoint, gpu_cnn::Error> {
     let raw = checkpoint::load(path)?;
     let layers = shape::infer(&raw.spec)?;
-    raw.clone().into_checkpoint(&slab_layout(&layers, 1))?;
+    let layouts = Layouts {
+        params: slab_layout(&layers, 1),
+        state: state_layout(&layers, 1),
+    };
+    raw.clone().into_checkpoint(&layouts)?;
     Ok(raw)
 }
 

@@ -7,7 +7,8 @@ use std::str::FromStr;
 
 use clap::Args;
 use gpu_cnn::data::{load_digit, Dataset};
-use gpu_cnn::evaluate::{argmax, Inference};
+use gpu_cnn::evaluate::argmax;
+use gpu_cnn::restore;
 use gpu_cnn::Error;
 
 use super::Setup;
@@ -96,7 +97,7 @@ pub fn run(args: PredictArgs) -> Result<(), Error> {
         }
     }
     let ctx = args.setup.open_device()?;
-    let inference = Inference::from_checkpoint(&ctx, saved)?;
+    let inference = restore::inference(&ctx, saved)?;
     let classes = inference.network().spec.classes;
     if let (Some(range), Some(data)) = (index, &data) {
         let subset = Dataset {

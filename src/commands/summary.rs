@@ -1,7 +1,7 @@
 //! `gpu-cnn summary`: Keras's `model.summary()`, with every shape checked; no GPU needed.
 
 use clap::Args;
-use gpu_cnn::model::{file, shape};
+use gpu_cnn::model::{presets, shape};
 
 use super::model_help;
 
@@ -14,7 +14,7 @@ pub struct SummaryArgs {
 
 /// Prints the model's table.
 pub fn run(args: SummaryArgs) -> Result<(), gpu_cnn::Error> {
-    let spec = file::resolve(&args.model)?;
+    let spec = presets::resolve(&args.model)?;
     let layers = shape::infer(&spec)?;
     print!("{}", gpu_cnn::report::summary(&spec, &layers));
     Ok(())

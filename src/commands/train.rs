@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use gpu_cnn::checkpoint;
-use gpu_cnn::model::file;
+use gpu_cnn::model::presets;
 use gpu_cnn::train::{TrainConfig, Trainer};
 use gpu_cnn::Error;
 
@@ -54,7 +54,7 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
         Some(path) => {
             let raw = super::load_checkpoint(path)?;
             if let Some(model) = &args.model {
-                checkpoint::check_model(path, &raw.spec, &file::resolve(model)?)?;
+                checkpoint::check_model(path, &raw.spec, &presets::resolve(model)?)?;
             }
             let config = TrainConfig {
                 epochs: args.fit.epochs,
@@ -63,7 +63,7 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
             (raw.spec.clone(), config, Some(raw))
         }
         None => {
-            let spec = file::resolve(args.model.as_deref().unwrap_or("cnn"))?;
+            let spec = presets::resolve(args.model.as_deref().unwrap_or("cnn"))?;
             (spec, args.fit.config(), None)
         }
     };
@@ -74,7 +74,7 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
     let name = spec.name.clone();
     let mut trainer = Trainer::new(&ctx, spec.clone(), &data, config.clone())?;
     if let Some(raw) = resumed {
-        let saved = raw.into_checkpoint(&trainer.network().slab.layout)?;
+        let saved = raw.into_checkpoint(&trainer.network().layouts())?;
         trainer.restore(saved.state)?;
         println!(
             "Resumed after epoch {} of {}",
@@ -93,21 +93,19 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
             path,
             &spec,
             trainer.config(),
-            &trainer.network().slab.layout,
+            &trainer.network().layouts(),
             &state,
         )?;
         Ok(())
     };
     let mut reporter = Reporter::new(args.verbose, config.epochs, String::new());
-    while trainer.epochs_done() < config.epochs {
-        let epoch = trainer.epochs_done() + 1;
-        trainer.run_epoch(epoch, &mut |progress| reporter.report(progress))?;
-        if let (Some(path), Some(every)) = (&args.save, args.checkpoint_every) {
-            if epoch % every == 0 {
-                save(&trainer, path)?;
-            }
-        }
-    }
+    trainer.fit_then(
+        |progress| reporter.report(progress),
+        |trainer| match (&args.save, args.checkpoint_every) {
+            (Some(path), Some(every)) if trainer.epochs_done() % every == 0 => save(trainer, path),
+            _ => Ok(()),
+        },
+    )?;
     if let Some(path) = &args.save {
         save(&trainer, path)?;
         println!("Saved {}", path.display());

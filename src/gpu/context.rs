@@ -9,7 +9,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
-use super::GpuError;
+use super::{GpuError, KernelCache};
 
 /// How the user asked for a device (`--device`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -97,6 +97,9 @@ pub struct GpuContext {
     pub info: wgpu::AdapterInfo,
     /// The limits the device was opened with (all the adapter offers).
     pub limits: wgpu::Limits,
+    /// Every pipeline and bind-group layout, built once and shared by every network, trainer
+    /// and evaluator on this device (so `compare` compiles each kernel once).
+    pub kernels: KernelCache,
     /// The first uncaptured wgpu error or device loss, if any (checked after each submit).
     failure: Arc<Mutex<Option<GpuError>>>,
 }
@@ -244,6 +247,7 @@ impl GpuContext {
         });
         log::info!("using [{}] {}", info.backend.to_str(), info.name);
         Ok(Self {
+            kernels: KernelCache::new(&device),
             device,
             queue,
             info,

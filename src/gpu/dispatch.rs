@@ -6,8 +6,9 @@ use std::sync::Arc;
 use bytemuck::Pod;
 
 use super::buffers;
+use super::kernels::Overrides;
 use super::step_table::StepTable;
-use super::{GpuContext, GpuError, Kernel, KernelCache};
+use super::{GpuContext, GpuError, Kernel};
 
 /// A kernel launch ready to be recorded into a compute pass.
 pub struct Dispatch {
@@ -36,14 +37,14 @@ pub fn grid_for(
 }
 
 impl Dispatch {
-    /// Builds a launch of `kernel` with `constants`, its uniform `params` and its storage
-    /// `bindings` (in the kernel's binding order), over `workgroups`.
+    /// Builds a launch of `kernel` with its `overrides`, its uniform `params` and its storage
+    /// `bindings` (in the kernel's binding order, [`Kernel::storage`]), over `workgroups`. This
+    /// is the one place where bindings are positional; launchers above it take named views.
     pub fn new<P: Pod>(
         ctx: &GpuContext,
-        cache: &KernelCache,
         kernel: Kernel,
         label: &str,
-        constants: &[(&'static str, f64)],
+        overrides: &dyn Overrides,
         params: &P,
         bindings: &[wgpu::BufferBinding<'_>],
         workgroups: [u32; 3],
@@ -78,12 +79,12 @@ impl Dispatch {
         );
         let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some(label),
-            layout: cache.layout(kernel),
+            layout: ctx.kernels.layout(kernel),
             entries: &entries,
         });
         Ok(Self {
             label: label.to_string(),
-            pipeline: cache.pipeline(ctx, kernel, constants),
+            pipeline: ctx.kernels.pipeline(&ctx.device, kernel, overrides),
             bind_group,
             uses_step_table: kernel.uses_step_table(),
             workgroups,

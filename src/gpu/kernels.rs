@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::step_table::StepParams;
-use super::GpuContext;
 
 /// How a kernel uses one of its storage bindings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,6 +38,18 @@ pub enum Kernel {
     SoftmaxForward,
     /// `shaders/adam/step.wgsl`: one Adam update over the whole parameter slab.
     AdamStep,
+    /// `shaders/activation/forward.wgsl`: an elementwise activation function.
+    ActivationForward,
+    /// `shaders/activation/backward_input.wgsl`: an activation's input gradient.
+    ActivationBackwardInput,
+    /// `shaders/dropout/forward.wgsl`: inverted dropout with a counter-based mask.
+    DropoutForward,
+    /// `shaders/dropout/backward_input.wgsl`: dropout's input gradient (same mask).
+    DropoutBackwardInput,
+    /// `shaders/batch_normalization/forward.wgsl`: batch or moving-statistics normalisation.
+    BatchNormalizationForward,
+    /// `shaders/batch_normalization/backward.wgsl`: input, gamma and beta gradients.
+    BatchNormalizationBackward,
 }
 
 use Access::{Read, ReadWrite};
@@ -55,6 +66,12 @@ impl Kernel {
             Self::SoftmaxXentForward => "softmax_xent.forward",
             Self::SoftmaxForward => "softmax.forward",
             Self::AdamStep => "adam.step",
+            Self::ActivationForward => "activation.forward",
+            Self::ActivationBackwardInput => "activation.backward_input",
+            Self::DropoutForward => "dropout.forward",
+            Self::DropoutBackwardInput => "dropout.backward_input",
+            Self::BatchNormalizationForward => "batch_normalization.forward",
+            Self::BatchNormalizationBackward => "batch_normalization.backward",
         }
     }
 
@@ -69,6 +86,12 @@ impl Kernel {
             Self::SoftmaxXentForward => "softmax_xent_forward",
             Self::SoftmaxForward => "softmax_forward",
             Self::AdamStep => "adam_step",
+            Self::ActivationForward => "activation_forward",
+            Self::ActivationBackwardInput => "activation_backward_input",
+            Self::DropoutForward => "dropout_forward",
+            Self::DropoutBackwardInput => "dropout_backward_input",
+            Self::BatchNormalizationForward => "batch_normalization_forward",
+            Self::BatchNormalizationBackward => "batch_normalization_backward",
         }
     }
 
@@ -85,6 +108,20 @@ impl Kernel {
             Self::SoftmaxXentForward => include_str!("../../shaders/softmax_xent/forward.wgsl"),
             Self::SoftmaxForward => include_str!("../../shaders/softmax/forward.wgsl"),
             Self::AdamStep => include_str!("../../shaders/adam/step.wgsl"),
+            Self::ActivationForward => include_str!("../../shaders/activation/forward.wgsl"),
+            Self::ActivationBackwardInput => {
+                include_str!("../../shaders/activation/backward_input.wgsl")
+            }
+            Self::DropoutForward => include_str!("../../shaders/dropout/forward.wgsl"),
+            Self::DropoutBackwardInput => {
+                include_str!("../../shaders/dropout/backward_input.wgsl")
+            }
+            Self::BatchNormalizationForward => {
+                include_str!("../../shaders/batch_normalization/forward.wgsl")
+            }
+            Self::BatchNormalizationBackward => {
+                include_str!("../../shaders/batch_normalization/backward.wgsl")
+            }
         }
     }
 
@@ -107,6 +144,22 @@ impl Kernel {
             Self::SoftmaxForward => &[Read, ReadWrite],
             // gradients → parameters, m, v
             Self::AdamStep => &[Read, ReadWrite, ReadWrite, ReadWrite],
+            // x → y
+            Self::ActivationForward => &[Read, ReadWrite],
+            // x, dy → dx
+            Self::ActivationBackwardInput => &[Read, Read, ReadWrite],
+            // x → y
+            Self::DropoutForward => &[Read, ReadWrite],
+            // dy → dx
+            Self::DropoutBackwardInput => &[Read, ReadWrite],
+            // x, gamma, beta → moving_mean, moving_variance, saved, y
+            Self::BatchNormalizationForward => {
+                &[Read, Read, Read, ReadWrite, ReadWrite, ReadWrite, ReadWrite]
+            }
+            // x, dy, gamma, saved → dx, gamma_grad, beta_grad
+            Self::BatchNormalizationBackward => {
+                &[Read, Read, Read, Read, ReadWrite, ReadWrite, ReadWrite]
+            }
         }
     }
 
@@ -114,12 +167,19 @@ impl Kernel {
     pub fn uses_step_table(self) -> bool {
         matches!(
             self,
-            Self::GatherForward | Self::SoftmaxXentForward | Self::SoftmaxForward | Self::AdamStep
+            Self::GatherForward
+                | Self::SoftmaxXentForward
+                | Self::SoftmaxForward
+                | Self::AdamStep
+                | Self::DropoutForward
+                | Self::DropoutBackwardInput
+                | Self::BatchNormalizationForward
+                | Self::BatchNormalizationBackward
         )
     }
 
     /// Every kernel, for validation and warm-up.
-    pub const ALL: [Kernel; 8] = [
+    pub const ALL: [Kernel; 14] = [
         Self::GatherForward,
         Self::MatmulForward,
         Self::BiasBackward,
@@ -128,11 +188,33 @@ impl Kernel {
         Self::SoftmaxXentForward,
         Self::SoftmaxForward,
         Self::AdamStep,
+        Self::ActivationForward,
+        Self::ActivationBackwardInput,
+        Self::DropoutForward,
+        Self::DropoutBackwardInput,
+        Self::BatchNormalizationForward,
+        Self::BatchNormalizationBackward,
     ];
 }
 
-/// Override constants of one pipeline, as (name, value) pairs.
-pub type Constants = Vec<(&'static str, f64)>;
+/// A kernel's override constants as a typed value: each kernel with `override`s has a struct
+/// (or enum) naming them, and only this trait turns it into wgpu's (name, value) pairs.
+pub trait Overrides {
+    /// The WGSL `override` names and their values.
+    fn constants(&self) -> Vec<(&'static str, f64)>;
+}
+
+/// No override constants.
+impl Overrides for () {
+    fn constants(&self) -> Vec<(&'static str, f64)> {
+        Vec::new()
+    }
+}
+
+/// A WGSL `override` flag's value.
+pub fn flag(on: bool) -> f64 {
+    f64::from(u8::from(on))
+}
 
 type PipelineKey = (Kernel, Vec<(&'static str, u64)>);
 
@@ -174,7 +256,7 @@ fn uniform_entry(binding: u32, dynamic: Option<u64>) -> wgpu::BindGroupLayoutEnt
 
 impl KernelCache {
     /// Creates the bind group layouts of every kernel; pipelines are built on first use.
-    pub fn new(ctx: &GpuContext) -> Self {
+    pub fn new(device: &wgpu::Device) -> Self {
         let layouts = Kernel::ALL
             .iter()
             .map(|&kernel| {
@@ -186,22 +268,18 @@ impl KernelCache {
                         .enumerate()
                         .map(|(i, &access)| storage_entry(i as u32 + 1, access)),
                 );
-                let layout =
-                    ctx.device
-                        .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-                            label: Some(kernel.label()),
-                            entries: &entries,
-                        });
+                let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                    label: Some(kernel.label()),
+                    entries: &entries,
+                });
                 (kernel, layout)
             })
             .collect();
         let step_size = std::mem::size_of::<StepParams>() as u64;
-        let step_layout = ctx
-            .device
-            .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-                label: Some("step_table"),
-                entries: &[uniform_entry(0, Some(step_size))],
-            });
+        let step_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("step_table"),
+            entries: &[uniform_entry(0, Some(step_size))],
+        });
         Self {
             layouts,
             step_layout,
@@ -220,26 +298,24 @@ impl KernelCache {
         &self.step_layout
     }
 
-    fn module(&self, ctx: &GpuContext, kernel: Kernel) -> Arc<wgpu::ShaderModule> {
+    fn module(&self, device: &wgpu::Device, kernel: Kernel) -> Arc<wgpu::ShaderModule> {
         let mut modules = self.modules.lock().unwrap_or_else(|e| e.into_inner());
         Arc::clone(modules.entry(kernel).or_insert_with(|| {
-            Arc::new(
-                ctx.device
-                    .create_shader_module(wgpu::ShaderModuleDescriptor {
-                        label: Some(kernel.label()),
-                        source: wgpu::ShaderSource::Wgsl(kernel.source().into()),
-                    }),
-            )
+            Arc::new(device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(kernel.label()),
+                source: wgpu::ShaderSource::Wgsl(kernel.source().into()),
+            }))
         }))
     }
 
     /// The pipeline of `kernel` with these override constants, built on first request.
     pub fn pipeline(
         &self,
-        ctx: &GpuContext,
+        device: &wgpu::Device,
         kernel: Kernel,
-        constants: &[(&'static str, f64)],
+        overrides: &dyn Overrides,
     ) -> Arc<wgpu::ComputePipeline> {
+        let constants = overrides.constants();
         let key = (
             kernel,
             constants
@@ -251,33 +327,31 @@ impl KernelCache {
         if let Some(pipeline) = pipelines.get(&key) {
             return Arc::clone(pipeline);
         }
-        let module = self.module(ctx, kernel);
+        let module = self.module(device, kernel);
         let layout_group0 = Some(self.layout(kernel));
         let groups: &[Option<&wgpu::BindGroupLayout>] = if kernel.uses_step_table() {
             &[layout_group0, Some(&self.step_layout)]
         } else {
             &[layout_group0]
         };
-        let layout = ctx
-            .device
-            .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-                label: Some(kernel.label()),
-                bind_group_layouts: groups,
-                immediate_size: 0,
-            });
-        let pipeline = Arc::new(ctx.device.create_compute_pipeline(
-            &wgpu::ComputePipelineDescriptor {
+        let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some(kernel.label()),
+            bind_group_layouts: groups,
+            immediate_size: 0,
+        });
+        let pipeline = Arc::new(
+            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
                 label: Some(kernel.label()),
                 layout: Some(&layout),
                 module: &module,
                 entry_point: Some(kernel.entry_point()),
                 compilation_options: wgpu::PipelineCompilationOptions {
-                    constants,
+                    constants: &constants,
                     zero_initialize_workgroup_memory: false,
                 },
                 cache: None,
-            },
-        ));
+            }),
+        );
         pipelines.insert(key, Arc::clone(&pipeline));
         pipeline
     }

@@ -47,10 +47,35 @@ impl SlabLayout {
         Self { tensors, total }
     }
 
-    /// Trainable parameters, padding excluded.
+    /// Values in the tensors, padding excluded.
     pub fn param_count(&self) -> usize {
         self.tensors.iter().map(|t| t.len).sum()
     }
+
+    /// The index of the tensor called `name`.
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        self.tensors.iter().position(|t| t.name == name)
+    }
+
+    /// Binding of tensor `index` inside `buffer`, a buffer laid out as this.
+    pub fn binding<'a>(&self, buffer: &'a wgpu::Buffer, index: usize) -> wgpu::BufferBinding<'a> {
+        let slot = &self.tensors[index];
+        wgpu::BufferBinding {
+            buffer,
+            offset: (slot.offset * 4) as u64,
+            size: wgpu::BufferSize::new((slot.len.max(1) * 4) as u64),
+        }
+    }
+}
+
+/// Where a network keeps its tensors: the parameter slab (and Adam's moments, laid out the
+/// same) and the non-trainable state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Layouts {
+    /// Trainable tensors.
+    pub params: SlabLayout,
+    /// Non-trainable state (moving statistics).
+    pub state: SlabLayout,
 }
 
 /// The four buffers of the slab on the GPU.
@@ -88,12 +113,7 @@ impl ParamSlab {
 
     /// Binding of tensor `index` inside `buffer` (one of this slab's four).
     pub fn binding<'a>(&self, buffer: &'a wgpu::Buffer, index: usize) -> wgpu::BufferBinding<'a> {
-        let slot = &self.layout.tensors[index];
-        wgpu::BufferBinding {
-            buffer,
-            offset: (slot.offset * 4) as u64,
-            size: wgpu::BufferSize::new((slot.len.max(1) * 4) as u64),
-        }
+        self.layout.binding(buffer, index)
     }
 
     /// Reads one of the four buffers back in full (blocking).

@@ -5,7 +5,7 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use super::{GpuContext, GpuError, KernelCache};
+use super::{GpuContext, GpuError};
 
 /// One step's entry, mirrored by `struct StepParams` in every kernel that binds group 1.
 #[repr(C)]
@@ -40,12 +40,7 @@ pub struct StepTable {
 
 impl StepTable {
     /// A table of `capacity` entries (all zero until written).
-    pub fn new(
-        ctx: &GpuContext,
-        cache: &KernelCache,
-        label: &str,
-        capacity: usize,
-    ) -> Result<Self, GpuError> {
+    pub fn new(ctx: &GpuContext, label: &str, capacity: usize) -> Result<Self, GpuError> {
         let stride = ctx
             .limits
             .min_uniform_buffer_offset_alignment
@@ -68,7 +63,7 @@ impl StepTable {
         });
         let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some(label),
-            layout: cache.step_layout(),
+            layout: ctx.kernels.step_layout(),
             entries: &[wgpu::BindGroupEntry {
                 binding: 0,
                 resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {

@@ -3,7 +3,7 @@
 
 pub mod file;
 pub mod network;
-pub mod ops;
+pub mod plan;
 pub mod presets;
 pub mod reference;
 pub mod shape;

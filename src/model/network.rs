@@ -1,24 +1,25 @@
-//! The network on the GPU: its parameter slab, and the dispatch plans (built once) that run a
-//! batch through it: gather → each layer's forward → softmax cross-entropy → (training) each
-//! layer's backward in reverse → one Adam dispatch.
+//! The network on the GPU: its parameter slab, the non-trainable state beside it, and the
+//! dispatch plans (built once) that run a batch through it: gather → each node's forward →
+//! softmax cross-entropy → (training) each node's backward in reverse → one Adam dispatch.
 
 use rand::distr::{Distribution, Uniform};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
-use super::ops::{input_is_relu, layer_ops, LayerOp};
-use super::shape::{self, LayerInfo};
+use super::plan::{nodes, schedule, Fusion, Node, Step};
+use super::shape::{self, LayerInfo, Role};
 use super::spec::ModelSpec;
 use crate::error::Error;
 use crate::gpu::buffers::{self, whole};
-use crate::gpu::slab::{self, ParamSlab, SlabLayout};
+use crate::gpu::slab::{self, Layouts, ParamSlab, SlabLayout};
 use crate::gpu::step_table::StepTable;
-use crate::gpu::{Dispatch, GpuContext, KernelCache};
+use crate::gpu::{Dispatch, GpuContext, GpuError};
 use crate::layers::gather::{self, Source};
-use crate::layers::{conv2d, dense, pool2d, softmax, softmax_xent};
+use crate::layers::layer::{BackwardIo, ForwardIo, Init, Pass, Tensors, View};
+use crate::layers::{softmax, softmax_xent};
 use crate::optim::adam::{self, AdamConfig};
 
-/// A model's layers with their parameters resident on the GPU.
+/// A model's layers with their parameters and state resident on the GPU.
 pub struct Network {
     /// The model as specified.
     pub spec: ModelSpec,
@@ -26,48 +27,70 @@ pub struct Network {
     pub layers: Vec<LayerInfo>,
     /// Parameters, gradients and Adam moments.
     pub slab: ParamSlab,
+    /// Non-trainable state (moving statistics), laid out as [`state_layout`].
+    pub state: StateSlab,
+    /// Seed of the random streams (Dropout).
+    pub seed: u64,
+    /// The fusions its plans apply.
+    pub fusion: Fusion,
 }
 
-/// The slab layout of `layers`' parameters, each tensor starting at a multiple of `align`.
-pub fn slab_layout(layers: &[LayerInfo], align: usize) -> SlabLayout {
+/// The non-trainable tensors of a network in one buffer.
+pub struct StateSlab {
+    /// Where each tensor lives.
+    pub layout: SlabLayout,
+    /// The values.
+    pub buffer: wgpu::Buffer,
+}
+
+/// The layout of `layers`' tensors of `role`, each starting at a multiple of `align`.
+fn layout_of(layers: &[LayerInfo], role: Role, align: usize) -> SlabLayout {
     SlabLayout::new(
         layers
             .iter()
-            .flat_map(|layer| &layer.params)
-            .map(|param| (param.name.clone(), param.shape.clone())),
+            .flat_map(|layer| layer.tensors_of(role))
+            .map(|(name, tensor)| (name, tensor.shape.clone())),
         align,
     )
 }
 
-/// The slab index of each layer's first tensor (its kernel; the bias follows), in the order
-/// [`slab_layout`] lays them out.
-pub fn first_param_indices(layers: &[LayerInfo]) -> Vec<usize> {
-    layers
-        .iter()
-        .scan(0, |next, layer| {
-            let first = *next;
-            *next += layer.params.len();
-            Some(first)
-        })
-        .collect()
+/// The slab layout of `layers`' trainable tensors, each starting at a multiple of `align`.
+pub fn slab_layout(layers: &[LayerInfo], align: usize) -> SlabLayout {
+    layout_of(layers, Role::Trainable, align)
 }
 
-/// Keras initial values: glorot-uniform kernels, zero biases, drawn in layer order from `seed`.
-pub fn glorot_init(layout: &SlabLayout, seed: u64) -> Vec<f32> {
+/// The layout of `layers`' non-trainable state, each tensor starting at a multiple of `align`.
+pub fn state_layout(layers: &[LayerInfo], align: usize) -> SlabLayout {
+    layout_of(layers, Role::State, align)
+}
+
+/// Keras's initial values of `layers`' tensors of `role` laid out as `layout`: glorot-uniform
+/// kernels drawn in layer order from `seed`, zeros and ones as each tensor asks.
+pub fn initial_values(
+    layers: &[LayerInfo],
+    role: Role,
+    layout: &SlabLayout,
+    seed: u64,
+) -> Vec<f32> {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut values = vec![0.0; layout.total];
-    for tensor in &layout.tensors {
-        if tensor.shape.len() < 2 {
-            continue; // biases start at zero
-        }
-        let (fan_in, fan_out) = fans(&tensor.shape);
-        let limit = (6.0 / (fan_in + fan_out) as f64).sqrt() as f32;
-        // A non-empty symmetric range: Uniform::new only fails on an empty or infinite one.
-        let Ok(uniform) = Uniform::new_inclusive(-limit, limit) else {
-            continue;
-        };
-        for value in &mut values[tensor.offset..tensor.offset + tensor.len] {
-            *value = uniform.sample(&mut rng);
+    let tensors = layers.iter().flat_map(|layer| layer.tensors_of(role));
+    for ((_, tensor), slot) in tensors.zip(&layout.tensors) {
+        let slice = &mut values[slot.offset..slot.offset + slot.len];
+        match tensor.init {
+            Init::Zeros => {}
+            Init::Ones => slice.fill(1.0),
+            Init::GlorotUniform => {
+                let (fan_in, fan_out) = fans(&tensor.shape);
+                let limit = (6.0 / (fan_in + fan_out).max(1) as f64).sqrt() as f32;
+                // A non-empty symmetric range: Uniform::new only fails on an empty or infinite one.
+                let Ok(uniform) = Uniform::new_inclusive(-limit, limit) else {
+                    continue;
+                };
+                for value in slice {
+                    *value = uniform.sample(&mut rng);
+                }
+            }
         }
     }
     values
@@ -75,10 +98,18 @@ pub fn glorot_init(layout: &SlabLayout, seed: u64) -> Vec<f32> {
 
 /// Keras's fan-in and fan-out of a kernel: the receptive field times the last two axes.
 fn fans(shape: &[usize]) -> (usize, usize) {
-    let receptive: usize = shape[..shape.len() - 2].iter().product();
-    let inputs = shape[shape.len() - 2];
-    let outputs = shape[shape.len() - 1];
-    (receptive * inputs, receptive * outputs)
+    let n = shape.len();
+    if n < 2 {
+        return (shape.iter().product(), shape.iter().product());
+    }
+    let receptive: usize = shape[..n - 2].iter().product();
+    (receptive * shape[n - 2], receptive * shape[n - 1])
+}
+
+/// The seed of node `origin`'s random streams, from the network's seed.
+pub fn node_seed(seed: u64, origin: usize) -> u32 {
+    let mixed = seed ^ (origin as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (mixed ^ (mixed >> 32)) as u32
 }
 
 /// A recorded sequence of launches over one batch: one gather per data source, then the body.
@@ -137,35 +168,61 @@ pub enum Purpose<'a> {
     },
 }
 
-/// One activation buffer of a plan, with its gradient in training.
-struct Tensor {
-    buffer: wgpu::Buffer,
-    grad: Option<wgpu::Buffer>,
+/// The activation buffers of one plan: buffer 0 is the batch; node `i` reads `io[i].0` and
+/// writes `io[i].1` (the same buffer for a view).
+struct Activations {
+    buffers: Vec<wgpu::Buffer>,
+    grads: Vec<Option<wgpu::Buffer>>,
+    io: Vec<(usize, usize)>,
+    scratch: Vec<Vec<(&'static str, wgpu::Buffer)>>,
 }
 
 impl Network {
-    /// Resolves `spec`'s shapes, initialises its parameters from `seed` and uploads them.
+    /// Resolves `spec`'s shapes, initialises its tensors from `seed` and uploads them.
     pub fn new(ctx: &GpuContext, spec: ModelSpec, seed: u64) -> Result<Self, Error> {
-        Self::with_values(ctx, spec, |layout| glorot_init(layout, seed))
+        let layers = shape::infer(&spec)?;
+        let align = slab::alignment(ctx);
+        let layout = slab_layout(&layers, align);
+        let params = initial_values(&layers, Role::Trainable, &layout, seed);
+        let state_layout = state_layout(&layers, align);
+        let state = initial_values(&layers, Role::State, &state_layout, seed);
+        Ok(Self {
+            slab: ParamSlab::new(ctx, layout, &params)?,
+            state: StateSlab {
+                buffer: buffers::storage_with(ctx, "network.state", &state)?,
+                layout: state_layout,
+            },
+            spec,
+            layers,
+            seed,
+            fusion: Fusion::default(),
+        })
     }
 
-    /// Resolves `spec`'s shapes and uploads the parameter values `values` returns for its
-    /// slab layout (e.g. from a checkpoint).
-    pub fn with_values(
-        ctx: &GpuContext,
-        spec: ModelSpec,
-        values: impl FnOnce(&SlabLayout) -> Vec<f32>,
-    ) -> Result<Self, Error> {
-        let layers = shape::infer(&spec)?;
-        let layout = slab_layout(&layers, slab::alignment(ctx));
-        let values = values(&layout);
-        let slab = ParamSlab::new(ctx, layout, &values)?;
-        Ok(Self { spec, layers, slab })
+    /// Where its tensors live, as checkpoints need them.
+    pub fn layouts(&self) -> Layouts {
+        Layouts {
+            params: self.slab.layout.clone(),
+            state: self.state.layout.clone(),
+        }
+    }
+
+    /// Overwrites its parameters and state (laid out as [`Network::layouts`]), e.g. from a
+    /// checkpoint.
+    pub fn load(&self, ctx: &GpuContext, params: &[f32], state: &[f32]) {
+        self.slab.write(ctx, &self.slab.params, params);
+        ctx.queue
+            .write_buffer(&self.state.buffer, 0, bytemuck::cast_slice(state));
     }
 
     /// Trainable parameters.
     pub fn param_count(&self) -> usize {
         self.slab.layout.param_count()
+    }
+
+    /// Non-trainable values (moving statistics).
+    pub fn state_count(&self) -> usize {
+        self.state.layout.param_count()
     }
 
     /// The most batch rows whose widest activation still fits one storage binding of this
@@ -190,237 +247,285 @@ impl Network {
     pub fn plan(
         &self,
         ctx: &GpuContext,
-        cache: &KernelCache,
         rows: usize,
         sources: &[Source<'_>],
         metrics: &wgpu::Buffer,
         purpose: Purpose<'_>,
     ) -> Result<Plan, Error> {
-        let adam = match purpose {
-            Purpose::Train(adam) => Some(adam),
-            Purpose::Evaluate { .. } => None,
-        };
-        let ops = layer_ops(&self.layers, rows)?;
-        let input_len = self.spec.input.iter().product::<usize>();
+        let training = matches!(purpose, Purpose::Train(_));
+        let nodes = nodes(&self.layers, rows)?;
+        let steps = schedule(&nodes, training, self.fusion);
+        let acts = self.activations(ctx, rows, &nodes, &steps, training)?;
+        let batch_labels =
+            buffers::storage(ctx, &format!("batch.labels [{rows}]"), rows as u64 * 4)?;
+        let gathers = self.gathers(ctx, rows, sources, &acts.buffers[0], &batch_labels)?;
+        let mut body = self.forward(ctx, rows, &nodes, &steps, &acts, training)?;
+        let logits = &acts.buffers[acts.io.last().map_or(0, |io| io.1)];
+        body.extend(self.loss(ctx, rows, logits, &acts, &batch_labels, metrics, purpose)?);
+        if let Purpose::Train(adam) = purpose {
+            body.extend(self.backward(ctx, rows, &nodes, &steps, &acts)?);
+            body.push(adam::encode_step(ctx, adam, &self.slab)?);
+        }
+        Ok(Plan {
+            rows,
+            gathers,
+            body,
+            logits: logits.clone(),
+        })
+    }
+
+    /// Allocates the batch, every node's output (a view shares its input's) and, in training,
+    /// their gradients, and each layer's scratch tensors.
+    fn activations(
+        &self,
+        ctx: &GpuContext,
+        rows: usize,
+        nodes: &[Node],
+        steps: &[Step],
+        training: bool,
+    ) -> Result<Activations, GpuError> {
         let new_buffer = |label: &str, values: usize| {
             let label = format!("{label} [{rows}, {}]", values / rows.max(1));
             buffers::storage(ctx, &label, (values * 4) as u64)
         };
-        let batch_labels = new_buffer("batch.labels", rows)?;
-        let mut tensors = vec![Tensor {
-            buffer: new_buffer("batch", rows * input_len)?,
-            grad: None,
-        }];
-        // io[i] = (input tensor, output tensor) of layer i; Flatten outputs its input tensor.
-        let mut io = Vec::with_capacity(ops.len());
-        for (layer, op) in self.layers.iter().zip(&ops) {
-            let input = tensors.len() - 1;
-            if matches!(op, LayerOp::Flatten) {
-                io.push((input, input));
-                continue;
-            }
-            let len = rows * layer.output.len();
-            let grad = match adam {
-                Some(_) => Some(new_buffer(&format!("{}.output_grad", layer.name), len)?),
-                None => None,
-            };
-            tensors.push(Tensor {
-                buffer: new_buffer(&format!("{}.output", layer.name), len)?,
-                grad,
-            });
-            io.push((input, tensors.len() - 1));
-        }
-        let logits = &tensors[tensors.len() - 1];
-        // Inference still writes the loss gradient: give it a scratch buffer.
-        let logits_grad = match &logits.grad {
-            Some(grad) => grad.clone(),
-            None => new_buffer("logits.grad", rows * self.spec.classes)?,
+        let input_len = self.spec.input.iter().product::<usize>();
+        let mut acts = Activations {
+            buffers: vec![new_buffer("batch", rows * input_len)?],
+            grads: vec![None],
+            io: Vec::with_capacity(nodes.len()),
+            scratch: Vec::with_capacity(nodes.len()),
         };
+        for (node, step) in nodes.iter().zip(steps) {
+            let input = acts.io.last().map_or(0, |io| io.1);
+            if step.pass == Pass::View {
+                acts.io.push((input, input));
+            } else {
+                let len = rows * node.output.len();
+                acts.buffers
+                    .push(new_buffer(&format!("{}.output", node.label), len)?);
+                let grad = match training {
+                    true => Some(new_buffer(&format!("{}.output_grad", node.label), len)?),
+                    false => None,
+                };
+                acts.grads.push(grad);
+                acts.io.push((input, acts.buffers.len() - 1));
+            }
+            let scratch = node
+                .layer
+                .map(|index| self.layers[index].tensors_of(Role::Scratch));
+            let scratch = scratch.into_iter().flatten().map(|(name, tensor)| {
+                let buffer = buffers::storage(ctx, &name, (tensor.len() * 4) as u64)?;
+                Ok((tensor.name, buffer))
+            });
+            acts.scratch.push(scratch.collect::<Result<_, GpuError>>()?);
+        }
+        Ok(acts)
+    }
 
-        let gather_params = gather::Params {
+    /// One gather launch per data source into the batch buffers.
+    fn gathers(
+        &self,
+        ctx: &GpuContext,
+        rows: usize,
+        sources: &[Source<'_>],
+        batch: &wgpu::Buffer,
+        batch_labels: &wgpu::Buffer,
+    ) -> Result<Vec<Dispatch>, GpuError> {
+        let params = gather::Params {
             rows: rows as u32,
-            sample_len: input_len as u32,
+            sample_len: self.spec.input.iter().product::<usize>() as u32,
             ..Default::default()
         };
-        let gathers = sources
+        let io = gather::Io {
+            batch: whole(batch),
+            batch_labels: whole(batch_labels),
+        };
+        sources
             .iter()
             .enumerate()
             .map(|(i, source)| {
                 gather::encode_forward(
                     ctx,
-                    cache,
                     &format!("gather.source{i}"),
-                    gather_params,
+                    params,
                     source,
-                    tensors[0].buffer.as_entire_buffer_binding(),
-                    batch_labels.as_entire_buffer_binding(),
+                    io.clone(),
                 )
             })
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect()
+    }
 
-        // first_param[i]: slab index of layer i's kernel (its bias follows).
-        let first_param = first_param_indices(&self.layers);
-        let params = |index: usize| self.slab.binding(&self.slab.params, first_param[index]);
-        let bias = |index: usize| self.slab.binding(&self.slab.params, first_param[index] + 1);
-
-        let mut body = Vec::new();
-        for (index, (layer, op)) in self.layers.iter().zip(&ops).enumerate() {
-            let (x, y) = (
-                whole(&tensors[io[index].0].buffer),
-                whole(&tensors[io[index].1].buffer),
-            );
-            let name = &layer.name;
-            match *op {
-                LayerOp::Flatten => {}
-                LayerOp::Dense { shape, relu } => body.push(dense::encode_forward(
-                    ctx,
-                    cache,
-                    name,
-                    shape,
-                    relu,
-                    x,
-                    params(index),
-                    bias(index),
-                    y,
-                )?),
-                LayerOp::Conv2D { shape, relu } => body.push(conv2d::encode_forward(
-                    ctx,
-                    cache,
-                    name,
-                    &shape,
-                    relu,
-                    x,
-                    params(index),
-                    bias(index),
-                    y,
-                )?),
-                LayerOp::Pool { kind, params } => body.push(pool2d::encode_forward(
-                    ctx, cache, name, kind, params, x, y,
-                )?),
+    /// Node `index`'s parameters, state and scratch by name, and its gradients in training.
+    fn tensors<'a>(
+        &'a self,
+        node: &Node,
+        scratch: &'a [(&'static str, wgpu::Buffer)],
+    ) -> (Tensors<'a>, Tensors<'a>) {
+        let (mut tensors, mut grads) = (Tensors::default(), Tensors::default());
+        let Some(index) = node.layer else {
+            return (tensors, grads);
+        };
+        let layer = &self.layers[index];
+        for (name, tensor) in layer.tensors_of(Role::Trainable) {
+            if let Some(slot) = self.slab.layout.index_of(&name) {
+                let shape = tensor.shape.clone();
+                let param = self.slab.binding(&self.slab.params, slot);
+                tensors.insert(
+                    tensor.name,
+                    View {
+                        binding: param,
+                        shape: shape.clone(),
+                    },
+                );
+                grads.insert(
+                    tensor.name,
+                    View {
+                        binding: self.slab.binding(&self.slab.grads, slot),
+                        shape,
+                    },
+                );
             }
         }
-        body.push(softmax_xent::encode_forward(
-            ctx,
-            cache,
-            "softmax_xent",
-            softmax_xent::Params {
-                rows: rows as u32,
-                classes: self.spec.classes as u32,
-                ..Default::default()
-            },
-            whole(&logits.buffer),
-            whole(&batch_labels),
-            whole(&logits_grad),
-            whole(metrics),
-        )?);
+        for (name, tensor) in layer.tensors_of(Role::State) {
+            if let Some(slot) = self.state.layout.index_of(&name) {
+                let binding = self.state.layout.binding(&self.state.buffer, slot);
+                tensors.insert(
+                    tensor.name,
+                    View {
+                        binding,
+                        shape: tensor.shape.clone(),
+                    },
+                );
+            }
+        }
+        for (name, buffer) in scratch {
+            tensors.insert(name, View::whole(buffer, Vec::new()));
+        }
+        (tensors, grads)
+    }
 
+    /// Every node's forward launches, in order.
+    fn forward(
+        &self,
+        ctx: &GpuContext,
+        rows: usize,
+        nodes: &[Node],
+        steps: &[Step],
+        acts: &Activations,
+        training: bool,
+    ) -> Result<Vec<Dispatch>, GpuError> {
+        let mut body = Vec::new();
+        for (i, (node, step)) in nodes.iter().zip(steps).enumerate() {
+            if step.pass == Pass::View {
+                continue;
+            }
+            let (x, y) = acts.io[i];
+            let (tensors, _) = self.tensors(node, &acts.scratch[i]);
+            let io = ForwardIo {
+                label: &node.label,
+                x: View::whole(&acts.buffers[x], node.input.batched(rows)),
+                tensors,
+                y: View::whole(&acts.buffers[y], node.output.batched(rows)),
+                activation: step.activation,
+                training,
+                seed: node_seed(self.seed, node.origin),
+            };
+            body.extend(node.op.encode_forward(ctx, &io)?);
+        }
+        Ok(body)
+    }
+
+    /// Every node's backward launches, in reverse.
+    fn backward(
+        &self,
+        ctx: &GpuContext,
+        rows: usize,
+        nodes: &[Node],
+        steps: &[Step],
+        acts: &Activations,
+    ) -> Result<Vec<Dispatch>, GpuError> {
+        let mut body = Vec::new();
+        for (i, (node, step)) in nodes.iter().zip(steps).enumerate().rev() {
+            let (x, y) = acts.io[i];
+            let Some(dy) = &acts.grads[y] else {
+                continue; // a view of the raw batch: nothing to propagate
+            };
+            if step.pass == Pass::View {
+                continue; // the gradient buffer is shared with the input's
+            }
+            let (tensors, grads) = self.tensors(node, &acts.scratch[i]);
+            let io = BackwardIo {
+                label: &node.label,
+                x: View::whole(&acts.buffers[x], node.input.batched(rows)),
+                tensors,
+                dy: View::whole(dy, node.output.batched(rows)),
+                grads,
+                dx: acts.grads[x]
+                    .as_ref()
+                    .map(|dx| View::whole(dx, node.input.batched(rows))),
+                mask_input: step.mask_input,
+                seed: node_seed(self.seed, node.origin),
+            };
+            body.extend(node.op.encode_backward(ctx, &io)?);
+        }
+        Ok(body)
+    }
+
+    /// The loss, accuracy and logits gradient; the class probabilities when asked for.
+    #[allow(clippy::too_many_arguments)]
+    fn loss(
+        &self,
+        ctx: &GpuContext,
+        rows: usize,
+        logits: &wgpu::Buffer,
+        acts: &Activations,
+        labels: &wgpu::Buffer,
+        metrics: &wgpu::Buffer,
+        purpose: Purpose<'_>,
+    ) -> Result<Vec<Dispatch>, GpuError> {
+        let classes = self.spec.classes;
+        let last = acts.io.last().map_or(0, |io| io.1);
+        // Inference still writes the loss gradient: give it a scratch buffer.
+        let scratch;
+        let logits_grad = match &acts.grads[last] {
+            Some(grad) => grad,
+            None => {
+                scratch = buffers::storage(ctx, "logits.grad", (rows * classes * 4) as u64)?;
+                &scratch
+            }
+        };
+        let shape = softmax_xent::Params {
+            rows: rows as u32,
+            classes: classes as u32,
+            ..Default::default()
+        };
+        let io = softmax_xent::Io {
+            logits: whole(logits),
+            labels: whole(labels),
+            grad: whole(logits_grad),
+            metrics: whole(metrics),
+        };
+        let mut launches = vec![softmax_xent::encode_forward(
+            ctx,
+            "softmax_xent",
+            shape,
+            io,
+        )?];
         if let Purpose::Evaluate {
             probabilities: Some(probabilities),
         } = purpose
         {
             let params = softmax::Params {
                 rows: rows as u32,
-                classes: self.spec.classes as u32,
+                classes: classes as u32,
                 ..Default::default()
             };
-            let logits = whole(&logits.buffer);
-            body.push(softmax::encode_forward(
-                ctx,
-                cache,
-                "softmax",
-                params,
-                logits,
-                whole(probabilities),
-            )?);
+            let io = softmax::Io {
+                logits: whole(logits),
+                probabilities: whole(probabilities),
+            };
+            launches.push(softmax::encode_forward(ctx, "softmax", params, io)?);
         }
-        if let Some(adam) = adam {
-            let masked = input_is_relu(&ops);
-            let grads = |index: usize| self.slab.binding(&self.slab.grads, first_param[index]);
-            let bias_grads =
-                |index: usize| self.slab.binding(&self.slab.grads, first_param[index] + 1);
-            for (index, (layer, op)) in self.layers.iter().zip(&ops).enumerate().rev() {
-                let (input, output) = (&tensors[io[index].0], &tensors[io[index].1]);
-                let (Some(dy), x) = (&output.grad, whole(&input.buffer)) else {
-                    continue; // Flatten of the raw input: nothing to propagate
-                };
-                let dx = input.grad.as_ref().map(whole);
-                let name = &layer.name;
-                match *op {
-                    LayerOp::Flatten => {}
-                    LayerOp::Dense { shape, .. } => {
-                        body.extend(dense::encode_backward_weight(
-                            ctx,
-                            cache,
-                            name,
-                            shape,
-                            x.clone(),
-                            whole(dy),
-                            grads(index),
-                            bias_grads(index),
-                        )?);
-                        if let Some(dx) = dx {
-                            body.push(dense::encode_backward_input(
-                                ctx,
-                                cache,
-                                name,
-                                shape,
-                                masked[index],
-                                whole(dy),
-                                params(index),
-                                x,
-                                dx,
-                            )?);
-                        }
-                    }
-                    LayerOp::Conv2D { shape, .. } => {
-                        body.extend(conv2d::encode_backward_weight(
-                            ctx,
-                            cache,
-                            name,
-                            &shape,
-                            x.clone(),
-                            whole(dy),
-                            grads(index),
-                            bias_grads(index),
-                        )?);
-                        if let Some(dx) = dx {
-                            body.push(conv2d::encode_backward_input(
-                                ctx,
-                                cache,
-                                name,
-                                &shape,
-                                masked[index],
-                                whole(dy),
-                                params(index),
-                                x,
-                                dx,
-                            )?);
-                        }
-                    }
-                    LayerOp::Pool { kind, params } => {
-                        if let Some(dx) = dx {
-                            body.push(pool2d::encode_backward_input(
-                                ctx,
-                                cache,
-                                name,
-                                kind,
-                                params,
-                                masked[index],
-                                x,
-                                whole(dy),
-                                dx,
-                            )?);
-                        }
-                    }
-                }
-            }
-            body.push(adam::encode_step(ctx, cache, adam, &self.slab)?);
-        }
-        Ok(Plan {
-            rows,
-            gathers,
-            body,
-            logits: logits.buffer.clone(),
-        })
+        Ok(launches)
     }
 }

@@ -4,12 +4,12 @@
 
 use std::path::Path;
 
-use super::file::parse;
+use super::file::{load, parse};
 use super::spec::ModelSpec;
 use super::ModelError;
 
 /// Names of the presets, in the order `--help` lists them (the lecture's order).
-pub const NAMES: [&str; 7] = [
+pub const NAMES: [&str; 9] = [
     "dense",
     "cnn",
     "cnn-small",
@@ -17,6 +17,8 @@ pub const NAMES: [&str; 7] = [
     "cnn-wide",
     "cnn-extra-pool",
     "cnn-same",
+    "keras-convnet",
+    "cnn-bn",
 ];
 
 /// `(name, path in the repository, text)` of every preset, in the order of [`NAMES`].
@@ -28,7 +30,7 @@ macro_rules! preset_files {
 }
 
 /// The embedded preset files.
-const FILES: [(&str, &str, &str); 7] = preset_files!(
+const FILES: [(&str, &str, &str); 9] = preset_files!(
     "dense",
     "cnn",
     "cnn-small",
@@ -36,6 +38,8 @@ const FILES: [(&str, &str, &str); 7] = preset_files!(
     "cnn-wide",
     "cnn-extra-pool",
     "cnn-same",
+    "keras-convnet",
+    "cnn-bn",
 );
 
 /// The preset called `name`, parsed from its embedded file (a parse error names that file).
@@ -47,6 +51,22 @@ pub fn preset(name: &str) -> Result<ModelSpec, ModelError> {
             presets: NAMES.join(", "),
         }),
     }
+}
+
+/// The model `--model` names: a preset name (see [`NAMES`]), else a path to a `.toml` model
+/// file (read with [`load`]).
+pub fn resolve(name_or_path: &str) -> Result<ModelSpec, ModelError> {
+    if NAMES.contains(&name_or_path) {
+        return preset(name_or_path);
+    }
+    let path = Path::new(name_or_path);
+    if path.exists() {
+        return load(path);
+    }
+    Err(ModelError::UnknownModel {
+        name: name_or_path.to_string(),
+        presets: NAMES.join(", "),
+    })
 }
 
 #[cfg(test)]

@@ -1,23 +1,28 @@
-//! The whole network on the CPU, built from the layers' `cpu.rs` references: the oracle for
-//! the golden-run test (GPU and CPU from the same initial values, step for step) and for the
-//! network-level gradient check.
+//! The whole network on the CPU, built from the layers' CPU twins: the oracle for the
+//! golden-run test (GPU and CPU from the same initial values, step for step) and for the
+//! network-level gradient check. Forward is a loop over the plan's nodes, backward the same
+//! loop in reverse; nothing is fused here.
 
-use super::network::first_param_indices;
-use super::ops::{input_is_relu, layer_ops, LayerOp};
-use super::shape::LayerInfo;
+use super::network::node_seed;
+use super::plan::{nodes, Node};
+use super::shape::{LayerInfo, Role};
 use super::ModelError;
 use crate::gpu::slab::SlabLayout;
+use crate::layers::layer::{CpuStep, HostTensors};
 use crate::layers::softmax_xent::{self, Metrics};
-use crate::layers::{conv2d, dense, pool2d, Gradients};
 use crate::optim::adam::{self, AdamConfig};
 
-/// Parameters and Adam state on the host, in the same slab layout as the GPU.
+/// Parameters, state and Adam's moments on the host, in the same layouts as the GPU.
 pub struct CpuNetwork {
     layers: Vec<LayerInfo>,
     layout: SlabLayout,
+    state_layout: SlabLayout,
     classes: usize,
+    seed: u64,
     /// Parameter values.
     pub params: Vec<f32>,
+    /// Non-trainable state (moving statistics).
+    pub state: Vec<f32>,
     /// Adam's first moment.
     pub m: Vec<f32>,
     /// Adam's second moment.
@@ -26,70 +31,151 @@ pub struct CpuNetwork {
     pub t: u64,
 }
 
+/// Where the tensors of one node live in the two slabs.
+struct Slots {
+    trainable: Vec<(&'static str, usize)>,
+    state: Vec<(&'static str, usize)>,
+}
+
 impl CpuNetwork {
-    /// A network with these layers and initial `params` (laid out as `layout`).
+    /// A network with these layers, initial `params` (laid out as `layout`) and `state` (laid
+    /// out as `state_layout`); `seed` seeds the random streams as the GPU network's does.
     pub fn new(
         layers: Vec<LayerInfo>,
-        layout: SlabLayout,
+        (layout, state_layout): (SlabLayout, SlabLayout),
         classes: usize,
-        params: Vec<f32>,
+        (params, state): (Vec<f32>, Vec<f32>),
+        seed: u64,
     ) -> Self {
         let total = layout.total;
         Self {
             layers,
             layout,
+            state_layout,
             classes,
+            seed,
             params,
+            state,
             m: vec![0.0; total],
             v: vec![0.0; total],
             t: 0,
         }
     }
 
-    fn tensor(&self, index: usize) -> &[f32] {
-        let slot = &self.layout.tensors[index];
-        &self.params[slot.offset..slot.offset + slot.len]
-    }
-
-    /// Each layer's output for `batch` (`rows` samples), the input first.
-    pub fn forward(&self, batch: &[f32], rows: usize) -> Result<Vec<Vec<f32>>, ModelError> {
-        let ops = layer_ops(&self.layers, rows)?;
-        let first = first_param_indices(&self.layers);
-        let mut outputs = vec![batch.to_vec()];
-        for (index, op) in ops.iter().enumerate() {
-            let x = &outputs[index];
-            let (kernel, bias) = (
-                || self.tensor(first[index]),
-                || self.tensor(first[index] + 1),
-            );
-            let y = match *op {
-                LayerOp::Flatten => x.clone(),
-                LayerOp::Dense { shape, relu } => {
-                    dense::cpu::forward(shape, relu, x, kernel(), bias())
-                }
-                LayerOp::Conv2D { shape, relu } => {
-                    conv2d::cpu::forward(&shape, relu, x, kernel(), bias())
-                }
-                LayerOp::Pool { kind, params } => pool2d::cpu::forward(&params, kind, x),
-            };
-            outputs.push(y);
+    fn slots(&self, node: &Node) -> Slots {
+        let mut slots = Slots {
+            trainable: Vec::new(),
+            state: Vec::new(),
+        };
+        let Some(index) = node.layer else {
+            return slots;
+        };
+        let layer = &self.layers[index];
+        for (name, tensor) in layer.tensors_of(Role::Trainable) {
+            slots
+                .trainable
+                .extend(self.layout.index_of(&name).map(|i| (tensor.name, i)));
         }
-        Ok(outputs)
+        for (name, tensor) in layer.tensors_of(Role::State) {
+            slots
+                .state
+                .extend(self.state_layout.index_of(&name).map(|i| (tensor.name, i)));
+        }
+        slots
     }
 
-    /// Loss metrics and the full gradient slab for one batch of `rows` (the first
-    /// `batch_rows` real).
+    /// The host tensors of one node, copied out of the slabs.
+    fn tensors(&self, slots: &Slots) -> HostTensors {
+        let copy = |layout: &SlabLayout, values: &[f32], index: usize| {
+            let slot = &layout.tensors[index];
+            values[slot.offset..slot.offset + slot.len].to_vec()
+        };
+        let trainable = slots
+            .trainable
+            .iter()
+            .map(|&(name, i)| (name, copy(&self.layout, &self.params, i)));
+        let state = slots
+            .state
+            .iter()
+            .map(|&(name, i)| (name, copy(&self.state_layout, &self.state, i)));
+        trainable.chain(state).collect()
+    }
+
+    /// Runs the forward pass over `batch` (`rows` samples, the first `batch_rows` real):
+    /// every node's output, the input first, and each node's tensors as the forward left them
+    /// (scratch included). In training, the state is updated as the GPU updates it.
+    fn run_forward(
+        &mut self,
+        batch: &[f32],
+        rows: usize,
+        step: CpuStep,
+    ) -> Result<(Vec<Node>, Vec<Vec<f32>>, Vec<HostTensors>), ModelError> {
+        let nodes = nodes(&self.layers, rows)?;
+        let mut outputs = vec![batch.to_vec()];
+        let mut all_tensors = Vec::with_capacity(nodes.len());
+        for node in &nodes {
+            let slots = self.slots(node);
+            let mut tensors = self.tensors(&slots);
+            let node_step = CpuStep {
+                seed: node_seed(self.seed, node.origin),
+                ..step
+            };
+            let y = node
+                .op
+                .cpu_forward(node_step, &outputs[outputs.len() - 1], &mut tensors);
+            for &(name, index) in &slots.state {
+                let slot = &self.state_layout.tensors[index];
+                self.state[slot.offset..slot.offset + slot.len].copy_from_slice(&tensors[name]);
+            }
+            outputs.push(y);
+            all_tensors.push(tensors);
+        }
+        Ok((nodes, outputs, all_tensors))
+    }
+
+    /// Each node's output for `batch` (`rows` samples), the input first, in inference.
+    pub fn forward(&self, batch: &[f32], rows: usize) -> Result<Vec<Vec<f32>>, ModelError> {
+        let step = CpuStep {
+            training: false,
+            batch_rows: rows,
+            step: 0,
+            seed: 0,
+        };
+        let mut copy = self.clone_state();
+        Ok(copy.run_forward(batch, rows, step)?.1)
+    }
+
+    fn clone_state(&self) -> Self {
+        Self {
+            layers: self.layers.clone(),
+            layout: self.layout.clone(),
+            state_layout: self.state_layout.clone(),
+            classes: self.classes,
+            seed: self.seed,
+            params: self.params.clone(),
+            state: self.state.clone(),
+            m: Vec::new(),
+            v: Vec::new(),
+            t: self.t,
+        }
+    }
+
+    /// Loss metrics and the full gradient slab for one training batch of `rows` (the first
+    /// `batch_rows` real), at the current step; updates the state (moving statistics).
     pub fn gradients(
-        &self,
+        &mut self,
         batch: &[f32],
         labels: &[u32],
         rows: usize,
         batch_rows: usize,
     ) -> Result<(Metrics, Vec<f32>), ModelError> {
-        let ops = layer_ops(&self.layers, rows)?;
-        let masked = input_is_relu(&ops);
-        let first = first_param_indices(&self.layers);
-        let outputs = self.forward(batch, rows)?;
+        let step = CpuStep {
+            training: true,
+            batch_rows,
+            step: self.t as u32,
+            seed: 0,
+        };
+        let (nodes, outputs, tensors) = self.run_forward(batch, rows, step)?;
         let params = softmax_xent::Params {
             rows: rows as u32,
             classes: self.classes as u32,
@@ -98,32 +184,19 @@ impl CpuNetwork {
         let logits = &outputs[outputs.len() - 1];
         let (mut dy, metrics) = softmax_xent::cpu::forward(&params, logits, labels, batch_rows);
         let mut grads = vec![0.0; self.layout.total];
-        for (index, op) in ops.iter().enumerate().rev() {
-            let x = &outputs[index];
-            let kernel = || self.tensor(first[index]);
-            let layer_grads = match *op {
-                LayerOp::Flatten => continue, // the gradient passes through unchanged
-                LayerOp::Pool { kind, params } => {
-                    dy = pool2d::cpu::backward_input(&params, kind, masked[index], x, &dy);
-                    continue;
-                }
-                LayerOp::Dense { shape, .. } => {
-                    dense::cpu::backward(shape, masked[index], x, kernel(), &dy)
-                }
-                LayerOp::Conv2D { shape, .. } => {
-                    conv2d::cpu::backward(&shape, masked[index], x, kernel(), &dy)
-                }
+        for (i, node) in nodes.iter().enumerate().rev() {
+            let node_step = CpuStep {
+                seed: node_seed(self.seed, node.origin),
+                ..step
             };
-            let Gradients {
-                input,
-                kernel,
-                bias,
-            } = layer_grads;
-            for (slot, values) in [(first[index], &kernel), (first[index] + 1, &bias)] {
-                let offset = self.layout.tensors[slot].offset;
-                grads[offset..offset + values.len()].copy_from_slice(values);
+            let result = node
+                .op
+                .cpu_backward(node_step, &outputs[i], &dy, &tensors[i]);
+            for (name, index) in self.slots(node).trainable {
+                let slot = &self.layout.tensors[index];
+                grads[slot.offset..slot.offset + slot.len].copy_from_slice(&result.tensors[name]);
             }
-            dy = input;
+            dy = result.dx;
         }
         Ok((metrics, grads))
     }

@@ -1,62 +1,16 @@
-//! Shape inference: every layer's output shape and parameters, and every shape error, before
-//! any GPU work.
+//! Shape inference: every layer's output shape and tensors, and every shape error, before any
+//! GPU work. Each layer's own rule ([`Layer::output_shape`]) does the work; this loop names the
+//! layers, carries the shape along and checks what the model as a whole must satisfy.
 
 use std::collections::HashMap;
-use std::fmt;
 
-use super::spec::{Activation, LayerSpec, ModelSpec, Size2};
+use super::spec::{Activation, LayerSpec, ModelSpec};
 use super::ModelError;
-use crate::layers::conv2d::geometry::output_extent as conv_extent;
-use crate::layers::pool2d::geometry::output_extent as pool_extent;
-
-/// The shape of one sample's activation (the batch axis is implicit).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Shape {
-    /// `[height, width, channels]`.
-    Image {
-        /// Rows.
-        h: usize,
-        /// Columns.
-        w: usize,
-        /// Channels.
-        c: usize,
-    },
-    /// `[features]`.
-    Flat(usize),
-}
-
-impl Shape {
-    /// Values per sample.
-    pub fn len(&self) -> usize {
-        match *self {
-            Self::Image { h, w, c } => h * w * c,
-            Self::Flat(n) => n,
-        }
-    }
-
-    /// Whether the shape holds no values.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-impl fmt::Display for Shape {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Image { h, w, c } => write!(f, "({h}, {w}, {c})"),
-            Self::Flat(n) => write!(f, "({n},)"),
-        }
-    }
-}
-
-/// One trainable tensor of a layer.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ParamInfo {
-    /// `layer.kernel` or `layer.bias`.
-    pub name: String,
-    /// Keras layout.
-    pub shape: Vec<usize>,
-}
+use crate::layers::layer::{Layer, Problem};
+pub use crate::layers::layer::{Role, TensorDef};
+pub use crate::layers::rules::COLLAPSE_HINT;
+use crate::layers::rules::{values, MAX_VALUES};
+pub use crate::layers::shape::Shape;
 
 /// A layer with its shapes resolved.
 #[derive(Clone, Debug, PartialEq)]
@@ -69,17 +23,31 @@ pub struct LayerInfo {
     pub input: Shape,
     /// Shape leaving it.
     pub output: Shape,
-    /// Its trainable tensors (kernel, then bias).
-    pub params: Vec<ParamInfo>,
+    /// Its tensors (parameters, state, scratch), with names relative to the layer.
+    pub tensors: Vec<TensorDef>,
 }
 
 impl LayerInfo {
+    /// The layer's tensors of `role`, each with its full name (`dense_1.kernel`).
+    pub fn tensors_of(&self, role: Role) -> impl Iterator<Item = (String, &TensorDef)> {
+        self.tensors
+            .iter()
+            .filter(move |tensor| tensor.role == role)
+            .map(|tensor| (format!("{}.{}", self.name, tensor.name), tensor))
+    }
+
     /// Trainable values in the layer.
     pub fn param_count(&self) -> usize {
-        self.params
-            .iter()
-            .map(|p| p.shape.iter().product::<usize>())
-            .sum()
+        self.count(Role::Trainable)
+    }
+
+    /// Non-trainable values (moving statistics) in the layer.
+    pub fn state_count(&self) -> usize {
+        self.count(Role::State)
+    }
+
+    fn count(&self, role: Role) -> usize {
+        self.tensors_of(role).map(|(_, tensor)| tensor.len()).sum()
     }
 
     /// The layer's activation (`Linear` for layers without one).
@@ -88,37 +56,15 @@ impl LayerInfo {
     }
 }
 
-/// What a layer's problems suggest when its output would be empty (the lecture's fixes).
-pub const COLLAPSE_HINT: &str =
-    "use fewer pooling layers, a smaller pool size, or padding = \"same\" on the convolutions";
-
-/// The most values one activation or parameter tensor may hold per sample (kernels index with
-/// `u32`).
-const MAX_VALUES: usize = u32::MAX as usize;
-
-/// Why one layer cannot be built: what is wrong and what to do.
-struct Problem {
-    problem: String,
-    hint: String,
-}
-
-impl Problem {
-    fn new(problem: impl Into<String>, hint: impl Into<String>) -> Self {
-        Self {
-            problem: problem.into(),
-            hint: hint.into(),
-        }
-    }
-}
-
-/// Resolves every layer's shapes and parameters, or says which layer is wrong and why.
+/// Resolves every layer's shapes and tensors, or says which layer is wrong and why.
 pub fn infer(spec: &ModelSpec) -> Result<Vec<LayerInfo>, ModelError> {
     check_task(spec)?;
     let [h, w, c] = spec.input;
     let mut shape = Shape::Image { h, w, c };
     let mut seen: HashMap<&str, usize> = HashMap::new();
     let mut layers = Vec::with_capacity(spec.layers.len());
-    for (index, layer) in spec.layers.iter().enumerate() {
+    for (index, layer_spec) in spec.layers.iter().enumerate() {
+        let layer = layer_spec.layer();
         let count = seen.entry(layer.kind()).or_default();
         let name = match *count {
             0 => layer.kind().to_string(),
@@ -126,20 +72,19 @@ pub fn infer(spec: &ModelSpec) -> Result<Vec<LayerInfo>, ModelError> {
         };
         *count += 1;
         let is_last = index + 1 == spec.layers.len();
-        let (output, params) =
-            layer_shapes(layer, &name, shape, is_last).map_err(|p| ModelError::Layer {
-                index,
-                layer: name.clone(),
-                problem: p.problem,
-                input: shape.to_string(),
-                hint: p.hint,
-            })?;
+        let output = layer_output(layer, shape, is_last).map_err(|p| ModelError::Layer {
+            index,
+            layer: name.clone(),
+            problem: p.problem,
+            input: shape.to_string(),
+            hint: p.hint,
+        })?;
         layers.push(LayerInfo {
             name,
-            spec: layer.clone(),
+            spec: layer_spec.clone(),
             input: shape,
             output,
-            params,
+            tensors: layer.tensors(shape),
         });
         shape = output;
     }
@@ -177,159 +122,24 @@ fn check_task(spec: &ModelSpec) -> Result<(), ModelError> {
     Ok(())
 }
 
-/// The product of `dims` if it fits in [`MAX_VALUES`].
-fn values(dims: &[usize]) -> Option<usize> {
-    dims.iter()
-        .try_fold(1usize, |n, &d| n.checked_mul(d))
-        .filter(|&n| n <= MAX_VALUES)
-}
-
-/// `[h, w, c]` of an image input, or the problem for a layer of `class` that needs one.
-fn image(input: Shape, class: &str) -> Result<(usize, usize, usize), Problem> {
-    match input {
-        Shape::Image { h, w, c } => Ok((h, w, c)),
-        Shape::Flat(_) => Err(Problem::new(
-            format!("{class} needs an image input (H, W, C) but receives a flat vector"),
-            "put convolution and pooling layers before Flatten",
-        )),
-    }
-}
-
-/// A count field that must be at least 1.
-fn at_least_one(field: &str, value: usize) -> Result<(), Problem> {
-    if value == 0 {
-        return Err(Problem::new(
-            format!("{field} must be at least 1, got 0"),
-            format!("give {field} >= 1"),
-        ));
-    }
-    Ok(())
-}
-
-/// A window or stride field that must be at least 1 in both directions.
-fn size_at_least_one(field: &str, size: Size2) -> Result<(), Problem> {
-    if size.h == 0 || size.w == 0 {
-        return Err(Problem::new(
-            format!("{field} must be at least 1 in both directions, got {size}"),
-            format!("give {field} >= 1, as one number or [h, w]"),
-        ));
-    }
-    Ok(())
-}
-
-/// The `name.kernel` and `name.bias` tensors, or the problem when one is too large.
-fn kernel_and_bias(
-    name: &str,
-    kernel: Vec<usize>,
-    units: usize,
-) -> Result<Vec<ParamInfo>, Problem> {
-    if values(&kernel).is_none() {
-        return Err(Problem::new(
-            format!("the kernel {kernel:?} holds more than {MAX_VALUES} values"),
-            "use fewer filters or units, or pool before this layer",
-        ));
-    }
-    Ok(vec![
-        ParamInfo {
-            name: format!("{name}.kernel"),
-            shape: kernel,
-        },
-        ParamInfo {
-            name: format!("{name}.bias"),
-            shape: vec![units],
-        },
-    ])
-}
-
-/// One layer's output shape and parameters from the shape reaching it.
-fn layer_shapes(
-    layer: &LayerSpec,
-    name: &str,
-    input: Shape,
-    is_last: bool,
-) -> Result<(Shape, Vec<ParamInfo>), Problem> {
+/// One layer's output shape from the shape reaching it; softmax only at the very end.
+fn layer_output(layer: &dyn Layer, input: Shape, is_last: bool) -> Result<Shape, Problem> {
     if layer.activation() == Activation::Softmax && !is_last {
         return Err(Problem::new(
             "softmax is only supported on the output layer",
             "use relu or linear on hidden layers",
         ));
     }
-    match *layer {
-        LayerSpec::Conv2D {
-            filters,
-            kernel_size,
-            strides,
-            padding,
-            ..
-        } => {
-            let (h, w, c) = image(input, "Conv2D")?;
-            at_least_one("filters", filters)?;
-            size_at_least_one("kernel_size", kernel_size)?;
-            size_at_least_one("strides", strides)?;
-            let rows = conv_extent(h, kernel_size.h, strides.h, padding);
-            let cols = conv_extent(w, kernel_size.w, strides.w, padding);
-            let (Some((out_h, _)), Some((out_w, _))) = (rows, cols) else {
-                return Err(Problem::new(
-                    format!(
-                        "the output collapses to nothing: the {}x{} kernel does not fit the {h}x{w} \
-                         input without padding",
-                        kernel_size.h, kernel_size.w
-                    ),
-                    COLLAPSE_HINT,
-                ));
-            };
-            let output = image_output(out_h, out_w, filters)?;
-            let kernel = vec![kernel_size.h, kernel_size.w, c, filters];
-            Ok((output, kernel_and_bias(name, kernel, filters)?))
-        }
-        LayerSpec::MaxPooling2D { pool_size, strides }
-        | LayerSpec::AveragePooling2D { pool_size, strides } => {
-            let (h, w, c) = image(input, layer.class_name())?;
-            let (pool, strides) = (pool_size, strides.unwrap_or(pool_size));
-            size_at_least_one("pool_size", pool)?;
-            size_at_least_one("strides", strides)?;
-            let rows = pool_extent(h, pool.h, strides.h);
-            let cols = pool_extent(w, pool.w, strides.w);
-            let (Some(out_h), Some(out_w)) = (rows, cols) else {
-                return Err(Problem::new(
-                    format!(
-                        "the output collapses to nothing: the {}x{} pool window does not fit the \
-                         {h}x{w} input",
-                        pool.h, pool.w
-                    ),
-                    COLLAPSE_HINT,
-                ));
-            };
-            Ok((image_output(out_h, out_w, c)?, Vec::new()))
-        }
-        LayerSpec::Flatten => Ok((Shape::Flat(input.len()), Vec::new())),
-        LayerSpec::Dense { units, .. } => {
-            let Shape::Flat(inputs) = input else {
-                return Err(Problem::new(
-                    "Dense needs a flat input but receives an image",
-                    "put a Flatten layer before the first Dense layer",
-                ));
-            };
-            at_least_one("units", units)?;
-            Ok((
-                Shape::Flat(units),
-                kernel_and_bias(name, vec![inputs, units], units)?,
-            ))
-        }
-    }
+    layer.output_shape(input)
 }
 
-/// An `[h, w, c]` output, or the problem when it is too large.
-fn image_output(h: usize, w: usize, c: usize) -> Result<Shape, Problem> {
-    if values(&[h, w, c]).is_none() {
-        return Err(Problem::new(
-            format!("the output ({h}, {w}, {c}) holds more than {MAX_VALUES} values"),
-            "use fewer filters, strides > 1 or pooling",
-        ));
-    }
-    Ok(Shape::Image { h, w, c })
+/// Whether `layer` is an `Activation("softmax")` layer.
+fn is_softmax_layer(layer: &LayerSpec) -> bool {
+    matches!(layer, LayerSpec::Activation(a) if a.activation == Activation::Softmax)
 }
 
+/// The model must end in softmax over `classes` outputs: a Dense layer with softmax, or any
+/// layer giving `classes` outputs followed by `Activation("softmax")`.
 fn check_output(spec: &ModelSpec, layers: &[LayerInfo]) -> Result<(), ModelError> {
     let output_error = |problem: String| ModelError::Output {
         model: spec.name.clone(),
@@ -339,34 +149,31 @@ fn check_output(spec: &ModelSpec, layers: &[LayerInfo]) -> Result<(), ModelError
             spec.classes
         ),
     };
-    match layers.last() {
-        Some(LayerInfo {
-            spec:
-                LayerSpec::Dense {
-                    units,
-                    activation: Activation::Softmax,
-                },
-            ..
-        }) if *units == spec.classes => Ok(()),
-        Some(LayerInfo {
-            spec: LayerSpec::Dense { units, .. },
-            ..
-        }) if *units != spec.classes => Err(output_error(format!(
+    let Some(last) = layers.last() else {
+        return Err(output_error("the model has no layers".into()));
+    };
+    let ends_in_softmax = last.activation() == Activation::Softmax || is_softmax_layer(&last.spec);
+    match last.output {
+        Shape::Flat(units) if units != spec.classes => Err(output_error(format!(
             "the last layer has {units} units but the data has {} classes",
             spec.classes
         ))),
-        Some(_) => Err(output_error(
+        Shape::Flat(_) if ends_in_softmax => Ok(()),
+        _ => Err(output_error(
             "the last layer must be a Dense layer with softmax activation".into(),
         )),
-        None => Err(output_error("the model has no layers".into())),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layers::conv2d::Conv2D;
+    use crate::layers::dense::Dense;
+    use crate::layers::flatten::Flatten;
+    use crate::layers::pool2d::{AveragePooling2D, Window};
     use crate::model::presets::preset;
-    use crate::model::spec::Padding;
+    use crate::model::spec::{Padding, Size2};
 
     #[test]
     fn dense_preset_has_kerass_101770_parameters() {
@@ -393,10 +200,10 @@ mod tests {
     #[test]
     fn last_layer_units_must_match_classes() {
         let mut spec = preset("dense").unwrap();
-        spec.layers[2] = LayerSpec::Dense {
+        spec.layers[2] = LayerSpec::Dense(Dense {
             units: 7,
             activation: Activation::Softmax,
-        };
+        });
         let message = infer(&spec).unwrap_err().to_string();
         assert!(message.contains("7 units"), "{message}");
         assert!(message.contains("10 classes"), "{message}");
@@ -439,9 +246,10 @@ mod tests {
                 Shape::Flat(10),
             ]
         );
-        assert_eq!(layers[2].params[0].name, "conv2d_1.kernel");
-        assert_eq!(layers[2].params[0].shape, [3, 3, 32, 64]);
-        assert_eq!(layers[2].params[1].shape, [64]);
+        let params: Vec<_> = layers[2].tensors_of(Role::Trainable).collect();
+        assert_eq!(params[0].0, "conv2d_1.kernel");
+        assert_eq!(params[0].1.shape, [3, 3, 32, 64]);
+        assert_eq!(params[1].1.shape, [64]);
         let counts: Vec<usize> = layers.iter().map(LayerInfo::param_count).collect();
         assert_eq!(counts, [320, 0, 18_496, 0, 36_928, 0, 36_928, 650]);
         assert_eq!(counts.iter().sum::<usize>(), 93_322);
@@ -489,29 +297,30 @@ mod tests {
             }
         );
         // An asymmetric 5x3 kernel with strides (2, 3) on 28x28, valid: (11, 9).
-        spec.layers[0] = LayerSpec::Conv2D {
+        spec.layers[0] = LayerSpec::Conv2D(Conv2D {
             filters: 5,
             kernel_size: Size2 { h: 5, w: 3 },
             strides: Size2 { h: 2, w: 3 },
             padding: Padding::Valid,
             activation: Activation::Relu,
-        };
-        spec.layers.truncate(1);
-        spec.layers.push(LayerSpec::AveragePooling2D {
-            pool_size: Size2 { h: 3, w: 2 },
-            strides: Some(Size2 { h: 1, w: 2 }),
         });
+        spec.layers.truncate(1);
+        spec.layers
+            .push(LayerSpec::AveragePooling2D(AveragePooling2D(Window {
+                pool_size: Size2 { h: 3, w: 2 },
+                strides: Some(Size2 { h: 1, w: 2 }),
+            })));
         let error = infer(&spec).unwrap_err();
         // The model no longer ends in Dense: only the output check fails, after the shapes.
         assert!(matches!(error, ModelError::Output { .. }), "{error}");
-        spec.layers.push(LayerSpec::Flatten);
-        spec.layers.push(LayerSpec::Dense {
+        spec.layers.push(LayerSpec::Flatten(Flatten {}));
+        spec.layers.push(LayerSpec::Dense(Dense {
             units: 10,
             activation: Activation::Softmax,
-        });
+        }));
         let layers = infer(&spec).unwrap();
         assert_eq!(layers[0].output, Shape::Image { h: 12, w: 9, c: 5 });
-        assert_eq!(layers[0].params[0].shape, [5, 3, 1, 5]);
+        assert_eq!(layers[0].tensors[0].shape, [5, 3, 1, 5]);
         assert_eq!(layers[1].name, "average_pooling2d");
         assert_eq!(layers[1].output, Shape::Image { h: 10, w: 4, c: 5 });
     }
@@ -542,10 +351,10 @@ mod tests {
     #[test]
     fn huge_layers_are_an_error_not_an_overflow() {
         let mut spec = preset("dense").unwrap();
-        spec.layers[1] = LayerSpec::Dense {
+        spec.layers[1] = LayerSpec::Dense(Dense {
             units: usize::MAX / 2,
             activation: Activation::Relu,
-        };
+        });
         let message = infer(&spec).unwrap_err().to_string();
         assert!(message.contains("layer 1 (dense)"), "{message}");
         assert!(message.contains("more than"), "{message}");

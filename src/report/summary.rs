@@ -108,12 +108,16 @@ pub fn summary(spec: &ModelSpec, layers: &[LayerInfo]) -> String {
     }
     out += &rule(&widths, ['└', '─', '┴', '┘']);
 
-    let total: usize = layers.iter().map(LayerInfo::param_count).sum();
-    let bytes = memory(total * BYTES_PER_PARAM);
+    let trainable: usize = layers.iter().map(LayerInfo::param_count).sum();
+    let state: usize = layers.iter().map(LayerInfo::state_count).sum();
+    let line = |count: usize| {
+        let bytes = memory(count * BYTES_PER_PARAM);
+        format!("{} ({bytes})", thousands(count))
+    };
     // Writing to a String cannot fail.
-    let _ = writeln!(out, " Total params: {} ({bytes})", thousands(total));
-    let _ = writeln!(out, " Trainable params: {} ({bytes})", thousands(total));
-    let _ = writeln!(out, " Non-trainable params: 0 ({})", memory(0));
+    let _ = writeln!(out, " Total params: {}", line(trainable + state));
+    let _ = writeln!(out, " Trainable params: {}", line(trainable));
+    let _ = writeln!(out, " Non-trainable params: {}", line(state));
     out
 }
 

@@ -2,9 +2,13 @@
 //! one-shot dispatch and tolerant comparison.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+use std::collections::BTreeMap;
+
 use bytemuck::Pod;
 use gpu_cnn::gpu::step_table::{StepParams, StepTable};
-use gpu_cnn::gpu::{buffers, DeviceSelector, Dispatch, GpuContext, KernelCache};
+use gpu_cnn::gpu::{buffers, DeviceSelector, Dispatch, GpuContext};
+use gpu_cnn::layers::activation::Activation;
+use gpu_cnn::layers::layer::{BackwardIo, ForwardIo, Op, Tensors, View};
 use rand::distr::{Distribution, Uniform};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -22,13 +26,6 @@ pub fn context() -> GpuContext {
              apt-get install mesa-vulkan-drivers"
         )
     })
-}
-
-/// A context and its kernel cache.
-pub fn gpu() -> (GpuContext, KernelCache) {
-    let ctx = context();
-    let cache = KernelCache::new(&ctx);
-    (ctx, cache)
 }
 
 /// A seeded generator for one test case.
@@ -54,24 +51,19 @@ pub fn poisoned(ctx: &GpuContext, label: &str, len: usize) -> wgpu::Buffer {
 }
 
 /// A step table whose entry 0 is `entry`.
-pub fn step_table(ctx: &GpuContext, cache: &KernelCache, entry: StepParams) -> StepTable {
-    let table = StepTable::new(ctx, cache, "test.steps", 1).expect("step table");
+pub fn step_table(ctx: &GpuContext, entry: StepParams) -> StepTable {
+    let table = StepTable::new(ctx, "test.steps", 1).expect("step table");
     table.write(ctx, &[entry]);
     table
 }
 
 /// Records `dispatches` once (step 0 of `table`) in one pass, submits and waits.
-pub fn run(
-    ctx: &GpuContext,
-    cache: &KernelCache,
-    dispatches: &[Dispatch],
-    table: Option<&StepTable>,
-) {
+pub fn run(ctx: &GpuContext, dispatches: &[Dispatch], table: Option<&StepTable>) {
     let fallback;
     let table = match table {
         Some(table) => table,
         None => {
-            fallback = step_table(ctx, cache, StepParams::default());
+            fallback = step_table(ctx, StepParams::default());
             &fallback
         }
     };
@@ -110,4 +102,173 @@ pub fn assert_close(what: &str, gpu: &[f32], cpu: &[f32], atol: f32, rtol: f32) 
         );
     }
     assert!(!cpu.is_empty(), "{what}: nothing compared");
+}
+
+/// The named tensors of one launch, uploaded.
+pub struct Uploaded {
+    buffers: Vec<(&'static str, wgpu::Buffer, usize)>,
+}
+
+impl Uploaded {
+    /// Uploads each `(name, values)`.
+    pub fn new(ctx: &GpuContext, tensors: &[(&'static str, &[f32])]) -> Self {
+        Self {
+            buffers: tensors
+                .iter()
+                .map(|&(name, values)| (name, upload(ctx, name, values), values.len()))
+                .collect(),
+        }
+    }
+
+    /// NaN-poisoned buffers of `(name, len)`.
+    pub fn poisoned(ctx: &GpuContext, tensors: &[(&'static str, usize)]) -> Self {
+        Self {
+            buffers: tensors
+                .iter()
+                .map(|&(name, len)| (name, poisoned(ctx, name, len), len))
+                .collect(),
+        }
+    }
+
+    /// The views, by name.
+    pub fn views(&self) -> Tensors<'_> {
+        let mut views = Tensors::default();
+        for (name, buffer, len) in &self.buffers {
+            views.insert(name, View::whole(buffer, vec![*len]));
+        }
+        views
+    }
+
+    /// Reads every buffer back, by name.
+    pub fn read(&self, ctx: &GpuContext) -> BTreeMap<&'static str, Vec<f32>> {
+        self.buffers
+            .iter()
+            .map(|(name, buffer, len)| (*name, read(ctx, buffer, *len)))
+            .collect()
+    }
+}
+
+/// Runs `op`'s forward launches once on `x` with `tensors` (ReLU fused when `activation` says
+/// so); returns the `y_len` outputs.
+pub fn op_forward(
+    ctx: &GpuContext,
+    op: &dyn Op,
+    x: &[f32],
+    tensors: &Uploaded,
+    y_len: usize,
+    activation: Activation,
+) -> Vec<f32> {
+    let x_buf = upload(ctx, "x", x);
+    let y = poisoned(ctx, "y", y_len);
+    let io = ForwardIo {
+        label: "test",
+        x: View::whole(&x_buf, vec![x.len()]),
+        tensors: tensors.views(),
+        y: View::whole(&y, vec![y_len]),
+        activation,
+        training: true,
+        seed: 0,
+    };
+    let dispatches = op.encode_forward(ctx, &io).expect("forward launches");
+    run(ctx, &dispatches, None);
+    read(ctx, &y, y_len)
+}
+
+/// Runs `op`'s backward launches once; returns the input gradient and the tensor gradients
+/// (`grads` names and sizes them).
+pub fn op_backward(
+    ctx: &GpuContext,
+    op: &dyn Op,
+    x: &[f32],
+    dy: &[f32],
+    tensors: &Uploaded,
+    grads: &[(&'static str, usize)],
+    mask_input: bool,
+) -> (Vec<f32>, BTreeMap<&'static str, Vec<f32>>) {
+    let (x_buf, dy_buf) = (upload(ctx, "x", x), upload(ctx, "dy", dy));
+    let dx = poisoned(ctx, "dx", x.len());
+    let grads = Uploaded::poisoned(ctx, grads);
+    let io = BackwardIo {
+        label: "test",
+        x: View::whole(&x_buf, vec![x.len()]),
+        tensors: tensors.views(),
+        dy: View::whole(&dy_buf, vec![dy.len()]),
+        grads: grads.views(),
+        dx: Some(View::whole(&dx, vec![x.len()])),
+        mask_input,
+        seed: 0,
+    };
+    let dispatches = op.encode_backward(ctx, &io).expect("backward launches");
+    run(ctx, &dispatches, None);
+    (read(ctx, &dx, x.len()), grads.read(ctx))
+}
+
+/// Tolerances of a comparison: `|gpu − cpu| ≤ atol + rtol·|cpu|`.
+#[derive(Clone, Copy, Debug)]
+pub struct Tolerance {
+    /// Absolute part.
+    pub atol: f32,
+    /// Relative part.
+    pub rtol: f32,
+}
+
+/// A kernel-and-bias layer's op (dense, conv2d) against its CPU reference: forward with and
+/// without the fused ReLU, backward with and without the fused input mask. `x` is made a ReLU
+/// output for the backward (half its entries exactly zero) so the mask matters.
+#[allow(clippy::too_many_arguments)]
+pub fn check_kernel_layer(
+    what: &str,
+    op: &dyn Op,
+    seed: u64,
+    (x_len, kernel_len, units, y_len): (usize, usize, usize, usize),
+    forward: impl Fn(bool, &[f32], &[f32], &[f32]) -> Vec<f32>,
+    backward: impl Fn(bool, &[f32], &[f32], &[f32]) -> gpu_cnn::layers::Gradients,
+    tolerance: Tolerance,
+) {
+    let ctx = context();
+    let Tolerance { atol, rtol } = tolerance;
+    let mut rng = rng(seed);
+    let x = uniform(&mut rng, x_len, -1.0, 1.0);
+    let kernel = uniform(&mut rng, kernel_len, -1.0, 1.0);
+    let bias = uniform(&mut rng, units, -1.0, 1.0);
+    let tensors = Uploaded::new(&ctx, &[("kernel", &kernel), ("bias", &bias)]);
+    for relu in [false, true] {
+        let activation = if relu {
+            Activation::Relu
+        } else {
+            Activation::Linear
+        };
+        let gpu = op_forward(&ctx, op, &x, &tensors, y_len, activation);
+        let cpu = forward(relu, &x, &kernel, &bias);
+        assert_close(
+            &format!("{what} forward relu {relu}"),
+            &gpu,
+            &cpu,
+            atol,
+            rtol,
+        );
+    }
+    let x: Vec<f32> = x.iter().map(|v| v.max(0.0)).collect();
+    let dz = uniform(&mut rng, y_len, -1.0, 1.0);
+    for mask in [false, true] {
+        let grads = [("kernel", kernel_len), ("bias", units)];
+        let (dx, gpu) = op_backward(&ctx, op, &x, &dz, &tensors, &grads, mask);
+        let cpu = backward(mask, &x, &kernel, &dz);
+        let what = format!("{what} backward mask {mask}");
+        assert_close(&format!("{what}: input"), &dx, &cpu.input, atol, rtol);
+        assert_close(
+            &format!("{what}: kernel"),
+            &gpu["kernel"],
+            &cpu.kernel,
+            atol,
+            rtol,
+        );
+        assert_close(
+            &format!("{what}: bias"),
+            &gpu["bias"],
+            &cpu.bias,
+            atol,
+            rtol,
+        );
+    }
 }

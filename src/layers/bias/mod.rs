@@ -5,7 +5,7 @@ pub mod cpu;
 
 use bytemuck::{Pod, Zeroable};
 
-use crate::gpu::{Dispatch, GpuContext, GpuError, Kernel, KernelCache};
+use crate::gpu::{Dispatch, GpuContext, GpuError, Kernel};
 
 /// Mirrors `struct Params` of `shaders/bias/backward.wgsl`.
 #[repr(C)]
@@ -24,23 +24,28 @@ pub struct Params {
 /// Columns one workgroup of `bias.backward` covers.
 const COLS_PER_GROUP: u32 = 16;
 
+/// What `bias.backward` reads and writes.
+pub struct Io<'a> {
+    /// `[rows, cols]` output gradient.
+    pub grad: wgpu::BufferBinding<'a>,
+    /// `[cols]` its column sums.
+    pub bias_grad: wgpu::BufferBinding<'a>,
+}
+
 /// Builds the `bias.backward` launch: `grad [rows, cols]` → `bias_grad [cols]`.
 pub fn encode_backward(
     ctx: &GpuContext,
-    cache: &KernelCache,
     label: &str,
     params: Params,
-    grad: wgpu::BufferBinding<'_>,
-    bias_grad: wgpu::BufferBinding<'_>,
+    io: Io<'_>,
 ) -> Result<Dispatch, GpuError> {
     Dispatch::new(
         ctx,
-        cache,
         Kernel::BiasBackward,
         label,
-        &[],
+        &(),
         &params,
-        &[grad, bias_grad],
+        &[io.grad, io.bias_grad],
         [params.cols.div_ceil(COLS_PER_GROUP), 1, 1],
     )
 }

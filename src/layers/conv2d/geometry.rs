@@ -1,6 +1,6 @@
 //! Keras's output-size and padding rules for one spatial axis of a convolution.
 
-use crate::model::spec::Padding;
+use crate::layers::shape::Padding;
 
 /// Output length and zero padding before the first element along one axis, or `None` when the
 /// output would be empty (a `valid` window larger than the input) or a size is zero.

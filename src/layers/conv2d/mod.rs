@@ -5,20 +5,113 @@
 //!                                                              · kernel[ki, kj, ci, co])
 //! backward_input   dx[b, ih, iw, ci] = Σ over (oh, ow, ki, kj, co) with oh·sh+ki−pt = ih and
 //!                                      ow·sw+kj−pl = iw of dz[b, oh, ow, co] · kernel[ki, kj, ci, co],
-//!                                      ⊙ (x > 0) when x is a ReLU output
+//!                                      (⊙ (x > 0) when the planner fused a ReLU before)
 //! backward_weight  dkernel[ki, kj, ci, co] = Σ_{b,oh,ow} x[b, oh·sh+ki−pt, ow·sw+kj−pl, ci] · dz[b, oh, ow, co]
 //!                  dbias[co] = Σ_{b,oh,ow} dz[b, oh, ow, co]
 //! ```
 //! Zero padding (`pt`, `pl`) follows Keras's `valid`/`same` rules ([`geometry`]). Every pass is
-//! one launch of the tiled GEMM as an implicit GEMM (no im2col buffer), plus `bias.backward`.
+//! one launch of the tiled GEMM as an implicit GEMM (no im2col buffer), plus `bias.backward`;
+//! the `activation` field expands to an Activation layer the planner may fold into the forward.
 
 pub mod cpu;
 pub mod geometry;
 
-use crate::gpu::{Dispatch, GpuContext, GpuError, KernelCache};
-use crate::layers::matmul::passes::{self, Gemm};
+use serde::{Deserialize, Serialize};
+
+use crate::gpu::{Dispatch, GpuContext, GpuError};
+use crate::layers::activation::Activation;
+use crate::layers::layer::{
+    BackwardIo, CpuStep, ForwardIo, HostGradients, HostTensors, Layer, Op, Problem, TensorDef,
+};
+use crate::layers::matmul::passes::{Gemm, KernelLayerGemms};
 use crate::layers::matmul::{self, Layout};
-use crate::model::spec::{Padding, Size2};
+use crate::layers::rules::{
+    at_least_one, check_kernel, image, image_output, kernel_and_bias, size_at_least_one,
+    COLLAPSE_HINT,
+};
+use crate::layers::shape::{Padding, Shape, Size2};
+
+/// Keras `Conv2D(filters, kernel_size, strides, padding, activation)` over NHWC input, kernel
+/// `[kh, kw, c_in, filters]`, plus bias.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Conv2D {
+    /// Output channels.
+    pub filters: usize,
+    /// Kernel height and width.
+    pub kernel_size: Size2,
+    /// Step between windows (default 1).
+    #[serde(default = "Size2::one")]
+    pub strides: Size2,
+    /// `valid` (default) or `same`.
+    #[serde(default)]
+    pub padding: Padding,
+    /// Activation (default linear).
+    #[serde(default)]
+    pub activation: Activation,
+}
+
+impl Layer for Conv2D {
+    fn class_name(&self) -> &'static str {
+        "Conv2D"
+    }
+
+    fn kind(&self) -> &'static str {
+        "conv2d"
+    }
+
+    fn output_shape(&self, input: Shape) -> Result<Shape, Problem> {
+        let (h, w, c) = image(input, "Conv2D")?;
+        at_least_one("filters", self.filters)?;
+        size_at_least_one("kernel_size", self.kernel_size)?;
+        size_at_least_one("strides", self.strides)?;
+        let (kernel, strides) = (self.kernel_size, self.strides);
+        let rows = geometry::output_extent(h, kernel.h, strides.h, self.padding);
+        let cols = geometry::output_extent(w, kernel.w, strides.w, self.padding);
+        let (Some((out_h, _)), Some((out_w, _))) = (rows, cols) else {
+            return Err(Problem::new(
+                format!(
+                    "the output collapses to nothing: the {}x{} kernel does not fit the {h}x{w} \
+                     input without padding",
+                    kernel.h, kernel.w
+                ),
+                COLLAPSE_HINT,
+            ));
+        };
+        let output = image_output(out_h, out_w, self.filters)?;
+        check_kernel(&[kernel.h, kernel.w, c, self.filters])?;
+        Ok(output)
+    }
+
+    fn tensors(&self, input: Shape) -> Vec<TensorDef> {
+        let kernel = vec![
+            self.kernel_size.h,
+            self.kernel_size.w,
+            input.channels(),
+            self.filters,
+        ];
+        kernel_and_bias(kernel, self.filters)
+    }
+
+    fn activation(&self) -> Activation {
+        self.activation
+    }
+
+    fn op(&self, input: Shape, rows: usize) -> Result<Box<dyn Op>, Problem> {
+        self.output_shape(input)?;
+        let (h, w, c) = image(input, "Conv2D")?;
+        let shape = ConvShape::new(
+            rows,
+            [h, w, c],
+            self.filters,
+            self.kernel_size,
+            self.strides,
+            self.padding,
+        )
+        .ok_or_else(|| Problem::new("the output collapses to nothing", COLLAPSE_HINT))?;
+        Ok(Box::new(shape))
+    }
+}
 
 /// Every size of one convolution at a given batch size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,6 +208,27 @@ impl ConvShape {
         }
     }
 
+    /// The three implicit GEMMs of the layer.
+    pub fn gemms(&self) -> KernelLayerGemms {
+        let (pixels, taps) = (self.output_pixels(), self.taps());
+        let input_pixels = self.batch * self.in_h * self.in_w;
+        KernelLayerGemms {
+            forward: Gemm {
+                params: self.gemm(pixels, self.out_c, taps * self.in_c),
+                layout: Layout::ConvForward,
+            },
+            backward_input: Gemm {
+                params: self.gemm(input_pixels, self.in_c, taps * self.out_c),
+                layout: Layout::ConvBackwardInput,
+            },
+            backward_weight: Gemm {
+                params: self.gemm(taps * self.in_c, self.out_c, pixels),
+                layout: Layout::ConvBackwardWeight,
+            },
+            dz_matrix: (pixels, self.out_c),
+        }
+    }
+
     fn output_pixels(&self) -> usize {
         self.batch * self.out_h * self.out_w
     }
@@ -124,79 +238,42 @@ impl ConvShape {
     }
 }
 
-/// Builds the forward launch: `y = act(conv(x, kernel) + bias)`.
-pub fn encode_forward(
-    ctx: &GpuContext,
-    cache: &KernelCache,
-    label: &str,
-    shape: &ConvShape,
-    relu: bool,
-    x: wgpu::BufferBinding<'_>,
-    kernel: wgpu::BufferBinding<'_>,
-    bias: wgpu::BufferBinding<'_>,
-    y: wgpu::BufferBinding<'_>,
-) -> Result<Dispatch, GpuError> {
-    let gemm = Gemm {
-        params: shape.gemm(
-            shape.output_pixels(),
-            shape.out_c,
-            shape.taps() * shape.in_c,
-        ),
-        layout: Layout::ConvForward,
-    };
-    passes::forward(ctx, cache, label, gemm, relu, x, kernel, bias, y)
-}
+impl Op for ConvShape {
+    fn fuses_activation(&self) -> bool {
+        true
+    }
 
-/// Builds the backward_input launch: `dx` from `dz`, masked by `x > 0` when `mask_by_input`.
-pub fn encode_backward_input(
-    ctx: &GpuContext,
-    cache: &KernelCache,
-    label: &str,
-    shape: &ConvShape,
-    mask_by_input: bool,
-    dz: wgpu::BufferBinding<'_>,
-    kernel: wgpu::BufferBinding<'_>,
-    x: wgpu::BufferBinding<'_>,
-    dx: wgpu::BufferBinding<'_>,
-) -> Result<Dispatch, GpuError> {
-    let input_pixels = shape.batch * shape.in_h * shape.in_w;
-    let gemm = Gemm {
-        params: shape.gemm(input_pixels, shape.in_c, shape.taps() * shape.out_c),
-        layout: Layout::ConvBackwardInput,
-    };
-    passes::backward_input(ctx, cache, label, gemm, mask_by_input, dz, kernel, x, dx)
-}
+    fn masks_input_gradient(&self) -> bool {
+        true
+    }
 
-/// Builds the backward_weight launches: the kernel gradient (split over output pixels when
-/// that fills the device better) and the bias gradient.
-pub fn encode_backward_weight(
-    ctx: &GpuContext,
-    cache: &KernelCache,
-    label: &str,
-    shape: &ConvShape,
-    x: wgpu::BufferBinding<'_>,
-    dz: wgpu::BufferBinding<'_>,
-    kernel_grad: wgpu::BufferBinding<'_>,
-    bias_grad: wgpu::BufferBinding<'_>,
-) -> Result<Vec<Dispatch>, GpuError> {
-    let gemm = Gemm {
-        params: shape.gemm(
-            shape.taps() * shape.in_c,
-            shape.out_c,
-            shape.output_pixels(),
-        ),
-        layout: Layout::ConvBackwardWeight,
-    };
-    let dz_shape = (shape.output_pixels(), shape.out_c);
-    passes::backward_weight(
-        ctx,
-        cache,
-        label,
-        gemm,
-        dz_shape,
-        x,
-        dz,
-        kernel_grad,
-        bias_grad,
-    )
+    fn encode_forward(
+        &self,
+        ctx: &GpuContext,
+        io: &ForwardIo<'_>,
+    ) -> Result<Vec<Dispatch>, GpuError> {
+        self.gemms().encode_forward(ctx, io)
+    }
+
+    fn encode_backward(
+        &self,
+        ctx: &GpuContext,
+        io: &BackwardIo<'_>,
+    ) -> Result<Vec<Dispatch>, GpuError> {
+        self.gemms().encode_backward(ctx, io)
+    }
+
+    fn cpu_forward(&self, _step: CpuStep, x: &[f32], tensors: &mut HostTensors) -> Vec<f32> {
+        cpu::forward(self, false, x, &tensors["kernel"], &tensors["bias"])
+    }
+
+    fn cpu_backward(
+        &self,
+        _step: CpuStep,
+        x: &[f32],
+        dy: &[f32],
+        tensors: &HostTensors,
+    ) -> HostGradients {
+        cpu::backward(self, false, x, &tensors["kernel"], dy).into()
+    }
 }

@@ -2,20 +2,78 @@
 //!
 //! ```text
 //! forward          y  [B, units] = act(x [B, in] · kernel [in, units] + bias [units])
-//! backward_input   dx [B, in]    = dz · kernelᵀ, ⊙ (x > 0) when x is a ReLU output
+//! backward_input   dx [B, in]    = dz · kernelᵀ  (⊙ (x > 0) when the planner fused a ReLU before)
 //! backward_weight  dkernel       = xᵀ · dz,  dbias = Σ_rows dz
 //! ```
-//! `dz` is the gradient with respect to the layer's pre-activation output: the loss kernel or
-//! the next layer's `backward_input` has already applied this layer's ReLU mask. Every pass is
-//! one `matmul.forward` launch (plus `bias.backward`).
+//! `dz` is the gradient of the layer's output. Every pass is one `matmul.forward` launch (plus
+//! `bias.backward`); the `activation` field expands to an Activation layer after this one,
+//! which the planner may fold into the forward GEMM's epilogue.
 
 pub mod cpu;
 
-use crate::gpu::{Dispatch, GpuContext, GpuError, KernelCache};
-use crate::layers::matmul::passes::{self, Gemm};
-use crate::layers::matmul::{self, Layout, Transpose};
+use serde::{Deserialize, Serialize};
 
-/// The sizes of one dense layer at a given batch size.
+use crate::gpu::{Dispatch, GpuContext, GpuError};
+use crate::layers::activation::Activation;
+use crate::layers::layer::{
+    BackwardIo, CpuStep, ForwardIo, HostGradients, HostTensors, Layer, Op, Problem, TensorDef,
+};
+use crate::layers::matmul::passes::{Gemm, KernelLayerGemms};
+use crate::layers::matmul::{self, Layout, Transpose};
+use crate::layers::rules::{at_least_one, check_kernel, kernel_and_bias};
+use crate::layers::shape::Shape;
+
+/// Keras `Dense(units, activation)`: `[in]` → `[units]`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dense {
+    /// Output units.
+    pub units: usize,
+    /// Activation (default linear).
+    #[serde(default)]
+    pub activation: Activation,
+}
+
+impl Layer for Dense {
+    fn class_name(&self) -> &'static str {
+        "Dense"
+    }
+
+    fn kind(&self) -> &'static str {
+        "dense"
+    }
+
+    fn output_shape(&self, input: Shape) -> Result<Shape, Problem> {
+        let Shape::Flat(inputs) = input else {
+            return Err(Problem::new(
+                "Dense needs a flat input but receives an image",
+                "put a Flatten layer before the first Dense layer",
+            ));
+        };
+        at_least_one("units", self.units)?;
+        check_kernel(&[inputs, self.units])?;
+        Ok(Shape::Flat(self.units))
+    }
+
+    fn tensors(&self, input: Shape) -> Vec<TensorDef> {
+        kernel_and_bias(vec![input.len(), self.units], self.units)
+    }
+
+    fn activation(&self) -> Activation {
+        self.activation
+    }
+
+    fn op(&self, input: Shape, rows: usize) -> Result<Box<dyn Op>, Problem> {
+        self.output_shape(input)?;
+        Ok(Box::new(DenseShape {
+            rows,
+            inputs: input.len(),
+            units: self.units,
+        }))
+    }
+}
+
+/// The sizes of one dense layer at a given batch size: the op that runs it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DenseShape {
     /// Batch rows.
@@ -33,66 +91,59 @@ impl DenseShape {
             layout: Layout::Matrices(transpose),
         }
     }
+
+    /// The three GEMMs of the layer.
+    pub fn gemms(&self) -> KernelLayerGemms {
+        let Self {
+            rows,
+            inputs,
+            units,
+        } = *self;
+        KernelLayerGemms {
+            forward: Self::gemm(rows, units, inputs, Transpose::default()),
+            backward_input: Self::gemm(rows, inputs, units, Transpose { a: false, b: true }),
+            backward_weight: Self::gemm(inputs, units, rows, Transpose { a: true, b: false }),
+            dz_matrix: (rows, units),
+        }
+    }
 }
 
-/// Builds the forward launch: `y = act(x · kernel + bias)`.
-pub fn encode_forward(
-    ctx: &GpuContext,
-    cache: &KernelCache,
-    label: &str,
-    shape: DenseShape,
-    relu: bool,
-    x: wgpu::BufferBinding<'_>,
-    kernel: wgpu::BufferBinding<'_>,
-    bias: wgpu::BufferBinding<'_>,
-    y: wgpu::BufferBinding<'_>,
-) -> Result<Dispatch, GpuError> {
-    let gemm = DenseShape::gemm(shape.rows, shape.units, shape.inputs, Transpose::default());
-    passes::forward(ctx, cache, label, gemm, relu, x, kernel, bias, y)
-}
+impl Op for DenseShape {
+    fn fuses_activation(&self) -> bool {
+        true
+    }
 
-/// Builds the backward_input launch: `dx = dz · kernelᵀ`, masked by `x > 0` when
-/// `mask_by_input` (the input is a ReLU output).
-pub fn encode_backward_input(
-    ctx: &GpuContext,
-    cache: &KernelCache,
-    label: &str,
-    shape: DenseShape,
-    mask_by_input: bool,
-    dz: wgpu::BufferBinding<'_>,
-    kernel: wgpu::BufferBinding<'_>,
-    x: wgpu::BufferBinding<'_>,
-    dx: wgpu::BufferBinding<'_>,
-) -> Result<Dispatch, GpuError> {
-    let transpose = Transpose { a: false, b: true };
-    let gemm = DenseShape::gemm(shape.rows, shape.inputs, shape.units, transpose);
-    passes::backward_input(ctx, cache, label, gemm, mask_by_input, dz, kernel, x, dx)
-}
+    fn masks_input_gradient(&self) -> bool {
+        true
+    }
 
-/// Builds the backward_weight launches: `dkernel = xᵀ · dz` (split over the batch when that
-/// fills the device better) and `dbias = Σ_rows dz`.
-pub fn encode_backward_weight(
-    ctx: &GpuContext,
-    cache: &KernelCache,
-    label: &str,
-    shape: DenseShape,
-    x: wgpu::BufferBinding<'_>,
-    dz: wgpu::BufferBinding<'_>,
-    kernel_grad: wgpu::BufferBinding<'_>,
-    bias_grad: wgpu::BufferBinding<'_>,
-) -> Result<Vec<Dispatch>, GpuError> {
-    let transpose = Transpose { a: true, b: false };
-    let gemm = DenseShape::gemm(shape.inputs, shape.units, shape.rows, transpose);
-    let dz_shape = (shape.rows, shape.units);
-    passes::backward_weight(
-        ctx,
-        cache,
-        label,
-        gemm,
-        dz_shape,
-        x,
-        dz,
-        kernel_grad,
-        bias_grad,
-    )
+    fn encode_forward(
+        &self,
+        ctx: &GpuContext,
+        io: &ForwardIo<'_>,
+    ) -> Result<Vec<Dispatch>, GpuError> {
+        self.gemms().encode_forward(ctx, io)
+    }
+
+    fn encode_backward(
+        &self,
+        ctx: &GpuContext,
+        io: &BackwardIo<'_>,
+    ) -> Result<Vec<Dispatch>, GpuError> {
+        self.gemms().encode_backward(ctx, io)
+    }
+
+    fn cpu_forward(&self, _step: CpuStep, x: &[f32], tensors: &mut HostTensors) -> Vec<f32> {
+        cpu::forward(*self, false, x, &tensors["kernel"], &tensors["bias"])
+    }
+
+    fn cpu_backward(
+        &self,
+        _step: CpuStep,
+        x: &[f32],
+        dy: &[f32],
+        tensors: &HostTensors,
+    ) -> HostGradients {
+        cpu::backward(*self, false, x, &tensors["kernel"], dy).into()
+    }
 }

@@ -9,7 +9,7 @@ pub mod cpu;
 use bytemuck::{Pod, Zeroable};
 
 use crate::gpu::dispatch::grid_for;
-use crate::gpu::{Dispatch, GpuContext, GpuError, Kernel, KernelCache};
+use crate::gpu::{Dispatch, GpuContext, GpuError, Kernel};
 
 /// The label of a padding row (ignored by the loss).
 pub const NO_LABEL: u32 = u32::MAX;
@@ -38,30 +38,36 @@ pub struct Source<'a> {
     pub indices: &'a wgpu::Buffer,
 }
 
-/// Builds the `gather.forward` launch into `batch` and `batch_labels`.
+/// Where `gather.forward` writes one batch.
+#[derive(Clone, Debug)]
+pub struct Io<'a> {
+    /// `[rows, sample_len]` f32 images.
+    pub batch: wgpu::BufferBinding<'a>,
+    /// `[rows]` u32 labels.
+    pub batch_labels: wgpu::BufferBinding<'a>,
+}
+
+/// Builds the `gather.forward` launch from `source` into `io`.
 pub fn encode_forward(
     ctx: &GpuContext,
-    cache: &KernelCache,
     label: &str,
     params: Params,
     source: &Source<'_>,
-    batch: wgpu::BufferBinding<'_>,
-    batch_labels: wgpu::BufferBinding<'_>,
+    io: Io<'_>,
 ) -> Result<Dispatch, GpuError> {
     let count = u64::from(params.rows) * u64::from(params.sample_len);
     Dispatch::new(
         ctx,
-        cache,
         Kernel::GatherForward,
         label,
-        &[],
+        &(),
         &params,
         &[
             source.images.as_entire_buffer_binding(),
             source.labels.as_entire_buffer_binding(),
             source.indices.as_entire_buffer_binding(),
-            batch,
-            batch_labels,
+            io.batch,
+            io.batch_labels,
         ],
         grid_for(ctx, label, count, 256)?,
     )

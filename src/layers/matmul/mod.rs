@@ -8,7 +8,8 @@ pub mod passes;
 
 use bytemuck::{Pod, Zeroable};
 
-use crate::gpu::{buffers, Dispatch, GpuContext, GpuError, Kernel, KernelCache};
+use crate::gpu::kernels::{flag, Overrides};
+use crate::gpu::{buffers, Dispatch, GpuContext, GpuError, Kernel};
 use crate::layers::bias;
 
 /// Mirrors `struct Params` of `shaders/matmul/forward.wgsl`.
@@ -126,18 +127,28 @@ pub enum Layout {
     ConvBackwardWeight,
 }
 
-impl Layout {
-    fn constants(self) -> [(&'static str, f64); 3] {
-        let (code, transpose) = match self {
-            Self::Matrices(transpose) => (0.0, transpose),
-            Self::ConvForward => (1.0, Transpose::default()),
-            Self::ConvBackwardInput => (2.0, Transpose::default()),
-            Self::ConvBackwardWeight => (3.0, Transpose::default()),
+/// The override constants of one `matmul.forward` pipeline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MatmulOverrides {
+    /// How A and B are read.
+    pub layout: Layout,
+    /// What happens to each sum.
+    pub epilogue: Epilogue,
+}
+
+impl Overrides for MatmulOverrides {
+    fn constants(&self) -> Vec<(&'static str, f64)> {
+        let (code, transpose) = match self.layout {
+            Layout::Matrices(transpose) => (0.0, transpose),
+            Layout::ConvForward => (1.0, Transpose::default()),
+            Layout::ConvBackwardInput => (2.0, Transpose::default()),
+            Layout::ConvBackwardWeight => (3.0, Transpose::default()),
         };
-        [
+        vec![
             ("OPERANDS", code),
-            ("TRANS_A", f64::from(u8::from(transpose.a))),
-            ("TRANS_B", f64::from(u8::from(transpose.b))),
+            ("TRANS_A", flag(transpose.a)),
+            ("TRANS_B", flag(transpose.b)),
+            ("EPILOGUE", self.epilogue.code()),
         ]
     }
 }
@@ -169,26 +180,16 @@ pub struct Operands<'a> {
 /// Builds one `matmul.forward` launch.
 pub fn encode(
     ctx: &GpuContext,
-    cache: &KernelCache,
     label: &str,
     params: Params,
-    layout: Layout,
-    epilogue: Epilogue,
+    overrides: MatmulOverrides,
     operands: Operands<'_>,
 ) -> Result<Dispatch, GpuError> {
-    let [operands_code, trans_a, trans_b] = layout.constants();
-    let constants = [
-        operands_code,
-        trans_a,
-        trans_b,
-        ("EPILOGUE", epilogue.code()),
-    ];
     Dispatch::new(
         ctx,
-        cache,
         Kernel::MatmulForward,
         label,
-        &constants,
+        &overrides,
         &params,
         &[
             operands.a,
@@ -205,25 +206,32 @@ pub fn encode(
     )
 }
 
+/// The operands of a plain product `c = opA(a) · opB(b)`.
+pub struct Product<'a> {
+    /// Left operand.
+    pub a: wgpu::BufferBinding<'a>,
+    /// Right operand.
+    pub b: wgpu::BufferBinding<'a>,
+    /// The result.
+    pub c: wgpu::BufferBinding<'a>,
+}
+
 /// Builds `C = opA · opB` (no epilogue) split over k as [`Params::split_k`] decides for this
-/// device ([`GpuContext::target_workgroups`]): one
-/// launch writing `c` directly, or one writing `[splits, M, N]` partials plus the
-/// `bias.backward` launch that sums them into `c` in a fixed order.
+/// device ([`GpuContext::target_workgroups`]): one launch writing `c` directly, or one writing
+/// `[splits, M, N]` partials plus the `bias.backward` launch that sums them into `c` in a fixed
+/// order.
 pub fn encode_split_k(
     ctx: &GpuContext,
-    cache: &KernelCache,
     label: &str,
     params: Params,
     layout: Layout,
-    a: wgpu::BufferBinding<'_>,
-    b: wgpu::BufferBinding<'_>,
-    c: wgpu::BufferBinding<'_>,
+    product: Product<'_>,
 ) -> Result<Vec<Dispatch>, GpuError> {
     let params = params.split_k(ctx.target_workgroups());
     let splits = params.splits();
     let partials;
     let target = if splits == 1 {
-        c.clone()
+        product.c.clone()
     } else {
         let len = u64::from(splits) * u64::from(params.m) * u64::from(params.n);
         partials = buffers::storage(
@@ -234,27 +242,32 @@ pub fn encode_split_k(
         buffers::whole(&partials)
     };
     let operands = Operands {
-        bias: a.clone(),
-        mask: a.clone(),
-        a,
-        b,
+        bias: product.a.clone(),
+        mask: product.a.clone(),
+        a: product.a,
+        b: product.b,
         c: target.clone(),
     };
-    let product = encode(ctx, cache, label, params, layout, Epilogue::None, operands)?;
+    let overrides = MatmulOverrides {
+        layout,
+        epilogue: Epilogue::None,
+    };
+    let gemm = encode(ctx, label, params, overrides, operands)?;
     if splits == 1 {
-        return Ok(vec![product]);
+        return Ok(vec![gemm]);
     }
     let sum = bias::encode_backward(
         ctx,
-        cache,
         &format!("{label}.sum_splits"),
         bias::Params {
             rows: splits,
             cols: params.m * params.n,
             ..Default::default()
         },
-        target,
-        c,
+        bias::Io {
+            grad: target,
+            bias_grad: product.c,
+        },
     )?;
-    Ok(vec![product, sum])
+    Ok(vec![gemm, sum])
 }

@@ -1,13 +1,15 @@
-//! The three passes of a layer with a kernel and a bias (dense, conv2d) as launches of the one
-//! GEMM: the layer chooses the GEMM sizes and operand [`Layout`] of each pass, this module the
-//! epilogues, the label and the bias gradient.
+//! The passes of a layer with a kernel and a bias (dense, conv2d) as launches of the one GEMM:
+//! the layer chooses the GEMM sizes and operand [`Layout`] of each pass ([`KernelLayerGemms`]),
+//! this module the epilogues, the labels and the bias gradient, from the layer's named views.
 
-use super::{encode, encode_split_k, Epilogue, Layout, Operands, Params};
-use crate::gpu::{Dispatch, GpuContext, GpuError, KernelCache};
+use super::{encode, encode_split_k, Epilogue, Layout, MatmulOverrides, Operands, Params, Product};
+use crate::gpu::{Dispatch, GpuContext, GpuError};
+use crate::layers::activation::Activation;
 use crate::layers::bias;
+use crate::layers::layer::{BackwardIo, ForwardIo};
 
 /// The GEMM of one pass: its sizes and how it reads its operands.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Gemm {
     /// Sizes (and convolution geometry).
     pub params: Params,
@@ -15,116 +17,119 @@ pub struct Gemm {
     pub layout: Layout,
 }
 
-/// `y = act(opA(x) · kernel + bias)`: the forward pass, with ReLU when `relu`.
-pub fn forward(
-    ctx: &GpuContext,
-    cache: &KernelCache,
-    label: &str,
-    gemm: Gemm,
-    relu: bool,
-    x: wgpu::BufferBinding<'_>,
-    kernel: wgpu::BufferBinding<'_>,
-    bias: wgpu::BufferBinding<'_>,
-    y: wgpu::BufferBinding<'_>,
-) -> Result<Dispatch, GpuError> {
-    let epilogue = if relu {
-        Epilogue::BiasRelu
-    } else {
-        Epilogue::Bias
-    };
-    let operands = Operands {
-        mask: x.clone(),
-        a: x,
-        b: kernel,
-        bias,
-        c: y,
-    };
-    let label = format!("{label}.forward");
-    encode(
-        ctx,
-        cache,
-        &label,
-        gemm.params,
-        gemm.layout,
-        epilogue,
-        operands,
-    )
+/// The three GEMMs of a kernel-and-bias layer, and the `[rows, cols]` of its output gradient
+/// (whose column sums are the bias gradient).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KernelLayerGemms {
+    /// `y = opA(x) · kernel + bias`.
+    pub forward: Gemm,
+    /// `dx = opA(dz) · opB(kernel)`.
+    pub backward_input: Gemm,
+    /// `dkernel = opA(x) · dz`.
+    pub backward_weight: Gemm,
+    /// `dz` as a matrix: `(rows, cols)`.
+    pub dz_matrix: (usize, usize),
 }
 
-/// `dx = opA(dz) · opB(kernel)`, zeroed where `x <= 0` when `mask_by_input` (the input is a
-/// ReLU output): the backward_input pass with ReLU's backward fused in.
-pub fn backward_input(
-    ctx: &GpuContext,
-    cache: &KernelCache,
-    label: &str,
-    gemm: Gemm,
-    mask_by_input: bool,
-    dz: wgpu::BufferBinding<'_>,
-    kernel: wgpu::BufferBinding<'_>,
-    x: wgpu::BufferBinding<'_>,
-    dx: wgpu::BufferBinding<'_>,
-) -> Result<Dispatch, GpuError> {
-    let epilogue = if mask_by_input {
-        Epilogue::ReluMask
-    } else {
-        Epilogue::None
-    };
-    let operands = Operands {
-        a: dz,
-        bias: kernel.clone(),
-        b: kernel,
-        mask: x,
-        c: dx,
-    };
-    let label = format!("{label}.backward_input");
-    encode(
-        ctx,
-        cache,
-        &label,
-        gemm.params,
-        gemm.layout,
-        epilogue,
-        operands,
-    )
-}
+impl KernelLayerGemms {
+    /// `y = act(opA(x) · kernel + bias)`, with ReLU when the planner fused it.
+    pub fn encode_forward(
+        &self,
+        ctx: &GpuContext,
+        io: &ForwardIo<'_>,
+    ) -> Result<Vec<Dispatch>, GpuError> {
+        let label = format!("{}.forward", io.label);
+        let epilogue = match io.activation {
+            Activation::Linear => Epilogue::Bias,
+            Activation::Relu => Epilogue::BiasRelu,
+            other => {
+                return Err(GpuError::Wgpu {
+                    context: label,
+                    message: format!("the GEMM epilogue cannot apply {other}"),
+                })
+            }
+        };
+        let operands = Operands {
+            a: io.x.binding.clone(),
+            b: io.tensors.get(&label, "kernel")?,
+            bias: io.tensors.get(&label, "bias")?,
+            mask: io.x.binding.clone(),
+            c: io.y.binding.clone(),
+        };
+        let overrides = MatmulOverrides {
+            layout: self.forward.layout,
+            epilogue,
+        };
+        Ok(vec![encode(
+            ctx,
+            &label,
+            self.forward.params,
+            overrides,
+            operands,
+        )?])
+    }
 
-/// `dkernel = opA(x) · dz` (split over k when that fills the device better) and
-/// `dbias = Σ_rows dz` over `dz`'s `[rows, cols]`: the backward_weight launches.
-pub fn backward_weight(
-    ctx: &GpuContext,
-    cache: &KernelCache,
-    label: &str,
-    gemm: Gemm,
-    (rows, cols): (usize, usize),
-    x: wgpu::BufferBinding<'_>,
-    dz: wgpu::BufferBinding<'_>,
-    kernel_grad: wgpu::BufferBinding<'_>,
-    bias_grad: wgpu::BufferBinding<'_>,
-) -> Result<Vec<Dispatch>, GpuError> {
-    let label = format!("{label}.backward_weight");
-    let mut dispatches = encode_split_k(
-        ctx,
-        cache,
-        &label,
-        gemm.params,
-        gemm.layout,
-        x,
-        dz.clone(),
-        kernel_grad,
-    )?;
-    let bias_params = bias::Params {
-        rows: rows as u32,
-        cols: cols as u32,
-        ..Default::default()
-    };
-    let bias_label = format!("{label}.bias");
-    dispatches.push(bias::encode_backward(
-        ctx,
-        cache,
-        &bias_label,
-        bias_params,
-        dz,
-        bias_grad,
-    )?);
-    Ok(dispatches)
+    /// The weight gradient (split over k when that fills the device better), the bias
+    /// gradient, then the input gradient, masked by `x > 0` when the planner fused the previous
+    /// layer's ReLU.
+    pub fn encode_backward(
+        &self,
+        ctx: &GpuContext,
+        io: &BackwardIo<'_>,
+    ) -> Result<Vec<Dispatch>, GpuError> {
+        let label = format!("{}.backward_weight", io.label);
+        let mut dispatches = encode_split_k(
+            ctx,
+            &label,
+            self.backward_weight.params,
+            self.backward_weight.layout,
+            Product {
+                a: io.x.binding.clone(),
+                b: io.dy.binding.clone(),
+                c: io.grads.get(&label, "kernel")?,
+            },
+        )?;
+        let (rows, cols) = self.dz_matrix;
+        dispatches.push(bias::encode_backward(
+            ctx,
+            &format!("{label}.bias"),
+            bias::Params {
+                rows: rows as u32,
+                cols: cols as u32,
+                ..Default::default()
+            },
+            bias::Io {
+                grad: io.dy.binding.clone(),
+                bias_grad: io.grads.get(&label, "bias")?,
+            },
+        )?);
+        if let Some(dx) = &io.dx {
+            let label = format!("{}.backward_input", io.label);
+            let kernel = io.tensors.get(&label, "kernel")?;
+            let epilogue = if io.mask_input {
+                Epilogue::ReluMask
+            } else {
+                Epilogue::None
+            };
+            let operands = Operands {
+                a: io.dy.binding.clone(),
+                bias: kernel.clone(),
+                b: kernel,
+                mask: io.x.binding.clone(),
+                c: dx.binding.clone(),
+            };
+            let overrides = MatmulOverrides {
+                layout: self.backward_input.layout,
+                epilogue,
+            };
+            dispatches.push(encode(
+                ctx,
+                &label,
+                self.backward_input.params,
+                overrides,
+                operands,
+            )?);
+        }
+        Ok(dispatches)
+    }
 }

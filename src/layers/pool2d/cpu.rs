@@ -1,7 +1,7 @@
 //! Reference pooling: direct loops over every window.
 
 use super::Params;
-use crate::model::spec::PoolKind;
+use crate::layers::shape::PoolKind;
 
 fn x_index(p: &Params, b: usize, h: usize, w: usize, c: usize) -> usize {
     ((b * p.in_h as usize + h) * p.in_w as usize + w) * p.channels as usize + c

@@ -3,17 +3,126 @@
 //! ```text
 //! forward          y[b, oh, ow, c] = max (mean) over the window at (oh·sh, ow·sw) of x[b, ·, ·, c]
 //! backward_input   max: dy goes to the window's first maximum (row-major); mean: dy / area to
-//!                  every element of the window; ⊙ (x > 0) when x is a ReLU output
+//!                  every element of the window (⊙ (x > 0) when the planner fused a ReLU before)
 //! ```
 
 pub mod cpu;
 pub mod geometry;
 
 use bytemuck::{Pod, Zeroable};
+use serde::{Deserialize, Serialize};
 
 use crate::gpu::dispatch::grid_for;
-use crate::gpu::{Dispatch, GpuContext, GpuError, Kernel, KernelCache};
-use crate::model::spec::{PoolKind, Size2};
+use crate::gpu::kernels::{flag, Overrides};
+use crate::gpu::{Dispatch, GpuContext, GpuError, Kernel};
+use crate::layers::layer::{
+    BackwardIo, CpuStep, ForwardIo, HostGradients, HostTensors, Layer, Op, Problem,
+};
+use crate::layers::rules::{image, image_output, size_at_least_one, COLLAPSE_HINT};
+use crate::layers::shape::{PoolKind, Shape, Size2};
+
+/// A pooling window and its strides, the fields of Keras's `MaxPooling2D` and
+/// `AveragePooling2D` (valid padding, floor on odd sizes).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Window {
+    /// Window height and width.
+    pub pool_size: Size2,
+    /// Step between windows (default: the pool size).
+    #[serde(default)]
+    pub strides: Option<Size2>,
+}
+
+impl Window {
+    /// A `pool_size` window stepping by itself.
+    pub fn new(pool_size: Size2) -> Self {
+        Self {
+            pool_size,
+            strides: None,
+        }
+    }
+
+    fn output_shape(&self, class: &str, input: Shape) -> Result<Shape, Problem> {
+        let (h, w, c) = image(input, class)?;
+        let (pool, strides) = (self.pool_size, self.strides.unwrap_or(self.pool_size));
+        size_at_least_one("pool_size", pool)?;
+        size_at_least_one("strides", strides)?;
+        let rows = geometry::output_extent(h, pool.h, strides.h);
+        let cols = geometry::output_extent(w, pool.w, strides.w);
+        let (Some(out_h), Some(out_w)) = (rows, cols) else {
+            return Err(Problem::new(
+                format!(
+                    "the output collapses to nothing: the {}x{} pool window does not fit the \
+                     {h}x{w} input",
+                    pool.h, pool.w
+                ),
+                COLLAPSE_HINT,
+            ));
+        };
+        image_output(out_h, out_w, c)
+    }
+
+    fn op(
+        &self,
+        kind: PoolKind,
+        class: &str,
+        input: Shape,
+        rows: usize,
+    ) -> Result<Box<dyn Op>, Problem> {
+        self.output_shape(class, input)?;
+        let (h, w, c) = image(input, class)?;
+        let strides = self.strides.unwrap_or(self.pool_size);
+        let params = Params::new(rows, [h, w, c], self.pool_size, strides)
+            .ok_or_else(|| Problem::new("the output collapses to nothing", COLLAPSE_HINT))?;
+        Ok(Box::new(PoolOp { kind, params }))
+    }
+}
+
+/// Keras `MaxPooling2D(pool_size, strides)`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct MaxPooling2D(pub Window);
+
+/// Keras `AveragePooling2D(pool_size, strides)`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct AveragePooling2D(pub Window);
+
+impl Layer for MaxPooling2D {
+    fn class_name(&self) -> &'static str {
+        "MaxPooling2D"
+    }
+
+    fn kind(&self) -> &'static str {
+        "max_pooling2d"
+    }
+
+    fn output_shape(&self, input: Shape) -> Result<Shape, Problem> {
+        self.0.output_shape(self.class_name(), input)
+    }
+
+    fn op(&self, input: Shape, rows: usize) -> Result<Box<dyn Op>, Problem> {
+        self.0.op(PoolKind::Max, self.class_name(), input, rows)
+    }
+}
+
+impl Layer for AveragePooling2D {
+    fn class_name(&self) -> &'static str {
+        "AveragePooling2D"
+    }
+
+    fn kind(&self) -> &'static str {
+        "average_pooling2d"
+    }
+
+    fn output_shape(&self, input: Shape) -> Result<Shape, Problem> {
+        self.0.output_shape(self.class_name(), input)
+    }
+
+    fn op(&self, input: Shape, rows: usize) -> Result<Box<dyn Op>, Problem> {
+        self.0.op(PoolKind::Average, self.class_name(), input, rows)
+    }
+}
 
 /// Mirrors `struct Params` of `shaders/pool2d/*.wgsl`.
 #[repr(C)]
@@ -77,60 +186,102 @@ impl Params {
     }
 }
 
-fn average(kind: PoolKind) -> (&'static str, f64) {
-    ("AVERAGE", f64::from(u8::from(kind == PoolKind::Average)))
+/// The override constants of the pooling kernels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolOverrides {
+    /// Max or average.
+    pub kind: PoolKind,
+    /// backward_input only: zero the gradient where the input is not positive (a fused ReLU).
+    pub mask_by_input: Option<bool>,
 }
 
-/// Builds the forward launch `x → y`.
-pub fn encode_forward(
-    ctx: &GpuContext,
-    cache: &KernelCache,
-    label: &str,
-    kind: PoolKind,
-    params: Params,
-    x: wgpu::BufferBinding<'_>,
-    y: wgpu::BufferBinding<'_>,
-) -> Result<Dispatch, GpuError> {
-    let label = format!("{label}.forward");
-    let grid = grid_for(ctx, &label, params.output_len() as u64, 256)?;
-    Dispatch::new(
-        ctx,
-        cache,
-        Kernel::Pool2dForward,
-        &label,
-        &[average(kind)],
-        &params,
-        &[x, y],
-        grid,
-    )
+impl Overrides for PoolOverrides {
+    fn constants(&self) -> Vec<(&'static str, f64)> {
+        let mut constants = vec![("AVERAGE", flag(self.kind == PoolKind::Average))];
+        constants.extend(self.mask_by_input.map(|mask| ("MASK_BY_INPUT", flag(mask))));
+        constants
+    }
 }
 
-/// Builds the backward_input launch `(x, dy) → dx`, masked by `x > 0` when `mask_by_input`.
-pub fn encode_backward_input(
-    ctx: &GpuContext,
-    cache: &KernelCache,
-    label: &str,
-    kind: PoolKind,
-    params: Params,
-    mask_by_input: bool,
-    x: wgpu::BufferBinding<'_>,
-    dy: wgpu::BufferBinding<'_>,
-    dx: wgpu::BufferBinding<'_>,
-) -> Result<Dispatch, GpuError> {
-    let label = format!("{label}.backward_input");
-    let grid = grid_for(ctx, &label, params.input_len() as u64, 256)?;
-    let constants = [
-        average(kind),
-        ("MASK_BY_INPUT", f64::from(u8::from(mask_by_input))),
-    ];
-    Dispatch::new(
-        ctx,
-        cache,
-        Kernel::Pool2dBackwardInput,
-        &label,
-        &constants,
-        &params,
-        &[x, dy, dx],
-        grid,
-    )
+/// Pooling at one batch size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolOp {
+    /// Max or average.
+    pub kind: PoolKind,
+    /// Sizes.
+    pub params: Params,
+}
+
+impl Op for PoolOp {
+    fn masks_input_gradient(&self) -> bool {
+        true
+    }
+
+    fn encode_forward(
+        &self,
+        ctx: &GpuContext,
+        io: &ForwardIo<'_>,
+    ) -> Result<Vec<Dispatch>, GpuError> {
+        let label = format!("{}.forward", io.label);
+        let grid = grid_for(ctx, &label, self.params.output_len() as u64, 256)?;
+        let overrides = PoolOverrides {
+            kind: self.kind,
+            mask_by_input: None,
+        };
+        Ok(vec![Dispatch::new(
+            ctx,
+            Kernel::Pool2dForward,
+            &label,
+            &overrides,
+            &self.params,
+            &[io.x.binding.clone(), io.y.binding.clone()],
+            grid,
+        )?])
+    }
+
+    fn encode_backward(
+        &self,
+        ctx: &GpuContext,
+        io: &BackwardIo<'_>,
+    ) -> Result<Vec<Dispatch>, GpuError> {
+        let Some(dx) = &io.dx else {
+            return Ok(Vec::new());
+        };
+        let label = format!("{}.backward_input", io.label);
+        let grid = grid_for(ctx, &label, self.params.input_len() as u64, 256)?;
+        let overrides = PoolOverrides {
+            kind: self.kind,
+            mask_by_input: Some(io.mask_input),
+        };
+        Ok(vec![Dispatch::new(
+            ctx,
+            Kernel::Pool2dBackwardInput,
+            &label,
+            &overrides,
+            &self.params,
+            &[
+                io.x.binding.clone(),
+                io.dy.binding.clone(),
+                dx.binding.clone(),
+            ],
+            grid,
+        )?])
+    }
+
+    fn cpu_forward(&self, _step: CpuStep, x: &[f32], _tensors: &mut HostTensors) -> Vec<f32> {
+        cpu::forward(&self.params, self.kind, x)
+    }
+
+    fn cpu_backward(
+        &self,
+        _step: CpuStep,
+        x: &[f32],
+        dy: &[f32],
+        _tensors: &HostTensors,
+    ) -> HostGradients {
+        HostGradients {
+            dx: cpu::backward_input(&self.params, self.kind, false, x, dy),
+            tensors: HostTensors::new(),
+        }
+    }
 }

@@ -9,7 +9,7 @@ pub mod cpu;
 
 use bytemuck::{Pod, Zeroable};
 
-use crate::gpu::{Dispatch, GpuContext, GpuError, Kernel, KernelCache};
+use crate::gpu::{Dispatch, GpuContext, GpuError, Kernel};
 
 /// Mirrors `struct Params` of `shaders/softmax/forward.wgsl`.
 #[repr(C)]
@@ -25,23 +25,28 @@ pub struct Params {
     pub _pad1: u32,
 }
 
+/// What `softmax.forward` reads and writes.
+pub struct Io<'a> {
+    /// `[rows, classes]` logits.
+    pub logits: wgpu::BufferBinding<'a>,
+    /// `[samples, classes]` probabilities, each step's rows at its samples' positions.
+    pub probabilities: wgpu::BufferBinding<'a>,
+}
+
 /// Builds the `softmax.forward` launch.
 pub fn encode_forward(
     ctx: &GpuContext,
-    cache: &KernelCache,
     label: &str,
     params: Params,
-    logits: wgpu::BufferBinding<'_>,
-    probabilities: wgpu::BufferBinding<'_>,
+    io: Io<'_>,
 ) -> Result<Dispatch, GpuError> {
     Dispatch::new(
         ctx,
-        cache,
         Kernel::SoftmaxForward,
         label,
-        &[],
+        &(),
         &params,
-        &[logits, probabilities],
+        &[io.logits, io.probabilities],
         [params.rows.div_ceil(64), 1, 1],
     )
 }

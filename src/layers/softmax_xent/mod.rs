@@ -12,7 +12,7 @@ pub mod cpu;
 
 use bytemuck::{Pod, Zeroable};
 
-use crate::gpu::{Dispatch, GpuContext, GpuError, Kernel, KernelCache};
+use crate::gpu::{Dispatch, GpuContext, GpuError, Kernel};
 
 /// Mirrors `struct Params` of `shaders/softmax_xent/forward.wgsl`.
 #[repr(C)]
@@ -38,25 +38,32 @@ pub struct Metrics {
     pub correct: u32,
 }
 
+/// What `softmax_xent.forward` reads and writes.
+pub struct Io<'a> {
+    /// `[rows, classes]` logits.
+    pub logits: wgpu::BufferBinding<'a>,
+    /// `[rows]` labels.
+    pub labels: wgpu::BufferBinding<'a>,
+    /// `[rows, classes]` gradient of the logits.
+    pub grad: wgpu::BufferBinding<'a>,
+    /// One [`Metrics`] row per step.
+    pub metrics: wgpu::BufferBinding<'a>,
+}
+
 /// Builds the `softmax_xent.forward` launch.
 pub fn encode_forward(
     ctx: &GpuContext,
-    cache: &KernelCache,
     label: &str,
     params: Params,
-    logits: wgpu::BufferBinding<'_>,
-    labels: wgpu::BufferBinding<'_>,
-    grad: wgpu::BufferBinding<'_>,
-    metrics: wgpu::BufferBinding<'_>,
+    io: Io<'_>,
 ) -> Result<Dispatch, GpuError> {
     Dispatch::new(
         ctx,
-        cache,
         Kernel::SoftmaxXentForward,
         label,
-        &[],
+        &(),
         &params,
-        &[logits, labels, grad, metrics],
+        &[io.logits, io.labels, io.grad, io.metrics],
         [1, 1, 1],
     )
 }

@@ -13,7 +13,7 @@ use bytemuck::{Pod, Zeroable};
 
 use crate::gpu::dispatch::grid_for;
 use crate::gpu::slab::ParamSlab;
-use crate::gpu::{Dispatch, GpuContext, GpuError, Kernel, KernelCache};
+use crate::gpu::{Dispatch, GpuContext, GpuError, Kernel};
 
 /// Adam's hyperparameters; the default is Keras's.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -74,17 +74,15 @@ pub struct Params {
 /// Builds the one `adam.step` launch that updates every parameter of `slab`.
 pub fn encode_step(
     ctx: &GpuContext,
-    cache: &KernelCache,
     config: &AdamConfig,
     slab: &ParamSlab,
 ) -> Result<Dispatch, GpuError> {
     let len = slab.layout.total;
     Dispatch::new(
         ctx,
-        cache,
         Kernel::AdamStep,
         "adam.step",
-        &[],
+        &(),
         &config.params(len),
         &[
             slab.grads.as_entire_buffer_binding(),

@@ -1,0 +1,271 @@
+//! What a layer is: a value that knows its Keras fields, its shape rule, the tensors it owns and
+//! the [`Op`] that runs it at a batch size, forward and backward, on the GPU and on the CPU.
+//!
+//! Launches take named, shaped tensor views ([`ForwardIo`], [`BackwardIo`]): inputs, then
+//! outputs, the same names for every op (`x`, `y`, `dy`, `dx`, and each tensor by its Keras
+//! name), so no launcher takes a row of positional bindings.
+
+use std::collections::BTreeMap;
+
+use super::activation::Activation;
+use super::shape::Shape;
+use crate::gpu::{Dispatch, GpuContext, GpuError};
+
+/// Why one layer cannot be built: what is wrong and what to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// What is wrong.
+    pub problem: String,
+    /// What to do.
+    pub hint: String,
+}
+
+impl Problem {
+    /// A problem and its hint.
+    pub fn new(problem: impl Into<String>, hint: impl Into<String>) -> Self {
+        Self {
+            problem: problem.into(),
+            hint: hint.into(),
+        }
+    }
+}
+
+/// How a tensor starts (Keras's initializers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Init {
+    /// Glorot (Xavier) uniform over the kernel's fans.
+    GlorotUniform,
+    /// All zeros.
+    Zeros,
+    /// All ones.
+    Ones,
+}
+
+/// What a tensor is to training.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Trained by the optimizer: lives in the parameter slab, has a gradient.
+    Trainable,
+    /// Model state that is not trained (moving statistics): saved in checkpoints.
+    State,
+    /// Per-plan working memory shared by a layer's forward and backward; never saved.
+    Scratch,
+}
+
+/// One tensor a layer owns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TensorDef {
+    /// Keras's name within the layer (`kernel`, `bias`, `gamma`, `moving_mean`, ...).
+    pub name: &'static str,
+    /// Keras layout.
+    pub shape: Vec<usize>,
+    /// Initial value.
+    pub init: Init,
+    /// Trainable, state or scratch.
+    pub role: Role,
+}
+
+impl TensorDef {
+    /// Values in the tensor.
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// Whether the tensor holds no values.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A layer of a sequential model, as its model-file fields describe it.
+pub trait Layer {
+    /// Keras's class name (`Conv2D`, `MaxPooling2D`, ...).
+    fn class_name(&self) -> &'static str;
+    /// Keras's name stem (`conv2d`, `max_pooling2d`, ...), numbered to name layers.
+    fn kind(&self) -> &'static str;
+    /// The shape leaving the layer for the shape `input` reaching it, or what is wrong.
+    fn output_shape(&self, input: Shape) -> Result<Shape, Problem>;
+    /// The tensors the layer owns for `input` (parameters, state, scratch).
+    fn tensors(&self, _input: Shape) -> Vec<TensorDef> {
+        Vec::new()
+    }
+    /// The `activation` shorthand of Dense and Conv2D: an activation applied after the layer.
+    fn activation(&self) -> Activation {
+        Activation::Linear
+    }
+    /// The op that runs the layer on batches of `rows` samples of `input` (a shape
+    /// [`Layer::output_shape`] accepted; any other is the same problem it reports).
+    fn op(&self, input: Shape, rows: usize) -> Result<Box<dyn Op>, Problem>;
+}
+
+/// A GPU buffer range with the shape of what it holds.
+#[derive(Clone, Debug)]
+pub struct View<'a> {
+    /// Where the values are.
+    pub binding: wgpu::BufferBinding<'a>,
+    /// Their dimensions (`[rows, ...]` for activations, Keras's layout for tensors).
+    pub shape: Vec<usize>,
+}
+
+impl<'a> View<'a> {
+    /// All of `buffer`, holding a tensor of `shape`.
+    pub fn whole(buffer: &'a wgpu::Buffer, shape: Vec<usize>) -> Self {
+        Self {
+            binding: buffer.as_entire_buffer_binding(),
+            shape,
+        }
+    }
+
+    /// Values in the view.
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// Whether the view holds no values.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A layer's tensors (or their gradients) by Keras name.
+#[derive(Clone, Debug, Default)]
+pub struct Tensors<'a> {
+    views: BTreeMap<&'static str, View<'a>>,
+}
+
+impl<'a> Tensors<'a> {
+    /// Adds (or replaces) tensor `name`.
+    pub fn insert(&mut self, name: &'static str, view: View<'a>) {
+        self.views.insert(name, view);
+    }
+
+    /// Tensor `name`, or an error naming the launch that wanted it.
+    pub fn get(&self, label: &str, name: &str) -> Result<wgpu::BufferBinding<'a>, GpuError> {
+        self.views
+            .get(name)
+            .map(|view| view.binding.clone())
+            .ok_or_else(|| GpuError::Wgpu {
+                context: label.to_string(),
+                message: format!("the plan gave no tensor `{name}`"),
+            })
+    }
+}
+
+/// What one forward launch reads and writes.
+#[derive(Clone, Debug)]
+pub struct ForwardIo<'a> {
+    /// The layer's name, prefix of every launch label (`dense_1` → `dense_1.forward`).
+    pub label: &'a str,
+    /// The input `[rows, ...]`.
+    pub x: View<'a>,
+    /// Parameters, state and scratch by name.
+    pub tensors: Tensors<'a>,
+    /// The output `[rows, ...]`.
+    pub y: View<'a>,
+    /// An activation the planner fused into this launch ([`Op::fuses_activation`]).
+    pub activation: Activation,
+    /// Training (batch statistics, dropout) or inference.
+    pub training: bool,
+    /// The layer's seed for random streams (Dropout).
+    pub seed: u32,
+}
+
+/// What one backward pass reads and writes.
+#[derive(Clone, Debug)]
+pub struct BackwardIo<'a> {
+    /// The layer's name, prefix of every launch label.
+    pub label: &'a str,
+    /// The forward input `[rows, ...]`.
+    pub x: View<'a>,
+    /// Parameters, state and scratch by name.
+    pub tensors: Tensors<'a>,
+    /// The gradient of the output `[rows, ...]`.
+    pub dy: View<'a>,
+    /// Where each trainable tensor's gradient goes, by name.
+    pub grads: Tensors<'a>,
+    /// The gradient of the input, when anything before the layer needs it.
+    pub dx: Option<View<'a>>,
+    /// The planner fused the previous layer's ReLU: zero `dx` where `x <= 0`
+    /// ([`Op::masks_input_gradient`]).
+    pub mask_input: bool,
+    /// The layer's seed for random streams (Dropout).
+    pub seed: u32,
+}
+
+/// A layer's tensors on the host, by name.
+pub type HostTensors = BTreeMap<&'static str, Vec<f32>>;
+
+/// The CPU twin's view of one batch.
+#[derive(Clone, Copy, Debug)]
+pub struct CpuStep {
+    /// Training or inference.
+    pub training: bool,
+    /// Real rows of the batch (the rest is padding).
+    pub batch_rows: usize,
+    /// Steps taken before this one in the run.
+    pub step: u32,
+    /// The layer's seed.
+    pub seed: u32,
+}
+
+/// Gradients of one layer from its CPU twin.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HostGradients {
+    /// Gradient of the input.
+    pub dx: Vec<f32>,
+    /// Gradient of each trainable tensor, by name.
+    pub tensors: HostTensors,
+}
+
+/// How a layer's forward pass runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pass {
+    /// One or more kernel launches write a new output.
+    Kernel,
+    /// The output is the input's buffer, reinterpreted (Flatten; Dropout in inference); the
+    /// gradient passes through unchanged.
+    View,
+}
+
+/// A layer at one batch size: its launches and its CPU twin.
+pub trait Op {
+    /// Whether forward writes a new buffer or is a view of its input, in training or not.
+    fn pass(&self, _training: bool) -> Pass {
+        Pass::Kernel
+    }
+    /// Whether its forward launch can apply a ReLU to its output in the same kernel.
+    fn fuses_activation(&self) -> bool {
+        false
+    }
+    /// Whether its backward can zero the input gradient where `x <= 0` in the same kernel.
+    fn masks_input_gradient(&self) -> bool {
+        false
+    }
+    /// Whether it is a ReLU the planner may fold into its neighbours' kernels.
+    fn is_relu(&self) -> bool {
+        false
+    }
+    /// The forward launches `x → y`.
+    fn encode_forward(
+        &self,
+        ctx: &GpuContext,
+        io: &ForwardIo<'_>,
+    ) -> Result<Vec<Dispatch>, GpuError>;
+    /// The backward launches `dy → dx` and the tensor gradients.
+    fn encode_backward(
+        &self,
+        ctx: &GpuContext,
+        io: &BackwardIo<'_>,
+    ) -> Result<Vec<Dispatch>, GpuError>;
+    /// The CPU twin of the forward pass; updates state tensors (moving statistics) in
+    /// `tensors` as the GPU does.
+    fn cpu_forward(&self, step: CpuStep, x: &[f32], tensors: &mut HostTensors) -> Vec<f32>;
+    /// The CPU twin of the backward pass, from the forward input `x` and the output gradient.
+    fn cpu_backward(
+        &self,
+        step: CpuStep,
+        x: &[f32],
+        dy: &[f32],
+        tensors: &HostTensors,
+    ) -> HostGradients;
+}

@@ -1,0 +1,145 @@
+//! Planning, with no device: a model's layers become a list of [`Node`]s (each layer's op, and
+//! the activation its `activation` field expands to), and the planner decides how each node
+//! runs in training or inference, folding ReLUs into their neighbours where both sides can
+//! ([`Fusion`]). Encoding the plan into launches is `network.rs`'s job.
+//!
+//! The ReLU fusion: a ReLU node whose producer can apply it in its forward epilogue (Dense,
+//! Conv2D) becomes a view of the producer's output; in training, the first kernel after it
+//! (looking through views such as Flatten) must be able to zero its input gradient where its
+//! input is not positive (Dense, Conv2D, pooling), which is exactly ReLU's backward. Where
+//! either side cannot, the ReLU runs as its own kernels.
+
+use super::shape::LayerInfo;
+use super::spec::{Activation, LayerSpec};
+use super::ModelError;
+use crate::layers::activation::ActivationLayer;
+use crate::layers::layer::{Layer, Op, Pass};
+use crate::layers::shape::Shape;
+
+/// Which optimisations the planner applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fusion {
+    /// Fold ReLUs into the GEMM that produces them and the backward that consumes them.
+    pub activations: bool,
+}
+
+impl Fusion {
+    /// Every fusion (the default).
+    pub const ALL: Self = Self { activations: true };
+    /// None: every node runs its own kernels (the plain path fusions are tested against).
+    pub const NONE: Self = Self { activations: false };
+}
+
+impl Default for Fusion {
+    fn default() -> Self {
+        Self::ALL
+    }
+}
+
+/// One op of the plan.
+pub struct Node {
+    /// Prefix of its launch labels: the layer's name, or `name.activation`.
+    pub label: String,
+    /// The layer whose tensors it uses (an expanded activation uses none).
+    pub layer: Option<usize>,
+    /// Index of the layer it comes from (seeds its random streams).
+    pub origin: usize,
+    /// What runs.
+    pub op: Box<dyn Op>,
+    /// Shape of one sample of its input.
+    pub input: Shape,
+    /// Shape of one sample of its output.
+    pub output: Shape,
+}
+
+/// How one node runs in a plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Step {
+    /// A kernel, or a view of the input.
+    pub pass: Pass,
+    /// The activation fused into its forward epilogue.
+    pub activation: Activation,
+    /// Its backward zeroes the input gradient where the input is not positive.
+    pub mask_input: bool,
+}
+
+/// Whether `spec` is the output softmax the loss kernel applies itself.
+fn is_loss_softmax(spec: &LayerSpec) -> bool {
+    matches!(spec, LayerSpec::Activation(ActivationLayer { activation }) if *activation == Activation::Softmax)
+}
+
+/// Every node of `layers` at batch size `rows`: each layer's op, then a ReLU node where its
+/// `activation` field asks for one. The output softmax is the loss's and gets no node.
+pub fn nodes(layers: &[LayerInfo], rows: usize) -> Result<Vec<Node>, ModelError> {
+    let mut nodes = Vec::with_capacity(layers.len() + 4);
+    for (index, info) in layers.iter().enumerate() {
+        if is_loss_softmax(&info.spec) {
+            continue;
+        }
+        let layer = info.spec.layer();
+        let problem = |p: crate::layers::layer::Problem| ModelError::Layer {
+            index,
+            layer: info.name.clone(),
+            problem: p.problem,
+            input: info.input.to_string(),
+            hint: p.hint,
+        };
+        nodes.push(Node {
+            label: info.name.clone(),
+            layer: Some(index),
+            origin: index,
+            op: layer.op(info.input, rows).map_err(problem)?,
+            input: info.input,
+            output: info.output,
+        });
+        if info.activation() == Activation::Relu {
+            let relu = ActivationLayer {
+                activation: Activation::Relu,
+            };
+            nodes.push(Node {
+                label: format!("{}.activation", info.name),
+                layer: None,
+                origin: index,
+                op: relu.op(info.output, rows).map_err(problem)?,
+                input: info.output,
+                output: info.output,
+            });
+        }
+    }
+    Ok(nodes)
+}
+
+/// How each of `nodes` runs, in training or inference, with `fusion`.
+pub fn schedule(nodes: &[Node], training: bool, fusion: Fusion) -> Vec<Step> {
+    let mut steps: Vec<Step> = nodes
+        .iter()
+        .map(|node| Step {
+            pass: node.op.pass(training),
+            activation: Activation::Linear,
+            mask_input: false,
+        })
+        .collect();
+    if !fusion.activations {
+        return steps;
+    }
+    for relu in 1..nodes.len() {
+        if !nodes[relu].op.is_relu() || steps[relu].pass != Pass::Kernel {
+            continue;
+        }
+        let producer = relu - 1;
+        let produces = steps[producer].pass == Pass::Kernel
+            && nodes[producer].op.fuses_activation()
+            && steps[producer].activation == Activation::Linear;
+        let consumer = (relu + 1..nodes.len()).find(|&i| steps[i].pass == Pass::Kernel);
+        let consumes =
+            !training || consumer.is_some_and(|consumer| nodes[consumer].op.masks_input_gradient());
+        if produces && consumes {
+            steps[producer].activation = Activation::Relu;
+            steps[relu].pass = Pass::View;
+            if let (true, Some(consumer)) = (training, consumer) {
+                steps[consumer].mask_input = true;
+            }
+        }
+    }
+    steps
+}
