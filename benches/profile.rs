@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use gpu_cnn::data::{Dataset, MnistSplits};
 use gpu_cnn::gpu::step_table::{StepParams, StepTable};
-use gpu_cnn::gpu::{DeviceSelector, GpuContext, KernelCache};
+use gpu_cnn::gpu::{DeviceSelector, GpuContext};
 use gpu_cnn::model::presets::preset;
 use gpu_cnn::train::{TrainConfig, Trainer};
 

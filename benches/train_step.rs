@@ -7,9 +7,10 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use gpu_cnn::data::{Dataset, MnistSplits};
 use gpu_cnn::gpu::{DeviceSelector, GpuContext};
-use gpu_cnn::model::network::glorot_init;
+use gpu_cnn::model::network::initial_values;
 use gpu_cnn::model::presets::preset;
 use gpu_cnn::model::reference::CpuNetwork;
+use gpu_cnn::model::shape::Role;
 use gpu_cnn::optim::adam::AdamConfig;
 use gpu_cnn::train::{TrainConfig, Trainer};
 
@@ -56,12 +57,14 @@ fn train_step(c: &mut Criterion) {
     );
 
     let network = trainer.network();
-    let layout = network.slab.layout.clone();
+    let layouts = network.layouts();
+    let params = initial_values(&network.layers, Role::Trainable, &layouts.params, 0);
     let mut cpu = CpuNetwork::new(
         network.layers.clone(),
-        layout.clone(),
+        (layouts.params, layouts.state),
         10,
-        glorot_init(&layout, 0),
+        (params, Vec::new()),
+        0,
     );
     let batch: Vec<f32> = data.train.images[..BATCH * 784]
         .iter()

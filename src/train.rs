@@ -18,6 +18,7 @@ use crate::gpu::{buffers, GpuContext};
 use crate::layers::gather::Source;
 use crate::layers::softmax_xent::Metrics;
 use crate::model::network::{Plan, Purpose};
+use crate::model::plan::Fusion;
 use crate::model::{ModelSpec, Network};
 pub use crate::run::{EpochStats, TrainConfig, TrainState};
 
@@ -126,9 +127,20 @@ impl<'ctx> Trainer<'ctx> {
     /// Checks the settings and the model, uploads the data and builds every plan.
     pub fn new(
         ctx: &'ctx GpuContext,
+        spec: ModelSpec,
+        data: &MnistSplits,
+        config: TrainConfig,
+    ) -> Result<Self> {
+        Self::with_fusion(ctx, spec, data, config, Fusion::ALL)
+    }
+
+    /// [`Trainer::new`] with the planner's fusions chosen (tests compare fused and plain plans).
+    pub fn with_fusion(
+        ctx: &'ctx GpuContext,
         mut spec: ModelSpec,
         data: &MnistSplits,
         config: TrainConfig,
+        fusion: Fusion,
     ) -> Result<Self> {
         config.validate(data.train.len())?;
         spec.input = [data.train.rows, data.train.cols, 1];
@@ -137,7 +149,8 @@ impl<'ctx> Trainer<'ctx> {
             |n| subsample(data.train.len(), n, config.seed),
         )?;
         let (train_indices, validation_indices) = split_validation(&all, config.validation_split)?;
-        let network = Network::new(ctx, spec, config.seed)?;
+        let mut network = Network::new(ctx, spec, config.seed)?;
+        network.fusion = fusion;
 
         let train_set = GpuDataset::upload(ctx, "train", &data.train)?;
         let test_set = GpuDataset::upload(ctx, "test", &data.test)?;

@@ -11,12 +11,14 @@ use common::*;
 use gpu_cnn::data::{
     bundled_mnist_dir, epoch_order, load_dir, split_validation, Dataset, MnistSplits,
 };
+use gpu_cnn::gpu::GpuContext;
 use gpu_cnn::layers::conv2d::Conv2D;
 use gpu_cnn::layers::dense::Dense;
 use gpu_cnn::layers::flatten::Flatten;
 use gpu_cnn::layers::gather::{self, Params as GatherParams};
 use gpu_cnn::layers::pool2d::{AveragePooling2D, Window};
 use gpu_cnn::model::network::initial_values;
+use gpu_cnn::model::plan::Fusion;
 use gpu_cnn::model::presets::preset;
 use gpu_cnn::model::reference::CpuNetwork;
 use gpu_cnn::model::shape::Role;
@@ -51,6 +53,7 @@ fn golden(data: &MnistSplits, spec: ModelSpec, config: TrainConfig) {
     let mut trainer = Trainer::new(&ctx, spec, data, config.clone()).expect("trainer");
     let network = trainer.network();
     let layouts = network.layouts();
+    let check_layouts = layouts.clone();
     let layers = &network.layers;
     let initial = initial_values(layers, Role::Trainable, &layouts.params, config.seed);
     let state = initial_values(layers, Role::State, &layouts.state, config.seed);
@@ -103,14 +106,39 @@ fn golden(data: &MnistSplits, spec: ModelSpec, config: TrainConfig) {
             stats.loss
         );
         let gpu = trainer.parameters().unwrap();
-        assert_close(
-            &format!("parameters after epoch {epoch}"),
-            &gpu,
-            &cpu.params,
-            2e-5,
-            1e-3,
-        );
+        // A bias right before BatchNormalization has a gradient of exactly zero in exact
+        // arithmetic (the normalisation subtracts the batch mean), so its computed gradient is
+        // rounding noise that Adam scales to steps of about ±lr: there GPU and CPU may move in
+        // opposite directions, but never by more than Adam's step per step taken.
+        let steps = (epoch * train.len().div_ceil(rows)) as f32;
+        let adam_bound = 2.0 * config.adam.learning_rate as f32 * steps;
+        for (index, slot) in check_layouts.params.tensors.iter().enumerate() {
+            let range = slot.offset..slot.offset + slot.len;
+            let atol = if feeds_batch_norm(&trainer.network().layers, &slot.name) {
+                adam_bound
+            } else {
+                2e-5
+            };
+            assert_close(
+                &format!(
+                    "parameters after epoch {epoch}: tensor {index} {}",
+                    slot.name
+                ),
+                &gpu[range.clone()],
+                &cpu.params[range],
+                atol,
+                1e-3,
+            );
+        }
     }
+}
+
+/// Whether tensor `name` is the bias of a layer that BatchNormalization directly follows.
+fn feeds_batch_norm(layers: &[gpu_cnn::model::LayerInfo], name: &str) -> bool {
+    layers.windows(2).any(|pair| {
+        matches!(pair[1].spec, LayerSpec::BatchNormalization(_))
+            && name == format!("{}.bias", pair[0].name)
+    })
 }
 
 #[test]
@@ -191,7 +219,13 @@ fn golden_run_matches_cpu_for_every_cnn_preset_on_mnist() {
         train: take(&mnist.train, 21),
         test: take(&mnist.test, 10),
     };
-    for name in ["cnn", "cnn-same", "cnn-extra-pool"] {
+    for name in [
+        "cnn",
+        "cnn-same",
+        "cnn-extra-pool",
+        "keras-convnet",
+        "cnn-bn",
+    ] {
         let spec = preset(name).expect("preset");
         golden(
             &data,
@@ -308,6 +342,41 @@ fn dense_model_learns_mnist_from_a_small_subset() {
 }
 
 #[test]
+fn fused_and_plain_plans_train_to_the_same_weights() {
+    let data = load_dir(&bundled_mnist_dir()).expect("bundled MNIST");
+    let ctx = context();
+    let config = TrainConfig {
+        epochs: 1,
+        train_samples: Some(200),
+        batch_size: 64,
+        seed: 3,
+        ..Default::default()
+    };
+    // cnn fuses every ReLU (into conv/dense epilogues and the pool/GEMM backward masks);
+    // keras-convnet also runs Dropout; cnn-bn's ReLUs follow BatchNormalization and never fuse.
+    for name in ["cnn", "keras-convnet", "dense"] {
+        let spec = preset(name).unwrap();
+        let train = |fusion| {
+            let mut trainer =
+                Trainer::with_fusion(&ctx, spec.clone(), &data, config.clone(), fusion)
+                    .expect("trainer");
+            trainer.fit(|_| {}).expect("fit");
+            let launches = trainer.plan().dispatches(0).count();
+            (trainer.parameters().expect("parameters"), launches)
+        };
+        let (fused, fused_launches) = train(Fusion::ALL);
+        let (plain, plain_launches) = train(Fusion::NONE);
+        assert!(
+            fused_launches < plain_launches,
+            "{name}: fusion saves launches ({fused_launches} vs {plain_launches})"
+        );
+        // max(z, 0) in the epilogue or a kernel of its own, a mask in the GEMM or a multiply
+        // by 0/1 after it: the same f32 values (a zero may differ in sign only).
+        assert_eq!(fused, plain, "{name}: fused and plain weights differ");
+    }
+}
+
+#[test]
 fn resuming_from_a_saved_state_equals_an_uninterrupted_run_bit_for_bit() {
     let data = load_dir(&bundled_mnist_dir()).expect("bundled MNIST");
     let ctx = context();
@@ -318,14 +387,23 @@ fn resuming_from_a_saved_state_equals_an_uninterrupted_run_bit_for_bit() {
         seed: 5,
         ..Default::default()
     };
-    let spec = preset("cnn-small").unwrap();
-    let mut straight = Trainer::new(&ctx, spec.clone(), &data, config.clone()).expect("trainer");
+    // keras-convnet resumes its Dropout streams, cnn-bn its moving statistics.
+    for name in ["cnn-small", "keras-convnet", "cnn-bn"] {
+        resume_matches(&ctx, &data, name, &config);
+    }
+}
+
+/// Trains `name` for `config.epochs` straight, and for all but one then resumed from the
+/// saved state; parameters, state and losses must agree bit for bit.
+fn resume_matches(ctx: &GpuContext, data: &MnistSplits, name: &str, config: &TrainConfig) {
+    let spec = preset(name).unwrap();
+    let mut straight = Trainer::new(ctx, spec.clone(), data, config.clone()).expect("trainer");
     straight.fit(|_| {}).expect("fit");
 
     let mut first = Trainer::new(
-        &ctx,
+        ctx,
         spec.clone(),
-        &data,
+        data,
         TrainConfig {
             epochs: 2,
             ..config.clone()
@@ -334,21 +412,18 @@ fn resuming_from_a_saved_state_equals_an_uninterrupted_run_bit_for_bit() {
     .expect("trainer");
     first.fit(|_| {}).expect("fit");
     let saved = first.state().expect("state");
-    let mut resumed = Trainer::new(&ctx, spec, &data, config).expect("trainer");
+    let mut resumed = Trainer::new(ctx, spec, data, config.clone()).expect("trainer");
     resumed.restore(saved).expect("restore");
     resumed.fit(|_| {}).expect("fit");
 
     let bits = |t: &Trainer| {
-        t.state()
-            .unwrap()
-            .params
-            .iter()
-            .map(|v| v.to_bits())
-            .collect::<Vec<_>>()
+        let state = t.state().unwrap();
+        let bits = |values: &[f32]| values.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        (bits(&state.params), bits(&state.state))
     };
     assert!(
         bits(&straight) == bits(&resumed),
-        "resumed weights differ from the uninterrupted run"
+        "{name}: resumed weights or state differ from the uninterrupted run"
     );
     assert_eq!(straight.history().len(), 3);
     assert_eq!(resumed.history().len(), 3);

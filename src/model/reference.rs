@@ -31,6 +31,10 @@ pub struct CpuNetwork {
     pub t: u64,
 }
 
+/// A forward pass on the host: the nodes run, every node's output (the input first) and each
+/// node's tensors as the forward left them.
+type ForwardRun = (Vec<Node>, Vec<Vec<f32>>, Vec<HostTensors>);
+
 /// Where the tensors of one node live in the two slabs.
 struct Slots {
     trainable: Vec<(&'static str, usize)>,
@@ -109,7 +113,7 @@ impl CpuNetwork {
         batch: &[f32],
         rows: usize,
         step: CpuStep,
-    ) -> Result<(Vec<Node>, Vec<Vec<f32>>, Vec<HostTensors>), ModelError> {
+    ) -> Result<ForwardRun, ModelError> {
         let nodes = nodes(&self.layers, rows)?;
         let mut outputs = vec![batch.to_vec()];
         let mut all_tensors = Vec::with_capacity(nodes.len());

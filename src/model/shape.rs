@@ -277,6 +277,20 @@ mod tests {
     }
 
     #[test]
+    fn new_presets_match_kerass_counts_with_the_non_trainable_split() {
+        let count = |name: &str, f: fn(&LayerInfo) -> usize| -> usize {
+            infer(&preset(name).unwrap()).unwrap().iter().map(f).sum()
+        };
+        // keras-convnet: 320 + 18,496; 5·5·64 = 1,600 → 1,600·10 + 10 = 16,010.
+        assert_eq!(count("keras-convnet", LayerInfo::param_count), 34_826);
+        assert_eq!(count("keras-convnet", LayerInfo::state_count), 0);
+        // cnn-bn: cnn's 93,322 plus gamma and beta of 32 + 64 + 64 channels (320), and as many
+        // moving means and variances, non-trainable.
+        assert_eq!(count("cnn-bn", LayerInfo::param_count), 93_642);
+        assert_eq!(count("cnn-bn", LayerInfo::state_count), 320);
+    }
+
+    #[test]
     fn same_padding_keeps_size_and_strides_floor_like_keras() {
         let mut spec = preset("cnn-same").unwrap();
         let layers = infer(&spec).unwrap();
