@@ -17,12 +17,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use safetensors::tensor::{Dtype, SafeTensorError, SafeTensors, TensorView};
 use thiserror::Error;
 
+use crate::atomic;
 use crate::gpu::slab::{Layouts, SlabLayout};
 use crate::model::ModelSpec;
 use crate::run::{EpochStats, TrainConfig, TrainState};
@@ -261,36 +262,19 @@ pub fn save(
     write_atomic(path, &bytes)
 }
 
-/// Writes `bytes` to a temporary file beside `path`, syncs it and renames it to `path`.
+/// Writes `bytes` to `path` with [`atomic::write`], after checking that its directory exists.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
+    let dir = atomic::parent_dir(path);
     if !dir.is_dir() {
         return Err(CheckpointError::MissingDirectory {
             path: path.to_path_buf(),
             dir: dir.to_path_buf(),
         });
     }
-    let write = |source| CheckpointError::Write {
+    atomic::write(path, bytes).map_err(|source| CheckpointError::Write {
         path: path.to_path_buf(),
         source,
-    };
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".checkpoint-").suffix(".tmp");
-    // A named temporary file is private (0600) by default; a checkpoint is an ordinary file.
-    #[cfg(unix)]
-    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-    // The temporary file deletes itself when dropped on any early return below.
-    let mut file = builder.tempfile_in(dir).map_err(write)?;
-    file.write_all(bytes).map_err(write)?;
-    file.as_file().sync_all().map_err(write)?;
-    file.persist(path).map_err(|error| write(error.error))?;
-    // Make the rename itself durable; the checkpoint is complete either way, so best effort.
-    #[cfg(unix)]
-    let _ = fs::File::open(dir).and_then(|d| d.sync_all());
-    Ok(())
+    })
 }
 
 /// One tensor as read from the file.

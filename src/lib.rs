@@ -4,6 +4,7 @@
 //! The house, top to bottom: [`train`] and [`evaluate`] drive a [`model::Network`] whose layers
 //! ([`layers`], [`optim`]) launch kernels through [`gpu`]; [`data`] reads and uploads the data.
 
+pub mod atomic;
 pub mod checkpoint;
 pub mod compare;
 pub mod data;

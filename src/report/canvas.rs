@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use image::codecs::png::PngEncoder;
+use image::{ExtendedColorType, ImageEncoder};
 use plotters::backend::DrawingBackend;
 use plotters::coord::Shift;
 use plotters::prelude::{BitMapBackend, DrawingArea, DrawingAreaErrorKind, IntoDrawingArea};
@@ -18,39 +20,18 @@ pub(crate) type DrawError =
     DrawingAreaErrorKind<<BitMapBackend<'static> as DrawingBackend>::ErrorType>;
 
 /// Draws a `size` = (width, height) picture on a white background with `draw` and saves it as
-/// the PNG `path`, replacing any file there. On failure nothing is left behind.
+/// the PNG `path` ([`crate::atomic::write`]), replacing any file there. On failure nothing is
+/// left behind.
 pub(crate) fn render(
     path: &Path,
     size: (u32, u32),
     draw: impl FnOnce(&Area) -> Result<(), DrawError>,
 ) -> Result<(), ReportError> {
     font::face()?;
-    let write_error = |source| ReportError::Write {
-        path: path.to_owned(),
-        source,
-    };
-    let dir = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let prefix = format!(
-        ".{}.",
-        path.file_name().unwrap_or_default().to_string_lossy()
-    );
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(&prefix).suffix(".png");
-    #[cfg(unix)]
+    let (width, height) = size;
+    let mut pixels = vec![0u8; width as usize * height as usize * 3];
     {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o644));
-    }
-    // The suffix tells plotters' encoder to write PNG; dropping `temp` deletes the file.
-    let temp = builder
-        .tempfile_in(dir)
-        .map_err(write_error)?
-        .into_temp_path();
-    {
-        let root = BitMapBackend::new(&temp, size).into_drawing_area();
+        let root = BitMapBackend::with_buffer(&mut pixels, size).into_drawing_area();
         root.fill(&WHITE)
             .and_then(|()| draw(&root))
             .and_then(|()| root.present())
@@ -59,5 +40,15 @@ pub(crate) fn render(
                 message: error.to_string(),
             })?;
     }
-    temp.persist(path).map_err(|error| write_error(error.error))
+    let mut png = Vec::new();
+    PngEncoder::new(&mut png)
+        .write_image(&pixels, width, height, ExtendedColorType::Rgb8)
+        .map_err(|error| ReportError::Draw {
+            path: path.to_owned(),
+            message: error.to_string(),
+        })?;
+    crate::atomic::write(path, &png).map_err(|source| ReportError::Write {
+        path: path.to_owned(),
+        source,
+    })
 }

@@ -55,29 +55,11 @@ pub fn ensure_dir(dir: &Path) -> Result<(), ReportError> {
     })
 }
 
-/// Writes a text report (a table, a CSV) to `path` atomically: a temporary file in the same
-/// directory renamed over the target, so a failure never leaves a partial file.
+/// Writes a text report (a table, a CSV) to `path` atomically ([`crate::atomic`]): a failure
+/// never leaves a partial file.
 pub fn write_text(path: &Path, text: &str) -> Result<(), ReportError> {
-    use std::io::Write;
-    let write_error = |source| ReportError::Write {
+    crate::atomic::write(path, text.as_bytes()).map_err(|source| ReportError::Write {
         path: path.to_owned(),
         source,
-    };
-    let dir = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".report.");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        // A report is an ordinary file, readable by others, like the PNGs beside it.
-        builder.permissions(std::fs::Permissions::from_mode(0o644));
-    }
-    let mut temp = builder.tempfile_in(dir).map_err(write_error)?;
-    temp.write_all(text.as_bytes()).map_err(write_error)?;
-    temp.persist(path)
-        .map_err(|error| write_error(error.error))?;
-    Ok(())
+    })
 }
