@@ -4,6 +4,7 @@
 
 use crate::data::stream::GpuDataset;
 use crate::data::Dataset;
+use crate::gpu::readback::Readback;
 use crate::gpu::step_table::{StepParams, StepTable};
 use crate::gpu::{buffers, GpuContext};
 use crate::layers::gather::Source;
@@ -131,11 +132,23 @@ impl Evaluator {
         })
     }
 
-    /// Loss and accuracy over every sample of source `source`.
+    /// Loss and accuracy over every sample of source `source` (blocking).
     pub fn evaluate(&self, ctx: &GpuContext, source: usize) -> Result<EvalStats> {
-        let steps = self.run(ctx, source);
-        let metrics: Vec<Metrics> = buffers::read(ctx, &self.metrics, 0, steps)?;
-        Ok(EvalStats::from_metrics(&metrics, self.source_lens[source]))
+        self.submit(ctx, source)?.wait(ctx)
+    }
+
+    /// Submits the pass over source `source` and the copy of its metrics; collect them with
+    /// [`PendingEval::poll`] (never blocks) or [`PendingEval::wait`].
+    pub fn submit(&self, ctx: &GpuContext, source: usize) -> Result<PendingEval> {
+        let samples = self.source_lens[source];
+        let steps = samples.div_ceil(self.plan.rows);
+        let bytes = (steps * std::mem::size_of::<Metrics>()) as u64;
+        let mut readback = Readback::new(ctx, "eval.metrics", bytes, 1);
+        let mut encoder = self.record(ctx, source, steps);
+        let slot = readback.copy(ctx, &mut encoder, &self.metrics, 0, bytes, &mut Vec::new())?;
+        let submission = ctx.queue.submit([encoder.finish()]);
+        readback.submitted(slot, 0, bytes, submission);
+        Ok(PendingEval { readback, samples })
     }
 
     /// Class probabilities of every sample of source `source`, with loss and accuracy.
@@ -149,11 +162,10 @@ impl Evaluator {
         })
     }
 
-    /// Records and submits every batch of source `source`; returns the number of batches.
-    fn run(&self, ctx: &GpuContext, source: usize) -> usize {
+    /// Writes the step table for `steps` batches of source `source` and records them.
+    fn record(&self, ctx: &GpuContext, source: usize, steps: usize) -> wgpu::CommandEncoder {
         let samples = self.source_lens[source];
         let rows = self.plan.rows;
-        let steps = samples.div_ceil(rows);
         let entries: Vec<StepParams> = (0..steps)
             .map(|step| StepParams {
                 sample_start: (step * rows) as u32,
@@ -170,8 +182,32 @@ impl Evaluator {
             });
         self.plan
             .record(&mut encoder, "evaluate", &self.table, 0..steps, source);
-        ctx.queue.submit([encoder.finish()]);
-        steps
+        encoder
+    }
+}
+
+/// An evaluation in flight.
+pub struct PendingEval {
+    readback: Readback,
+    samples: usize,
+}
+
+impl PendingEval {
+    /// The result, once the GPU has finished; `None` before (never blocks).
+    pub fn poll(&mut self, ctx: &GpuContext) -> Result<Option<EvalStats>> {
+        let landed = self.readback.poll(ctx)?;
+        Ok(landed.first().map(|piece| self.stats(&piece.bytes)))
+    }
+
+    /// The result, blocking until the GPU has finished.
+    pub fn wait(mut self, ctx: &GpuContext) -> Result<EvalStats> {
+        let landed = self.readback.finish(ctx)?;
+        let bytes = landed.first().map_or(&[][..], |piece| &piece.bytes);
+        Ok(self.stats(bytes))
+    }
+
+    fn stats(&self, bytes: &[u8]) -> EvalStats {
+        EvalStats::from_metrics(bytemuck::cast_slice(bytes), self.samples)
     }
 }
 

@@ -25,6 +25,8 @@ pub use crate::run::{EpochStats, TrainConfig, TrainState};
 /// Wall time one submitted chunk of steps should take: short enough for a lively progress bar,
 /// long enough that the GPU never waits for the host.
 const CHUNK_SECONDS: f64 = 0.1;
+/// Steps in an epoch's first chunk, before its speed is known.
+const FIRST_CHUNK_STEPS: usize = 4;
 /// Most steps recorded into one chunk.
 const MAX_CHUNK_STEPS: usize = 512;
 /// Staging buffers in the metrics readback ring (chunks in flight at once).
@@ -55,6 +57,50 @@ pub enum Progress {
     },
     /// An epoch has finished (validation included).
     Epoch(EpochStats),
+}
+
+/// What [`Trainer::submit_chunk`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Submitted {
+    /// A chunk of steps went to the GPU.
+    Chunk,
+    /// Nothing: every staging slot is in flight; poll, then try again.
+    Busy,
+    /// Nothing: every step of the epoch is submitted.
+    Done,
+}
+
+/// An epoch in flight, driven by [`Trainer::submit_chunk`] and [`Trainer::poll`] (or all at
+/// once by [`Trainer::run_epoch`]).
+pub struct EpochRun {
+    epoch: usize,
+    steps: usize,
+    metrics: Vec<Metrics>,
+    landed: usize,
+    next: usize,
+    chunk: usize,
+    start: Instant,
+}
+
+impl EpochRun {
+    /// The epoch, from 1.
+    pub fn epoch(&self) -> usize {
+        self.epoch
+    }
+
+    /// Whether every step's metrics have landed.
+    pub fn is_complete(&self) -> bool {
+        self.landed == self.steps
+    }
+
+    /// Stores landed metrics at their steps.
+    fn collect(&mut self, landed: Vec<Landed>) {
+        for piece in landed {
+            let values: &[Metrics] = bytemuck::cast_slice(&piece.bytes);
+            self.metrics[piece.tag..piece.tag + values.len()].copy_from_slice(values);
+            self.landed += values.len();
+        }
+    }
 }
 
 /// Index buffers of one data split.
@@ -337,12 +383,35 @@ impl<'ctx> Trainer<'ctx> {
         Ok(())
     }
 
-    /// Runs one epoch (`epoch` from 1) and its validation.
+    /// Runs one epoch (`epoch` from 1) and its validation, blocking until it is done: the
+    /// non-blocking calls below, waiting whenever the readback ring is full.
     pub fn run_epoch(
         &mut self,
         epoch: usize,
         progress: &mut impl FnMut(Progress),
     ) -> Result<EpochStats> {
+        let mut run = self.begin_epoch(epoch);
+        progress(Progress::EpochStart {
+            epoch,
+            steps: run.steps,
+        });
+        loop {
+            match self.submit_chunk(&mut run)? {
+                Submitted::Chunk => {}
+                Submitted::Busy => self.wait_for_slot(&mut run)?,
+                Submitted::Done => break,
+            }
+            if let Some(report) = self.poll(&mut run)? {
+                progress(report);
+            }
+        }
+        let stats = self.finish_epoch(run, progress)?;
+        Ok(stats)
+    }
+
+    /// Starts epoch `epoch` (from 1): uploads its sample order and step table. Nothing runs
+    /// until [`Trainer::submit_chunk`].
+    pub fn begin_epoch(&mut self, epoch: usize) -> EpochRun {
         let ctx = self.ctx;
         let n = self.train.indices.len();
         let batch = self.plan.rows;
@@ -361,76 +430,111 @@ impl<'ctx> Trainer<'ctx> {
             })
             .collect();
         self.table.write(ctx, &entries);
-        progress(Progress::EpochStart { epoch, steps });
-
-        let start = Instant::now();
-        let mut metrics = vec![Metrics::default(); steps];
-        let mut landed_steps = 0;
-        let mut chunk = 4;
-        let mut next = 0;
-        let collect = |landed: Vec<Landed>, metrics: &mut [Metrics]| -> usize {
-            let mut count = 0;
-            for piece in landed {
-                let values: &[Metrics] = bytemuck::cast_slice(&piece.bytes);
-                metrics[piece.tag..piece.tag + values.len()].copy_from_slice(values);
-                count += values.len();
-            }
-            count
-        };
-        while next < steps {
-            let end = (next + chunk).min(steps);
-            let mut encoder = ctx
-                .device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                    label: Some("train.chunk"),
-                });
-            self.plan
-                .record(&mut encoder, "train.chunk", &self.table, next..end, 0);
-            let size = std::mem::size_of::<Metrics>() as u64;
-            let bytes = (end - next) as u64 * size;
-            let mut landed = Vec::new();
-            let slot = self.readback.copy(
-                ctx,
-                &mut encoder,
-                &self.metrics,
-                next as u64 * size,
-                bytes,
-                &mut landed,
-            )?;
-            let submission = ctx.queue.submit([encoder.finish()]);
-            self.readback.submitted(slot, next, bytes, submission);
-            landed.extend(self.readback.poll(ctx)?);
-            if !landed.is_empty() {
-                landed_steps += collect(landed, &mut metrics);
-                progress(running(
-                    epoch,
-                    &metrics[..landed_steps],
-                    landed_steps,
-                    steps,
-                    batch,
-                    n,
-                ));
-                let per_step = start.elapsed().as_secs_f64() / landed_steps as f64;
-                chunk = ((CHUNK_SECONDS / per_step) as usize).clamp(1, MAX_CHUNK_STEPS);
-            }
-            next = end;
+        EpochRun {
+            epoch,
+            steps,
+            metrics: vec![Metrics::default(); steps],
+            landed: 0,
+            next: 0,
+            chunk: FIRST_CHUNK_STEPS,
+            start: Instant::now(),
         }
-        let rest = self.readback.finish(ctx)?;
-        landed_steps += collect(rest, &mut metrics);
-        let seconds = start.elapsed().as_secs_f64();
-        self.steps_done += steps as u64;
-        progress(running(epoch, &metrics, landed_steps, steps, batch, n));
+    }
 
-        let train = EvalStats::from_metrics(&metrics, n);
+    /// Records the next chunk of `run`'s steps into one compute pass and submits it, with the
+    /// copy of its metrics into a free staging slot. Never waits: when every slot is still in
+    /// flight it submits nothing and says [`Submitted::Busy`] (poll, then try again).
+    pub fn submit_chunk(&mut self, run: &mut EpochRun) -> Result<Submitted> {
+        if run.next >= run.steps {
+            return Ok(Submitted::Done);
+        }
+        if !self.readback.has_free_slot() {
+            return Ok(Submitted::Busy);
+        }
+        let ctx = self.ctx;
+        let (next, end) = (run.next, (run.next + run.chunk).min(run.steps));
+        let mut encoder = ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("train.chunk"),
+            });
+        self.plan
+            .record(&mut encoder, "train.chunk", &self.table, next..end, 0);
+        let size = std::mem::size_of::<Metrics>() as u64;
+        let bytes = (end - next) as u64 * size;
+        let mut landed = Vec::new();
+        let slot = self.readback.copy(
+            ctx,
+            &mut encoder,
+            &self.metrics,
+            next as u64 * size,
+            bytes,
+            &mut landed,
+        )?;
+        let submission = ctx.queue.submit([encoder.finish()]);
+        self.readback.submitted(slot, next, bytes, submission);
+        run.collect(landed);
+        run.next = end;
+        Ok(Submitted::Chunk)
+    }
+
+    /// Collects the metrics of every chunk that has finished, without blocking; reports the
+    /// running loss and accuracy when any landed.
+    pub fn poll(&mut self, run: &mut EpochRun) -> Result<Option<Progress>> {
+        let landed = self.readback.poll(self.ctx)?;
+        if landed.is_empty() {
+            return Ok(None);
+        }
+        run.collect(landed);
+        Ok(Some(self.running(run)))
+    }
+
+    /// Blocks until the oldest chunk in flight has landed and collects it.
+    fn wait_for_slot(&mut self, run: &mut EpochRun) -> Result<()> {
+        let landed = self.readback.wait_oldest(self.ctx)?;
+        run.collect(vec![landed]);
+        Ok(())
+    }
+
+    /// The running progress of `run`, and the chunk size that keeps a chunk near
+    /// [`CHUNK_SECONDS`] at the speed seen so far.
+    fn running(&self, run: &mut EpochRun) -> Progress {
+        if run.landed > 0 {
+            let per_step = run.start.elapsed().as_secs_f64() / run.landed as f64;
+            run.chunk = ((CHUNK_SECONDS / per_step) as usize).clamp(1, MAX_CHUNK_STEPS);
+        }
+        let n = self.train.indices.len();
+        running(
+            run.epoch,
+            &run.metrics,
+            run.landed,
+            run.steps,
+            self.plan.rows,
+            n,
+        )
+    }
+
+    /// Ends `run` once every chunk is submitted: waits for the metrics still in flight (none
+    /// when [`EpochRun::is_complete`]), then validates and records the epoch.
+    pub fn finish_epoch(
+        &mut self,
+        mut run: EpochRun,
+        progress: &mut impl FnMut(Progress),
+    ) -> Result<EpochStats> {
+        run.collect(self.readback.finish(self.ctx)?);
+        let seconds = run.start.elapsed().as_secs_f64();
+        self.steps_done += run.steps as u64;
+        progress(self.running(&mut run));
+        let train = EvalStats::from_metrics(&run.metrics, self.train.indices.len());
         if !train.loss.is_finite() {
             return Err(Error::Diverged {
-                epoch,
+                epoch: run.epoch,
                 loss: train.loss,
             });
         }
         let stats = EpochStats {
-            epoch,
-            steps,
+            epoch: run.epoch,
+            steps: run.steps,
             seconds,
             loss: train.loss,
             accuracy: train.accuracy,

@@ -171,6 +171,45 @@ fn save_then_load_round_trips_every_bit_of_state_spec_and_config() {
 }
 
 #[test]
+fn batch_normalization_moving_statistics_round_trip_under_kerass_names() {
+    let dir = TempDir::new().unwrap();
+    let mut rng = StdRng::seed_from_u64(11);
+    let (spec, layouts) = model("cnn-bn", 16);
+    assert_eq!(
+        layouts.state.param_count(),
+        320,
+        "cnn-bn's non-trainable values"
+    );
+    let (config, state) = (config(&mut rng), state(&layouts, &mut rng));
+    let path = dir.path().join("bn.safetensors");
+    checkpoint::save(&path, &spec, &config, &layouts, &state).unwrap();
+
+    let bytes = fs::read(&path).unwrap();
+    let file = SafeTensors::deserialize(&bytes).unwrap();
+    for name in [
+        "batch_normalization.gamma",
+        "batch_normalization.beta",
+        "batch_normalization.moving_mean",
+        "batch_normalization_2.moving_variance",
+    ] {
+        assert!(file.tensor(name).is_ok(), "{name} is in the file");
+    }
+    // Moving statistics are state, not trained: Adam's moments do not cover them.
+    assert!(file
+        .tensor("optimizer/m/batch_normalization.moving_mean")
+        .is_err());
+    assert!(file.tensor("optimizer/m/batch_normalization.gamma").is_ok());
+
+    let loaded = checkpoint::load(&path)
+        .unwrap()
+        .into_checkpoint(&layouts)
+        .unwrap();
+    assert_eq!(bits(&loaded.state.params), bits(&state.params));
+    assert_eq!(bits(&loaded.state.state), bits(&state.state));
+    assert!(loaded.state.state.iter().any(|&v| v != 0.0));
+}
+
+#[test]
 fn checkpoint_saved_at_align_64_loads_exactly_into_align_1_and_16() {
     let dir = TempDir::new().unwrap();
     let (path, _, _, saved_layout, saved) = saved_cnn(dir.path());

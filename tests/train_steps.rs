@@ -23,7 +23,7 @@ use gpu_cnn::model::presets::preset;
 use gpu_cnn::model::reference::CpuNetwork;
 use gpu_cnn::model::shape::Role;
 use gpu_cnn::model::spec::{Activation, LayerSpec, ModelSpec};
-use gpu_cnn::train::{TrainConfig, Trainer};
+use gpu_cnn::train::{Submitted, TrainConfig, Trainer};
 use rand::Rng;
 
 /// Random images of `rows × cols` pixels with random labels.
@@ -430,4 +430,48 @@ fn resume_matches(ctx: &GpuContext, data: &MnistSplits, name: &str, config: &Tra
     for (a, b) in straight.history().iter().zip(resumed.history()) {
         assert_eq!(a.loss.to_bits(), b.loss.to_bits(), "epoch {} loss", a.epoch);
     }
+}
+
+#[test]
+fn an_epoch_driven_by_submit_and_poll_without_blocking_equals_run_epoch() {
+    let data = load_dir(&bundled_mnist_dir()).expect("bundled MNIST");
+    let ctx = context();
+    let config = TrainConfig {
+        epochs: 1,
+        train_samples: Some(600),
+        batch_size: 32,
+        seed: 4,
+        ..Default::default()
+    };
+    let spec = preset("dense").unwrap();
+    let mut blocking = Trainer::new(&ctx, spec.clone(), &data, config.clone()).expect("trainer");
+    let expected = blocking.run_epoch(1, &mut |_| {}).expect("epoch");
+
+    let mut driven = Trainer::new(&ctx, spec, &data, config).expect("trainer");
+    let mut run = driven.begin_epoch(1);
+    let (mut chunks, mut reports) = (0, 0);
+    loop {
+        match driven.submit_chunk(&mut run).expect("submit") {
+            Submitted::Chunk => chunks += 1,
+            Submitted::Busy => {}
+            Submitted::Done => break,
+        }
+        reports += usize::from(driven.poll(&mut run).expect("poll").is_some());
+    }
+    // Spin on the non-blocking poll, as an event loop would.
+    while !run.is_complete() {
+        reports += usize::from(driven.poll(&mut run).expect("poll").is_some());
+    }
+    let stats = driven.finish_epoch(run, &mut |_| {}).expect("finish");
+    assert!(
+        chunks > 1 && reports >= 1,
+        "{chunks} chunks, {reports} reports"
+    );
+    assert_eq!(stats.loss.to_bits(), expected.loss.to_bits(), "epoch loss");
+    assert_eq!(stats.accuracy, expected.accuracy);
+    assert_eq!(
+        driven.parameters().unwrap(),
+        blocking.parameters().unwrap(),
+        "weights"
+    );
 }

@@ -119,7 +119,13 @@ impl Readback {
         })
     }
 
-    fn wait_oldest(&mut self, ctx: &GpuContext) -> Result<Landed, GpuError> {
+    /// Whether a copy can start without waiting.
+    pub fn has_free_slot(&self) -> bool {
+        !self.free.is_empty()
+    }
+
+    /// Blocks until the oldest copy in flight has landed and returns it.
+    pub fn wait_oldest(&mut self, ctx: &GpuContext) -> Result<Landed, GpuError> {
         let entry = self
             .in_flight
             .pop_front()
