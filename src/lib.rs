@@ -5,6 +5,7 @@
 //! ([`layers`], [`optim`]) launch kernels through [`gpu`]; [`data`] reads and uploads the data.
 
 pub mod atomic;
+pub mod bench;
 pub mod checkpoint;
 pub mod compare;
 pub mod data;

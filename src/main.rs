@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use commands::{compare, devices, evaluate, predict, show, summary, train};
+use commands::{bench, compare, devices, evaluate, predict, show, summary, train};
 
 /// Train and run convolutional neural networks in WGSL compute shaders (wgpu).
 #[derive(Parser)]
@@ -34,6 +34,9 @@ enum Command {
     Predict(predict::PredictArgs),
     /// Train several models with the same settings and compare them in one table.
     Compare(compare::CompareArgs),
+    /// Measure training and inference speed on this device (samples/s, launches per step,
+    /// first-epoch cost, GPU time per kernel).
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +49,7 @@ fn main() -> ExitCode {
         Command::Evaluate(args) => evaluate::run(args),
         Command::Predict(args) => predict::run(args),
         Command::Compare(args) => compare::run(args),
+        Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -508,3 +508,65 @@ fn unknown_model_name_lists_every_preset_in_train_and_summary() {
     let data = small_data();
     train_fails(data.path(), &["--model", "lenet"], &["'lenet'", &presets]);
 }
+
+#[test]
+fn bench_rejects_bad_models_batches_and_sample_counts_before_opening_a_device() {
+    for (args, words) in [
+        (
+            vec!["--model", "cnn@0"],
+            vec!["--model", "cnn@0", "NAME@BATCH"],
+        ),
+        (vec!["--model", "cnn@many"], vec!["--model", "cnn@many"]),
+        (vec!["--model", "lenet@64"], vec!["'lenet'", "presets"]),
+        (
+            vec!["--samples", "0"],
+            vec!["--samples", "at least one batch"],
+        ),
+    ] {
+        let output = gpu_cnn()
+            .arg("bench")
+            .args(&args)
+            .args(["--device", "no-such-adapter"])
+            .output()
+            .expect("run");
+        assert!(!output.status.success(), "{args:?} must fail");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        for word in words {
+            assert!(stderr.contains(word), "{args:?}: {stderr}");
+        }
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+#[test]
+fn bench_json_reports_the_measured_figures_of_each_model() {
+    let output = gpu_cnn()
+        .args(["bench", "--model", "dense@16", "--samples", "64", "--json"])
+        .output()
+        .expect("run");
+    assert!(output.status.success(), "{:?}", output);
+    let reports: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("stdout is one JSON document: {e}"));
+    let report = &reports[0];
+    assert_eq!(report["model"], "dense");
+    assert_eq!(report["batch_size"], 16);
+    assert_eq!(report["samples"], 64);
+    // gather, two GEMMs forward, the loss, two weight gradients with their bias sums, one
+    // input gradient (the first layer's input needs none), Adam.
+    assert_eq!(report["dispatches_per_step"], 10);
+    for key in [
+        "train_samples_per_second",
+        "seconds_per_lecture_epoch",
+        "inference_images_per_second",
+        "setup_seconds",
+    ] {
+        let value = report[key].as_f64().unwrap_or(f64::NAN);
+        assert!(value.is_finite() && value > 0.0, "{key} = {value}");
+    }
+    let kernels = report["kernels"].as_array().expect("kernels");
+    assert_eq!(kernels.len(), 10);
+    assert!(kernels.iter().any(|k| k["label"] == "dense.forward"));
+    assert!(kernels
+        .iter()
+        .all(|k| k["ms"].as_f64().is_some_and(|ms| ms >= 0.0)));
+}

@@ -1,6 +1,7 @@
 //! One module per subcommand: its clap arguments and the glue that calls the library and
 //! prints. Shared here: the options several commands take.
 
+pub mod bench;
 pub mod compare;
 pub mod devices;
 pub mod evaluate;
@@ -97,8 +98,13 @@ impl Setup {
 
     /// Opens the adapter and says which it is.
     pub fn open_device(&self) -> Result<GpuContext, gpu_cnn::Error> {
-        let ctx = GpuContext::new(&self.device)?;
+        let ctx = self.open_device_quietly()?;
         println!("Device: {}", ctx.describe());
         Ok(ctx)
+    }
+
+    /// Opens the adapter.
+    pub fn open_device_quietly(&self) -> Result<GpuContext, gpu_cnn::Error> {
+        Ok(GpuContext::new(&self.device)?)
     }
 }

@@ -211,7 +211,8 @@ impl GpuContext {
         let limits = adapter.limits();
         let descriptor = wgpu::DeviceDescriptor {
             label: Some("gpu-cnn.device"),
-            required_features: wgpu::Features::empty(),
+            // Timestamps let `gpu-cnn bench` time each kernel on the GPU itself.
+            required_features: adapter.features() & wgpu::Features::TIMESTAMP_QUERY,
             required_limits: limits.clone(),
             experimental_features: wgpu::ExperimentalFeatures::disabled(),
             memory_hints: wgpu::MemoryHints::Performance,

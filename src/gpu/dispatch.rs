@@ -96,6 +96,11 @@ impl Dispatch {
         &self.label
     }
 
+    /// Workgroups per grid dimension.
+    pub fn workgroups(&self) -> [u32; 3] {
+        self.workgroups
+    }
+
     /// Records the launch into `pass`; kernels that read the step table see entry `step`.
     pub fn record(&self, pass: &mut wgpu::ComputePass<'_>, steps: &StepTable, step: usize) {
         pass.set_pipeline(&self.pipeline);
