@@ -9,6 +9,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
+use super::pipeline_cache::DiskCache;
 use super::{GpuError, KernelCache};
 
 /// How the user asked for a device (`--device`).
@@ -100,6 +101,8 @@ pub struct GpuContext {
     /// Every pipeline and bind-group layout, built once and shared by every network, trainer
     /// and evaluator on this device (so `compare` compiles each kernel once).
     pub kernels: KernelCache,
+    /// The driver's compiled pipelines, loaded from and saved to disk where supported.
+    pipeline_cache: Option<DiskCache>,
     /// The first uncaptured wgpu error or device loss, if any (checked after each submit).
     failure: Arc<Mutex<Option<GpuError>>>,
 }
@@ -211,8 +214,10 @@ impl GpuContext {
         let limits = adapter.limits();
         let descriptor = wgpu::DeviceDescriptor {
             label: Some("gpu-cnn.device"),
-            // Timestamps let `gpu-cnn bench` time each kernel on the GPU itself.
-            required_features: adapter.features() & wgpu::Features::TIMESTAMP_QUERY,
+            // Timestamps let `gpu-cnn bench` time each kernel on the GPU itself; a pipeline
+            // cache keeps compiled kernels between runs.
+            required_features: adapter.features()
+                & (wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::PIPELINE_CACHE),
             required_limits: limits.clone(),
             experimental_features: wgpu::ExperimentalFeatures::disabled(),
             memory_hints: wgpu::MemoryHints::Performance,
@@ -249,12 +254,18 @@ impl GpuContext {
         log::info!("using [{}] {}", info.backend.to_str(), info.name);
         Ok(Self {
             kernels: KernelCache::new(&device),
+            pipeline_cache: DiskCache::open(&device, &info),
             device,
             queue,
             info,
             limits,
             failure,
         })
+    }
+
+    /// The pipeline cache pipelines are built with, where the device has one.
+    pub fn pipeline_cache(&self) -> Option<&wgpu::PipelineCache> {
+        self.pipeline_cache.as_ref().map(DiskCache::cache)
     }
 
     /// One line naming the adapter, e.g. `[Vulkan] llvmpipe (LLVM 15.0.6, 256 bits) (Cpu)`.
@@ -324,6 +335,15 @@ impl GpuContext {
             });
         }
         Ok(())
+    }
+}
+
+impl Drop for GpuContext {
+    /// Saves the pipeline cache, so the next run skips compiling what this one compiled.
+    fn drop(&mut self) {
+        if let Some(cache) = &self.pipeline_cache {
+            cache.save();
+        }
     }
 }
 

@@ -84,7 +84,9 @@ impl Dispatch {
         });
         Ok(Self {
             label: label.to_string(),
-            pipeline: ctx.kernels.pipeline(&ctx.device, kernel, overrides),
+            pipeline: ctx
+                .kernels
+                .pipeline(&ctx.device, kernel, overrides, ctx.pipeline_cache()),
             bind_group,
             uses_step_table: kernel.uses_step_table(),
             workgroups,

@@ -314,6 +314,7 @@ impl KernelCache {
         device: &wgpu::Device,
         kernel: Kernel,
         overrides: &dyn Overrides,
+        cache: Option<&wgpu::PipelineCache>,
     ) -> Arc<wgpu::ComputePipeline> {
         let constants = overrides.constants();
         let key = (
@@ -349,7 +350,7 @@ impl KernelCache {
                     constants: &constants,
                     zero_initialize_workgroup_memory: false,
                 },
-                cache: None,
+                cache,
             }),
         );
         pipelines.insert(key, Arc::clone(&pipeline));

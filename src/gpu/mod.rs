@@ -7,6 +7,7 @@ pub mod buffers;
 pub mod context;
 pub mod dispatch;
 pub mod kernels;
+pub mod pipeline_cache;
 pub mod readback;
 pub mod slab;
 pub mod step_table;
