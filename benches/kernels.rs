@@ -104,6 +104,7 @@ fn kernels(c: &mut Criterion) {
                 classes: 10,
                 ..Default::default()
             },
+            softmax_xent::Launch::TRAINING,
             softmax_xent::Io {
                 logits: bind(&logits),
                 labels: bind(&labels),

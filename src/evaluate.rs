@@ -8,7 +8,7 @@ use crate::gpu::readback::Readback;
 use crate::gpu::step_table::{StepParams, StepTable};
 use crate::gpu::{buffers, GpuContext};
 use crate::layers::gather::Source;
-use crate::layers::softmax_xent::Metrics;
+use crate::layers::softmax_xent::{self, Metrics};
 use crate::model::network::{Plan, Purpose};
 use crate::model::Network;
 use crate::Result;
@@ -44,6 +44,8 @@ pub struct Evaluator {
     plan: Plan,
     table: StepTable,
     metrics: wgpu::Buffer,
+    /// Metrics rows each batch writes (one per loss workgroup).
+    metrics_per_step: usize,
     probabilities: wgpu::Buffer,
     classes: usize,
     source_lens: Vec<usize>,
@@ -96,6 +98,12 @@ pub fn confusion_matrix(labels: &[u8], predicted: &[usize], classes: usize) -> V
 }
 
 impl Evaluator {
+    /// The batch of a forward-only plan over sources of up to `longest` samples: the whole
+    /// source where the device's binding limit allows, else the most rows it does.
+    pub fn rows_for(ctx: &GpuContext, network: &Network, longest: usize) -> usize {
+        longest.min(network.max_rows(ctx)).max(1)
+    }
+
     /// Builds the plan for batches of `rows` over `sources`, whose index lists have the
     /// lengths `source_lens`.
     pub fn new(
@@ -114,10 +122,11 @@ impl Evaluator {
             &format!("eval.probabilities [{max_len}, {classes}]"),
             (max_len * classes * 4) as u64,
         )?;
+        let rows_per_step = softmax_xent::Launch::inference(rows).groups as usize;
         let metrics = buffers::storage(
             ctx,
             "eval.metrics",
-            (max_steps * std::mem::size_of::<Metrics>()) as u64,
+            (max_steps * rows_per_step * std::mem::size_of::<Metrics>()) as u64,
         )?;
         let purpose = Purpose::Evaluate {
             probabilities: Some(&probabilities),
@@ -126,6 +135,7 @@ impl Evaluator {
             plan: network.plan(ctx, rows, sources, &metrics, purpose)?,
             table: StepTable::new(ctx, "eval.steps", max_steps)?,
             metrics,
+            metrics_per_step: rows_per_step,
             probabilities,
             classes,
             source_lens,
@@ -134,30 +144,41 @@ impl Evaluator {
 
     /// Loss and accuracy over every sample of source `source` (blocking).
     pub fn evaluate(&self, ctx: &GpuContext, source: usize) -> Result<EvalStats> {
-        self.submit(ctx, source)?.wait(ctx)
+        Ok(self.submit(ctx, source, false)?.wait(ctx)?.stats)
     }
 
-    /// Submits the pass over source `source` and the copy of its metrics; collect them with
-    /// [`PendingEval::poll`] (never blocks) or [`PendingEval::wait`].
-    pub fn submit(&self, ctx: &GpuContext, source: usize) -> Result<PendingEval> {
+    /// Class probabilities of every sample of source `source`, with loss and accuracy
+    /// (blocking).
+    pub fn predict(&self, ctx: &GpuContext, source: usize) -> Result<Predictions> {
+        self.submit(ctx, source, true)?.wait(ctx)
+    }
+
+    /// Submits the pass over source `source` and one copy of its metrics (and, when
+    /// `probabilities`, of every sample's class probabilities) for readback; collect the
+    /// result with [`PendingEval::poll`] (never blocks) or [`PendingEval::wait`].
+    pub fn submit(
+        &self,
+        ctx: &GpuContext,
+        source: usize,
+        probabilities: bool,
+    ) -> Result<PendingEval> {
         let samples = self.source_lens[source];
         let steps = samples.div_ceil(self.plan.rows);
-        let bytes = (steps * std::mem::size_of::<Metrics>()) as u64;
-        let mut readback = Readback::new(ctx, "eval.metrics", bytes, 1);
+        let metric_bytes = (steps * self.metrics_per_step * std::mem::size_of::<Metrics>()) as u64;
+        let mut parts = vec![(&self.metrics, 0, metric_bytes)];
+        if probabilities {
+            parts.push((&self.probabilities, 0, (samples * self.classes * 4) as u64));
+        }
+        let total = parts.iter().map(|part| part.2).sum();
+        let mut readback = Readback::new(ctx, "eval.results", total, 1);
         let mut encoder = self.record(ctx, source, steps);
-        let slot = readback.copy(ctx, &mut encoder, &self.metrics, 0, bytes, &mut Vec::new())?;
+        let slot = readback.copy_parts(ctx, &mut encoder, &parts, &mut Vec::new())?;
         let submission = ctx.queue.submit([encoder.finish()]);
-        readback.submitted(slot, 0, bytes, submission);
-        Ok(PendingEval { readback, samples })
-    }
-
-    /// Class probabilities of every sample of source `source`, with loss and accuracy.
-    pub fn predict(&self, ctx: &GpuContext, source: usize) -> Result<Predictions> {
-        let stats = self.evaluate(ctx, source)?;
-        let samples = self.source_lens[source];
-        Ok(Predictions {
-            stats,
-            probabilities: buffers::read(ctx, &self.probabilities, 0, samples * self.classes)?,
+        readback.submitted(slot, 0, total, submission);
+        Ok(PendingEval {
+            readback,
+            samples,
+            metric_bytes: metric_bytes as usize,
             classes: self.classes,
         })
     }
@@ -190,29 +211,35 @@ impl Evaluator {
 pub struct PendingEval {
     readback: Readback,
     samples: usize,
+    metric_bytes: usize,
+    classes: usize,
 }
 
 impl PendingEval {
     /// The result, once the GPU has finished; `None` before (never blocks).
-    pub fn poll(&mut self, ctx: &GpuContext) -> Result<Option<EvalStats>> {
+    pub fn poll(&mut self, ctx: &GpuContext) -> Result<Option<Predictions>> {
         let landed = self.readback.poll(ctx)?;
-        Ok(landed.first().map(|piece| self.stats(&piece.bytes)))
+        Ok(landed.first().map(|piece| self.results(&piece.bytes)))
     }
 
     /// The result, blocking until the GPU has finished.
-    pub fn wait(mut self, ctx: &GpuContext) -> Result<EvalStats> {
+    pub fn wait(mut self, ctx: &GpuContext) -> Result<Predictions> {
         let landed = self.readback.finish(ctx)?;
         let bytes = landed.first().map_or(&[][..], |piece| &piece.bytes);
-        Ok(self.stats(bytes))
+        Ok(self.results(bytes))
     }
 
-    fn stats(&self, bytes: &[u8]) -> EvalStats {
-        EvalStats::from_metrics(bytemuck::cast_slice(bytes), self.samples)
+    /// Loss and accuracy from the metrics rows, and the probabilities that follow them (empty
+    /// unless asked for).
+    fn results(&self, bytes: &[u8]) -> Predictions {
+        let (metrics, probabilities) = bytes.split_at(self.metric_bytes.min(bytes.len()));
+        Predictions {
+            stats: EvalStats::from_metrics(bytemuck::cast_slice(metrics), self.samples),
+            probabilities: bytemuck::cast_slice(probabilities).to_vec(),
+            classes: self.classes,
+        }
     }
 }
-
-/// Batch size of forward-only passes.
-pub const EVAL_BATCH: usize = 1000;
 
 /// A trained network on a device, ready to evaluate or predict any host data set.
 pub struct Inference<'ctx> {
@@ -243,9 +270,7 @@ impl<'ctx> Inference<'ctx> {
             labels: &resident.labels,
             indices: &indices,
         };
-        let rows = EVAL_BATCH
-            .min(data.len().max(1))
-            .min(self.network.max_rows(ctx));
+        let rows = Evaluator::rows_for(ctx, &self.network, data.len());
         let evaluator = Evaluator::new(ctx, &self.network, rows, &[source], vec![data.len()])?;
         evaluator.predict(ctx, 0)
     }

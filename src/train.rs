@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use crate::data::stream::GpuDataset;
 use crate::data::{epoch_order, split_validation, subsample, MnistSplits};
 use crate::error::{Error, Result};
-use crate::evaluate::{EvalStats, Evaluator, Predictions, EVAL_BATCH};
+use crate::evaluate::{EvalStats, Evaluator, Predictions};
 use crate::gpu::readback::{Landed, Readback};
 use crate::gpu::step_table::{StepParams, StepTable};
 use crate::gpu::{buffers, GpuContext};
@@ -226,9 +226,8 @@ impl<'ctx> Trainer<'ctx> {
             &metrics,
             Purpose::Train(&config.adam),
         )?;
-        let eval_rows = EVAL_BATCH
-            .min(validation_indices.len().max(test_indices.len()))
-            .min(network.max_rows(ctx));
+        let longest = validation_indices.len().max(test_indices.len());
+        let eval_rows = Evaluator::rows_for(ctx, &network, longest);
         let evaluator = Evaluator::new(
             ctx,
             &network,

@@ -9,10 +9,25 @@ mod common;
 use common::*;
 use gpu_cnn::gpu::step_table::StepParams;
 use gpu_cnn::layers::gather::NO_LABEL;
-use gpu_cnn::layers::softmax_xent::{self, cpu, Metrics, Params};
+use gpu_cnn::layers::softmax_xent::{self, cpu, Launch, Metrics, Params};
 use rand::Rng;
 
+/// Runs one launch of `rows` logits (the first `batch_rows` real) writing metrics at step
+/// `slot`, and compares with the reference. With `inference`, the launch writes no gradient and
+/// spreads the rows over a workgroup per 256, each writing its own metrics row of the slot.
 fn check(rows: usize, batch_rows: usize, classes: usize, scale: f32, slot: usize, seed: u64) {
+    run_case(rows, batch_rows, classes, scale, slot, seed, false);
+}
+
+fn run_case(
+    rows: usize,
+    batch_rows: usize,
+    classes: usize,
+    scale: f32,
+    slot: usize,
+    seed: u64,
+    inference: bool,
+) {
     let ctx = context();
     let mut rng = rng(seed);
     let logits = uniform(&mut rng, rows * classes, -scale, scale);
@@ -35,6 +50,11 @@ fn check(rows: usize, batch_rows: usize, classes: usize, scale: f32, slot: usize
     let logits_buf = upload(&ctx, "logits", &logits);
     let labels_buf = upload(&ctx, "labels", &labels);
     let grad = poisoned(&ctx, "grad", rows * classes);
+    let launch = match inference {
+        true => Launch::inference(rows),
+        false => Launch::TRAINING,
+    };
+    let groups = launch.groups as usize;
     let metrics = upload(
         &ctx,
         "metrics",
@@ -43,13 +63,14 @@ fn check(rows: usize, batch_rows: usize, classes: usize, scale: f32, slot: usize
                 loss_sum: f32::NAN,
                 correct: 999
             };
-            slot + 2
+            (slot + 1) * groups + 1
         ],
     );
     let dispatch = softmax_xent::encode_forward(
         &ctx,
         "test.softmax_xent",
         params,
+        launch,
         softmax_xent::Io {
             logits: logits_buf.as_entire_buffer_binding(),
             labels: labels_buf.as_entire_buffer_binding(),
@@ -67,24 +88,42 @@ fn check(rows: usize, batch_rows: usize, classes: usize, scale: f32, slot: usize
         },
     );
     run(&ctx, &[dispatch], Some(&table));
-    let what = format!("softmax_xent rows {rows} ({batch_rows} real) classes {classes}");
-    assert_close(
-        &what,
-        &read(&ctx, &grad, rows * classes),
-        &expected_grad,
-        1e-6,
-        1e-4,
+    let what = format!(
+        "softmax_xent rows {rows} ({batch_rows} real) classes {classes} inference {inference}"
     );
-    let got: Vec<Metrics> = read(&ctx, &metrics, slot + 2);
+    let gradient: Vec<f32> = read(&ctx, &grad, rows * classes);
+    if inference {
+        assert!(
+            gradient.iter().all(|g| g.is_nan()),
+            "{what}: wrote a gradient"
+        );
+    } else {
+        assert_close(&what, &gradient, &expected_grad, 1e-6, 1e-4);
+    }
+    let got: Vec<Metrics> = read(&ctx, &metrics, (slot + 1) * groups + 1);
+    let step = &got[slot * groups..(slot + 1) * groups];
+    let loss: f32 = step.iter().map(|m| m.loss_sum).sum();
+    let correct: u32 = step.iter().map(|m| m.correct).sum();
     assert_close(
         &format!("{what}: loss"),
-        &[got[slot].loss_sum],
+        &[loss],
         &[expected.loss_sum],
         0.0,
         1e-4,
     );
-    assert_eq!(got[slot].correct, expected.correct, "{what}: correct count");
-    assert_eq!(got[slot + 1].correct, 999, "{what}: wrote outside its slot");
+    assert_eq!(correct, expected.correct, "{what}: correct count");
+    assert_eq!(
+        got[(slot + 1) * groups].correct,
+        999,
+        "{what}: wrote outside its slot"
+    );
+}
+
+#[test]
+fn softmax_xent_inference_spreads_rows_over_workgroups_and_writes_no_gradient() {
+    run_case(1000, 1000, 10, 3.0, 0, 11, true); // 4 workgroups
+    run_case(777, 500, 13, 3.0, 2, 12, true); // 4 workgroups, padding rows, slot 2
+    run_case(7, 7, 10, 3.0, 1, 13, true);
 }
 
 #[test]

@@ -5,9 +5,12 @@
 //   loss[r]        = log(sum_c exp(z[r, c] - max_r)) - (z[r, label] - max_r)
 //   grad[r, c]     = (p[r, c] - [c == label[r]]) / step.batch_rows   for r < step.batch_rows
 //   grad[r, c]     = 0                                                for padding rows
-//   metrics[slot]  = (sum_r loss[r], count of r with argmax(z[r, :]) == label[r])
-// Argmax takes the first of equal maxima (as numpy). One workgroup; rows are summed in a fixed
-// order (lane-strided partial sums, then a fixed tree), so results are reproducible bit for bit.
+//   metrics[slot · G + g] = (sum of loss[r], count of r with argmax(z[r, :]) == label[r]) over
+//                           the rows of workgroup g of the G in the grid (training: G = 1)
+// Argmax takes the first of equal maxima (as numpy). Workgroup g takes rows g·256 + lane,
+// striding by 256·G; each sums its rows in a fixed order (lane-strided partial sums, then a
+// fixed tree), so results are reproducible bit for bit; the host adds the G rows of a step.
+// WRITE_GRAD = false (inference) skips the gradient: `grad` is not written at all.
 //
 // group 0:
 //   binding 0: params   uniform Params
@@ -43,6 +46,8 @@ struct Metrics {
 
 const WORKGROUP: u32 = 256u;
 
+override WRITE_GRAD: bool = true;
+
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> logits: array<f32>;
 @group(0) @binding(2) var<storage, read> labels: array<u32>;
@@ -54,16 +59,22 @@ var<workgroup> loss_partial: array<f32, WORKGROUP>;
 var<workgroup> correct_partial: array<u32, WORKGROUP>;
 
 @compute @workgroup_size(WORKGROUP)
-fn softmax_xent_forward(@builtin(local_invocation_index) lane: u32) {
+fn softmax_xent_forward(
+    @builtin(local_invocation_index) lane: u32,
+    @builtin(workgroup_id) group: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+) {
     let classes = params.classes;
     let scale = 1.0 / f32(max(step.batch_rows, 1u));
     var loss_sum = 0.0;
     var correct = 0u;
-    for (var row = lane; row < params.rows; row += WORKGROUP) {
+    for (var row = group.x * WORKGROUP + lane; row < params.rows; row += WORKGROUP * groups.x) {
         let base = row * classes;
         if row >= step.batch_rows {
-            for (var c = 0u; c < classes; c++) {
-                grad[base + c] = 0.0;
+            if WRITE_GRAD {
+                for (var c = 0u; c < classes; c++) {
+                    grad[base + c] = 0.0;
+                }
             }
             continue;
         }
@@ -81,9 +92,11 @@ fn softmax_xent_forward(@builtin(local_invocation_index) lane: u32) {
             total += exp(logits[base + c] - top);
         }
         let label = labels[row];
-        for (var c = 0u; c < classes; c++) {
-            let p = exp(logits[base + c] - top) / total;
-            grad[base + c] = (p - select(0.0, 1.0, c == label)) * scale;
+        if WRITE_GRAD {
+            for (var c = 0u; c < classes; c++) {
+                let p = exp(logits[base + c] - top) / total;
+                grad[base + c] = (p - select(0.0, 1.0, c == label)) * scale;
+            }
         }
         loss_sum += log(total) - (logits[base + label] - top);
         correct += select(0u, 1u, best == label);
@@ -99,6 +112,6 @@ fn softmax_xent_forward(@builtin(local_invocation_index) lane: u32) {
         workgroupBarrier();
     }
     if lane == 0u {
-        metrics[step.slot] = Metrics(loss_partial[0], correct_partial[0]);
+        metrics[step.slot * groups.x + group.x] = Metrics(loss_partial[0], correct_partial[0]);
     }
 }

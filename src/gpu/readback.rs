@@ -69,7 +69,25 @@ impl Readback {
         bytes: u64,
         landed: &mut Vec<Landed>,
     ) -> Result<usize, GpuError> {
-        debug_assert!(bytes <= self.slot_bytes && bytes.is_multiple_of(4));
+        self.copy_parts(ctx, encoder, &[(source, offset, bytes)], landed)
+    }
+
+    /// [`Readback::copy`] of several `(source, offset, bytes)` ranges, one after another into
+    /// one slot, so they come back in one mapping.
+    pub fn copy_parts(
+        &mut self,
+        ctx: &GpuContext,
+        encoder: &mut wgpu::CommandEncoder,
+        parts: &[(&wgpu::Buffer, u64, u64)],
+        landed: &mut Vec<Landed>,
+    ) -> Result<usize, GpuError> {
+        let total: u64 = parts.iter().map(|&(_, _, bytes)| bytes).sum();
+        if total > self.slot_bytes || parts.iter().any(|&(_, _, bytes)| bytes % 4 != 0) {
+            return Err(GpuError::Readback(format!(
+                "{total} bytes do not fit a {}-byte staging slot in 4-byte parts",
+                self.slot_bytes
+            )));
+        }
         if self.free.is_empty() {
             landed.push(self.wait_oldest(ctx)?);
         }
@@ -77,7 +95,11 @@ impl Readback {
             .free
             .pop()
             .ok_or_else(|| GpuError::Readback("no staging slot free".into()))?;
-        encoder.copy_buffer_to_buffer(source, offset, &self.slots[slot], 0, bytes);
+        let mut at = 0;
+        for &(source, offset, bytes) in parts {
+            encoder.copy_buffer_to_buffer(source, offset, &self.slots[slot], at, bytes);
+            at += bytes;
+        }
         Ok(slot)
     }
 

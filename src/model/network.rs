@@ -485,13 +485,13 @@ impl Network {
     ) -> Result<Vec<Dispatch>, GpuError> {
         let classes = self.spec.classes;
         let last = acts.io.last().map_or(0, |io| io.1);
-        // Inference still writes the loss gradient: give it a scratch buffer.
+        // Inference writes no gradient; the kernel still takes a binding for it.
         let scratch;
-        let logits_grad = match &acts.grads[last] {
-            Some(grad) => grad,
+        let (logits_grad, launch) = match &acts.grads[last] {
+            Some(grad) => (grad, softmax_xent::Launch::TRAINING),
             None => {
-                scratch = buffers::storage(ctx, "logits.grad", (rows * classes * 4) as u64)?;
-                &scratch
+                scratch = buffers::storage(ctx, "logits.grad (unused)", 4)?;
+                (&scratch, softmax_xent::Launch::inference(rows))
             }
         };
         let shape = softmax_xent::Params {
@@ -505,12 +505,8 @@ impl Network {
             grad: whole(logits_grad),
             metrics: whole(metrics),
         };
-        let mut launches = vec![softmax_xent::encode_forward(
-            ctx,
-            "softmax_xent",
-            shape,
-            io,
-        )?];
+        let loss = softmax_xent::encode_forward(ctx, "softmax_xent", shape, launch, io)?;
+        let mut launches = vec![loss];
         if let Purpose::Evaluate {
             probabilities: Some(probabilities),
         } = purpose

@@ -12,6 +12,7 @@ pub mod cpu;
 
 use bytemuck::{Pod, Zeroable};
 
+use crate::gpu::kernels::{flag, Overrides};
 use crate::gpu::{Dispatch, GpuContext, GpuError, Kernel};
 
 /// Mirrors `struct Params` of `shaders/softmax_xent/forward.wgsl`.
@@ -50,20 +51,56 @@ pub struct Io<'a> {
     pub metrics: wgpu::BufferBinding<'a>,
 }
 
+/// How a `softmax_xent.forward` launch runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Launch {
+    /// Write the logits gradient (training) or not (inference).
+    pub write_grad: bool,
+    /// Workgroups, each of 256 rows at a time, each writing its own [`Metrics`] row of a step
+    /// (training uses one: one metrics row per step).
+    pub groups: u32,
+}
+
+impl Overrides for Launch {
+    fn constants(&self) -> Vec<(&'static str, f64)> {
+        vec![("WRITE_GRAD", flag(self.write_grad))]
+    }
+}
+
+/// Rows one `softmax_xent.forward` workgroup takes at a time.
+pub const ROWS_PER_GROUP: u32 = 256;
+
+impl Launch {
+    /// Training: the gradient, one workgroup, one metrics row per step.
+    pub const TRAINING: Self = Self {
+        write_grad: true,
+        groups: 1,
+    };
+
+    /// Inference over batches of `rows`: no gradient, a workgroup per 256 rows.
+    pub fn inference(rows: usize) -> Self {
+        Self {
+            write_grad: false,
+            groups: (rows as u32).div_ceil(ROWS_PER_GROUP).max(1),
+        }
+    }
+}
+
 /// Builds the `softmax_xent.forward` launch.
 pub fn encode_forward(
     ctx: &GpuContext,
     label: &str,
     params: Params,
+    launch: Launch,
     io: Io<'_>,
 ) -> Result<Dispatch, GpuError> {
     Dispatch::new(
         ctx,
         Kernel::SoftmaxXentForward,
         label,
-        &(),
+        &launch,
         &params,
         &[io.logits, io.labels, io.grad, io.metrics],
-        [1, 1, 1],
+        [launch.groups, 1, 1],
     )
 }
