@@ -36,23 +36,23 @@ fn run_gpu(
     let (x_buf, dy_buf) = (upload(&ctx, "x", x), upload(&ctx, "dy", dy));
     let y = poisoned(&ctx, "y", len);
     let dx = poisoned(&ctx, "dx", len);
-    let forward = dropout::encode_forward(
+    let forward = dropout::encode(
         &ctx,
-        "test.dropout",
+        "test.dropout.forward",
         params,
-        dropout::ForwardBuffers {
-            x: x_buf.as_entire_buffer_binding(),
-            y: y.as_entire_buffer_binding(),
+        dropout::Buffers {
+            input: x_buf.as_entire_buffer_binding(),
+            output: y.as_entire_buffer_binding(),
         },
     )
     .expect("dispatch");
-    let backward = dropout::encode_backward_input(
+    let backward = dropout::encode(
         &ctx,
-        "test.dropout",
+        "test.dropout.backward_input",
         params,
-        dropout::BackwardBuffers {
-            dy: dy_buf.as_entire_buffer_binding(),
-            dx: dx.as_entire_buffer_binding(),
+        dropout::Buffers {
+            input: dy_buf.as_entire_buffer_binding(),
+            output: dx.as_entire_buffer_binding(),
         },
     )
     .expect("dispatch");

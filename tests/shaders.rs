@@ -343,7 +343,6 @@ fn every_uniform_and_storage_struct_matches_its_rust_mirror() {
         (Kernel::ActivationForward, "Params", activation),
         (Kernel::ActivationBackwardInput, "Params", activation),
         (Kernel::DropoutForward, "Params", dropout),
-        (Kernel::DropoutBackwardInput, "Params", dropout),
         (Kernel::BatchNormalizationForward, "Params", batch_normalization),
         (Kernel::BatchNormalizationBackward, "Params", batch_normalization),
     ];

@@ -10,6 +10,8 @@
 // Integer math only, so the CPU reference (src/layers/dropout/cpu.rs) draws identical bits.
 // threshold = round(rate · 2^24) and scale = 1 / (1 − rate) come from the host; padding rows
 // (row ≥ step.batch_rows) are masked like the rest, they carry zeros.
+// The backward pass is this kernel over the output gradient: dx[i] = keep(i) ? dy[i] · scale : 0
+// with the same seed and step draws the same mask.
 //
 // group 0:
 //   binding 0: params  uniform Params

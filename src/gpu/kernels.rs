@@ -44,8 +44,6 @@ pub enum Kernel {
     ActivationBackwardInput,
     /// `shaders/dropout/forward.wgsl`: inverted dropout with a counter-based mask.
     DropoutForward,
-    /// `shaders/dropout/backward_input.wgsl`: dropout's input gradient (same mask).
-    DropoutBackwardInput,
     /// `shaders/batch_normalization/forward.wgsl`: batch or moving-statistics normalisation.
     BatchNormalizationForward,
     /// `shaders/batch_normalization/backward.wgsl`: input, gamma and beta gradients.
@@ -69,7 +67,6 @@ impl Kernel {
             Self::ActivationForward => "activation.forward",
             Self::ActivationBackwardInput => "activation.backward_input",
             Self::DropoutForward => "dropout.forward",
-            Self::DropoutBackwardInput => "dropout.backward_input",
             Self::BatchNormalizationForward => "batch_normalization.forward",
             Self::BatchNormalizationBackward => "batch_normalization.backward",
         }
@@ -89,7 +86,6 @@ impl Kernel {
             Self::ActivationForward => "activation_forward",
             Self::ActivationBackwardInput => "activation_backward_input",
             Self::DropoutForward => "dropout_forward",
-            Self::DropoutBackwardInput => "dropout_backward_input",
             Self::BatchNormalizationForward => "batch_normalization_forward",
             Self::BatchNormalizationBackward => "batch_normalization_backward",
         }
@@ -113,9 +109,6 @@ impl Kernel {
                 include_str!("../../shaders/activation/backward_input.wgsl")
             }
             Self::DropoutForward => include_str!("../../shaders/dropout/forward.wgsl"),
-            Self::DropoutBackwardInput => {
-                include_str!("../../shaders/dropout/backward_input.wgsl")
-            }
             Self::BatchNormalizationForward => {
                 include_str!("../../shaders/batch_normalization/forward.wgsl")
             }
@@ -151,7 +144,6 @@ impl Kernel {
             // x → y
             Self::DropoutForward => &[Read, ReadWrite],
             // dy → dx
-            Self::DropoutBackwardInput => &[Read, ReadWrite],
             // x, gamma, beta → moving_mean, moving_variance, saved, y
             Self::BatchNormalizationForward => {
                 &[Read, Read, Read, ReadWrite, ReadWrite, ReadWrite, ReadWrite]
@@ -172,14 +164,13 @@ impl Kernel {
                 | Self::SoftmaxForward
                 | Self::AdamStep
                 | Self::DropoutForward
-                | Self::DropoutBackwardInput
                 | Self::BatchNormalizationForward
                 | Self::BatchNormalizationBackward
         )
     }
 
     /// Every kernel, for validation and warm-up.
-    pub const ALL: [Kernel; 14] = [
+    pub const ALL: [Kernel; 13] = [
         Self::GatherForward,
         Self::MatmulForward,
         Self::BiasBackward,
@@ -191,7 +182,6 @@ impl Kernel {
         Self::ActivationForward,
         Self::ActivationBackwardInput,
         Self::DropoutForward,
-        Self::DropoutBackwardInput,
         Self::BatchNormalizationForward,
         Self::BatchNormalizationBackward,
     ];

@@ -18,18 +18,16 @@ pub mod geometry;
 
 use serde::{Deserialize, Serialize};
 
-use crate::gpu::{Dispatch, GpuContext, GpuError};
 use crate::layers::activation::Activation;
-use crate::layers::layer::{
-    BackwardIo, CpuStep, ForwardIo, HostGradients, HostTensors, Layer, Op, Problem, TensorDef,
-};
-use crate::layers::matmul::passes::{Gemm, KernelLayerGemms};
+use crate::layers::layer::{Layer, Op, Problem, TensorDef};
+use crate::layers::matmul::passes::{Gemm, KernelLayer, KernelLayerGemms};
 use crate::layers::matmul::{self, Layout};
 use crate::layers::rules::{
     at_least_one, check_kernel, image, image_output, kernel_and_bias, size_at_least_one,
     COLLAPSE_HINT,
 };
 use crate::layers::shape::{Padding, Shape, Size2};
+use crate::layers::Gradients;
 
 /// Keras `Conv2D(filters, kernel_size, strides, padding, activation)` over NHWC input, kernel
 /// `[kh, kw, c_in, filters]`, plus bias.
@@ -238,42 +236,16 @@ impl ConvShape {
     }
 }
 
-impl Op for ConvShape {
-    fn fuses_activation(&self) -> bool {
-        true
+impl KernelLayer for ConvShape {
+    fn gemms(&self) -> KernelLayerGemms {
+        ConvShape::gemms(self)
     }
 
-    fn masks_input_gradient(&self) -> bool {
-        true
+    fn reference_forward(&self, x: &[f32], kernel: &[f32], bias: &[f32]) -> Vec<f32> {
+        cpu::forward(self, false, x, kernel, bias)
     }
 
-    fn encode_forward(
-        &self,
-        ctx: &GpuContext,
-        io: &ForwardIo<'_>,
-    ) -> Result<Vec<Dispatch>, GpuError> {
-        self.gemms().encode_forward(ctx, io)
-    }
-
-    fn encode_backward(
-        &self,
-        ctx: &GpuContext,
-        io: &BackwardIo<'_>,
-    ) -> Result<Vec<Dispatch>, GpuError> {
-        self.gemms().encode_backward(ctx, io)
-    }
-
-    fn cpu_forward(&self, _step: CpuStep, x: &[f32], tensors: &mut HostTensors) -> Vec<f32> {
-        cpu::forward(self, false, x, &tensors["kernel"], &tensors["bias"])
-    }
-
-    fn cpu_backward(
-        &self,
-        _step: CpuStep,
-        x: &[f32],
-        dy: &[f32],
-        tensors: &HostTensors,
-    ) -> HostGradients {
-        cpu::backward(self, false, x, &tensors["kernel"], dy).into()
+    fn reference_backward(&self, x: &[f32], kernel: &[f32], dy: &[f32]) -> Gradients {
+        cpu::backward(self, false, x, kernel, dy)
     }
 }

@@ -13,15 +13,13 @@ pub mod cpu;
 
 use serde::{Deserialize, Serialize};
 
-use crate::gpu::{Dispatch, GpuContext, GpuError};
 use crate::layers::activation::Activation;
-use crate::layers::layer::{
-    BackwardIo, CpuStep, ForwardIo, HostGradients, HostTensors, Layer, Op, Problem, TensorDef,
-};
-use crate::layers::matmul::passes::{Gemm, KernelLayerGemms};
+use crate::layers::layer::{Layer, Op, Problem, TensorDef};
+use crate::layers::matmul::passes::{Gemm, KernelLayer, KernelLayerGemms};
 use crate::layers::matmul::{self, Layout, Transpose};
 use crate::layers::rules::{at_least_one, check_kernel, kernel_and_bias};
 use crate::layers::shape::Shape;
+use crate::layers::Gradients;
 
 /// Keras `Dense(units, activation)`: `[in]` → `[units]`.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
@@ -108,42 +106,16 @@ impl DenseShape {
     }
 }
 
-impl Op for DenseShape {
-    fn fuses_activation(&self) -> bool {
-        true
+impl KernelLayer for DenseShape {
+    fn gemms(&self) -> KernelLayerGemms {
+        DenseShape::gemms(self)
     }
 
-    fn masks_input_gradient(&self) -> bool {
-        true
+    fn reference_forward(&self, x: &[f32], kernel: &[f32], bias: &[f32]) -> Vec<f32> {
+        cpu::forward(*self, false, x, kernel, bias)
     }
 
-    fn encode_forward(
-        &self,
-        ctx: &GpuContext,
-        io: &ForwardIo<'_>,
-    ) -> Result<Vec<Dispatch>, GpuError> {
-        self.gemms().encode_forward(ctx, io)
-    }
-
-    fn encode_backward(
-        &self,
-        ctx: &GpuContext,
-        io: &BackwardIo<'_>,
-    ) -> Result<Vec<Dispatch>, GpuError> {
-        self.gemms().encode_backward(ctx, io)
-    }
-
-    fn cpu_forward(&self, _step: CpuStep, x: &[f32], tensors: &mut HostTensors) -> Vec<f32> {
-        cpu::forward(*self, false, x, &tensors["kernel"], &tensors["bias"])
-    }
-
-    fn cpu_backward(
-        &self,
-        _step: CpuStep,
-        x: &[f32],
-        dy: &[f32],
-        tensors: &HostTensors,
-    ) -> HostGradients {
-        cpu::backward(*self, false, x, &tensors["kernel"], dy).into()
+    fn reference_backward(&self, x: &[f32], kernel: &[f32], dy: &[f32]) -> Gradients {
+        cpu::backward(*self, false, x, kernel, dy)
     }
 }

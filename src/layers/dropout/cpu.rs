@@ -35,13 +35,8 @@ pub fn forward(p: &Params, step: u32, x: &[f32]) -> Vec<f32> {
     y
 }
 
-/// `dx [len]`: `dy · scale` where the forward at global step `step` kept, 0 where it dropped.
+/// `dx [len]`: `dy · scale` where the forward at global step `step` kept, 0 where it dropped:
+/// the forward's mask and scale applied to the gradient.
 pub fn backward_input(p: &Params, step: u32, dy: &[f32]) -> Vec<f32> {
-    let mut dx = vec![0.0; dy.len()];
-    for (i, (out, &g)) in dx.iter_mut().zip(dy).enumerate() {
-        if keep(p.seed, step, i as u32, p.threshold) {
-            *out = g * p.scale;
-        }
-    }
-    dx
+    forward(p, step, dy)
 }

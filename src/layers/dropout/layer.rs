@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{cpu, encode_backward_input, encode_forward, BackwardBuffers, ForwardBuffers, Params};
+use super::{cpu, encode, Buffers, Params};
 use crate::gpu::{Dispatch, GpuContext, GpuError};
 use crate::layers::layer::{
     BackwardIo, CpuStep, ForwardIo, HostGradients, HostTensors, Layer, Op, Pass, Problem,
@@ -83,12 +83,13 @@ impl Op for DropoutOp {
         ctx: &GpuContext,
         io: &ForwardIo<'_>,
     ) -> Result<Vec<Dispatch>, GpuError> {
-        let buffers = ForwardBuffers {
-            x: io.x.binding.clone(),
-            y: io.y.binding.clone(),
+        let buffers = Buffers {
+            input: io.x.binding.clone(),
+            output: io.y.binding.clone(),
         };
         let params = self.params(io.label, io.seed)?;
-        Ok(vec![encode_forward(ctx, io.label, params, buffers)?])
+        let label = format!("{}.forward", io.label);
+        Ok(vec![encode(ctx, &label, params, buffers)?])
     }
 
     fn encode_backward(
@@ -99,12 +100,13 @@ impl Op for DropoutOp {
         let Some(dx) = &io.dx else {
             return Ok(Vec::new());
         };
-        let buffers = BackwardBuffers {
-            dy: io.dy.binding.clone(),
-            dx: dx.binding.clone(),
+        let buffers = Buffers {
+            input: io.dy.binding.clone(),
+            output: dx.binding.clone(),
         };
         let params = self.params(io.label, io.seed)?;
-        Ok(vec![encode_backward_input(ctx, io.label, params, buffers)?])
+        let label = format!("{}.backward_input", io.label);
+        Ok(vec![encode(ctx, &label, params, buffers)?])
     }
 
     fn cpu_forward(&self, step: CpuStep, x: &[f32], _tensors: &mut HostTensors) -> Vec<f32> {

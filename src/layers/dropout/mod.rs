@@ -58,59 +58,30 @@ impl Params {
     }
 }
 
-/// What `dropout.forward` reads and writes.
-pub struct ForwardBuffers<'a> {
-    /// `[len]` input.
-    pub x: wgpu::BufferBinding<'a>,
-    /// `[len]` output.
-    pub y: wgpu::BufferBinding<'a>,
+/// What one `dropout.forward` launch reads and writes: `x → y` in the forward pass, `dy → dx`
+/// in the backward pass (the same mask, drawn again from the same seed and step).
+pub struct Buffers<'a> {
+    /// `[len]` values to mask and scale.
+    pub input: wgpu::BufferBinding<'a>,
+    /// `[len]` the result.
+    pub output: wgpu::BufferBinding<'a>,
 }
 
-/// What `dropout.backward_input` reads and writes.
-pub struct BackwardBuffers<'a> {
-    /// `[len]` gradient of the output.
-    pub dy: wgpu::BufferBinding<'a>,
-    /// `[len]` gradient of the input.
-    pub dx: wgpu::BufferBinding<'a>,
-}
-
-/// Builds the `dropout.forward` launch `x [len] → y [len]` (reads the step table's `step`).
-pub fn encode_forward(
+/// Builds one `dropout.forward` launch labelled `label` (reads the step table's `step`).
+pub fn encode(
     ctx: &GpuContext,
     label: &str,
     params: Params,
-    buffers: ForwardBuffers<'_>,
+    buffers: Buffers<'_>,
 ) -> Result<Dispatch, GpuError> {
-    let label = format!("{label}.forward");
-    let grid = grid_for(ctx, &label, u64::from(params.len), WORKGROUP)?;
+    let grid = grid_for(ctx, label, u64::from(params.len), WORKGROUP)?;
     Dispatch::new(
         ctx,
         Kernel::DropoutForward,
-        &label,
+        label,
         &(),
         &params,
-        &[buffers.x, buffers.y],
-        grid,
-    )
-}
-
-/// Builds the `dropout.backward_input` launch `dy [len] → dx [len]`; with the same `params` and
-/// step entry it drops exactly what the forward dropped.
-pub fn encode_backward_input(
-    ctx: &GpuContext,
-    label: &str,
-    params: Params,
-    buffers: BackwardBuffers<'_>,
-) -> Result<Dispatch, GpuError> {
-    let label = format!("{label}.backward_input");
-    let grid = grid_for(ctx, &label, u64::from(params.len), WORKGROUP)?;
-    Dispatch::new(
-        ctx,
-        Kernel::DropoutBackwardInput,
-        &label,
-        &(),
-        &params,
-        &[buffers.dy, buffers.dx],
+        &[buffers.input, buffers.output],
         grid,
     )
 }

@@ -5,8 +5,8 @@
 use super::{encode, encode_split_k, Epilogue, Layout, MatmulOverrides, Operands, Params, Product};
 use crate::gpu::{Dispatch, GpuContext, GpuError};
 use crate::layers::activation::Activation;
-use crate::layers::bias;
-use crate::layers::layer::{BackwardIo, ForwardIo};
+use crate::layers::layer::{BackwardIo, CpuStep, ForwardIo, HostGradients, HostTensors, Op};
+use crate::layers::{bias, Gradients};
 
 /// The GEMM of one pass: its sizes and how it reads its operands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,5 +131,57 @@ impl KernelLayerGemms {
             )?);
         }
         Ok(dispatches)
+    }
+}
+
+/// A layer whose passes are the GEMMs of [`KernelLayerGemms`] over a `kernel` and a `bias`
+/// (dense, conv2d): its [`Op`] follows from its GEMMs and its CPU reference.
+pub trait KernelLayer {
+    /// The layer's three GEMMs.
+    fn gemms(&self) -> KernelLayerGemms;
+    /// The CPU reference forward, `x · kernel + bias` (no activation: the plan's ReLU node
+    /// applies it on the CPU).
+    fn reference_forward(&self, x: &[f32], kernel: &[f32], bias: &[f32]) -> Vec<f32>;
+    /// The CPU reference backward from the output gradient `dy`.
+    fn reference_backward(&self, x: &[f32], kernel: &[f32], dy: &[f32]) -> Gradients;
+}
+
+impl<T: KernelLayer> Op for T {
+    fn fuses_activation(&self) -> bool {
+        true
+    }
+
+    fn masks_input_gradient(&self) -> bool {
+        true
+    }
+
+    fn encode_forward(
+        &self,
+        ctx: &GpuContext,
+        io: &ForwardIo<'_>,
+    ) -> Result<Vec<Dispatch>, GpuError> {
+        self.gemms().encode_forward(ctx, io)
+    }
+
+    fn encode_backward(
+        &self,
+        ctx: &GpuContext,
+        io: &BackwardIo<'_>,
+    ) -> Result<Vec<Dispatch>, GpuError> {
+        self.gemms().encode_backward(ctx, io)
+    }
+
+    fn cpu_forward(&self, _step: CpuStep, x: &[f32], tensors: &mut HostTensors) -> Vec<f32> {
+        self.reference_forward(x, &tensors["kernel"], &tensors["bias"])
+    }
+
+    fn cpu_backward(
+        &self,
+        _step: CpuStep,
+        x: &[f32],
+        dy: &[f32],
+        tensors: &HostTensors,
+    ) -> HostGradients {
+        self.reference_backward(x, &tensors["kernel"], dy).into()
     }
 }
