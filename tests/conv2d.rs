@@ -9,6 +9,7 @@ mod common;
 
 use common::*;
 use gpu_cnn::layers::conv2d::{cpu, ConvShape};
+use gpu_cnn::layers::matmul::{self, Epilogue, MatmulOverrides, Operands, Tile};
 use gpu_cnn::model::spec::{Padding, Size2};
 
 /// (batch, [h, w, c_in], filters, kernel, strides, padding)
@@ -57,5 +58,89 @@ fn conv2d_op_matches_cpu_on_odd_asymmetric_shapes_with_and_without_fused_relu() 
             |mask, x, k, dz| cpu::backward(&shape, mask, x, k, dz),
             TOLERANCE,
         );
+    }
+}
+
+/// Each pass's implicit GEMM launched directly in every tile shape (the passes pick one per
+/// GEMM; this holds every shape to the reference for every convolution layout, including
+/// threads that stage two row quads of A).
+#[test]
+fn conv2d_gemms_match_cpu_in_every_tile_shape() {
+    let ctx = context();
+    for (seed, case) in cases().iter().enumerate() {
+        let shape = shape_of(case);
+        let mut rng = rng(700 + seed as u64);
+        let x = uniform(&mut rng, shape.input_len(), -1.0, 1.0);
+        let kernel = uniform(&mut rng, shape.kernel_len(), -1.0, 1.0);
+        let bias = uniform(&mut rng, shape.out_c, -1.0, 1.0);
+        let dz = uniform(&mut rng, shape.output_len(), -1.0, 1.0);
+        let y = cpu::forward(&shape, false, &x, &kernel, &bias);
+        let grads = cpu::backward(&shape, false, &x, &kernel, &dz);
+        let bufs = [
+            upload(&ctx, "x", &x),
+            upload(&ctx, "kernel", &kernel),
+            upload(&ctx, "bias", &bias),
+            upload(&ctx, "dz", &dz),
+        ];
+        let [x_buf, kernel_buf, bias_buf, dz_buf] = &bufs;
+        let gemms = shape.gemms();
+        // (pass, gemm, a, b, epilogue, expected)
+        let passes = [
+            (
+                "forward",
+                gemms.forward,
+                x_buf,
+                kernel_buf,
+                Epilogue::Bias,
+                &y,
+            ),
+            (
+                "backward_input",
+                gemms.backward_input,
+                dz_buf,
+                kernel_buf,
+                Epilogue::None,
+                &grads.input,
+            ),
+            (
+                "backward_weight",
+                gemms.backward_weight,
+                x_buf,
+                dz_buf,
+                Epilogue::None,
+                &grads.kernel,
+            ),
+        ];
+        for (pass, gemm, a, b, epilogue, expected) in passes {
+            for tile in Tile::ALL {
+                let c = poisoned(&ctx, "c", expected.len());
+                let dispatch = matmul::encode(
+                    &ctx,
+                    &format!("test.conv2d.{pass}"),
+                    gemm.params,
+                    MatmulOverrides {
+                        layout: gemm.layout,
+                        epilogue,
+                        tile,
+                    },
+                    Operands {
+                        a: a.as_entire_buffer_binding(),
+                        b: b.as_entire_buffer_binding(),
+                        bias: bias_buf.as_entire_buffer_binding(),
+                        mask: a.as_entire_buffer_binding(),
+                        c: c.as_entire_buffer_binding(),
+                    },
+                )
+                .expect("dispatch");
+                run(&ctx, &[dispatch], None);
+                assert_close(
+                    &format!("conv2d {case:?} {pass} {tile:?}"),
+                    &read(&ctx, &c, expected.len()),
+                    expected,
+                    TOLERANCE.atol,
+                    TOLERANCE.rtol,
+                );
+            }
+        }
     }
 }

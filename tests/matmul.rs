@@ -1,5 +1,6 @@
-//! `matmul.forward` against the reference GEMM on random shapes (odd, not multiples of the
-//! 64×64 tile or the 16-deep k slice), every transpose and every epilogue.
+//! `matmul.forward` against the reference GEMM on random shapes (odd, not multiples of any
+//! tile shape or the 16-deep k slice), every tile shape, every transpose and every epilogue,
+//! whole and split over k.
 //!
 //! Tolerance: |gpu − cpu| ≤ 1e-4 + 1e-4·|cpu| (the kernel sums with fma, the reference without;
 //! inputs are uniform in [−1, 1], so the rounding difference stays far below this).
@@ -7,8 +8,10 @@
 mod common;
 
 use common::*;
+use gpu_cnn::gpu::{Dispatch, GpuContext};
+use gpu_cnn::layers::bias;
 use gpu_cnn::layers::matmul::{
-    self, cpu, Epilogue, Layout, MatmulOverrides, Operands, Params, Product, Transpose,
+    self, cpu, Epilogue, Layout, MatmulOverrides, Operands, Params, Product, Tile, Transpose,
 };
 
 const SHAPES: [(usize, usize, usize); 6] = [
@@ -27,7 +30,27 @@ const EPILOGUES: [Epilogue; 4] = [
     Epilogue::ReluMask,
 ];
 
-fn check(m: usize, n: usize, k: usize, transpose: Transpose, epilogue: Epilogue, seed: u64) {
+/// One product in tiles of `tile` against the reference.
+struct Case {
+    m: usize,
+    n: usize,
+    k: usize,
+    transpose: Transpose,
+    epilogue: Epilogue,
+    tile: Tile,
+    seed: u64,
+}
+
+fn check(case: Case) {
+    let Case {
+        m,
+        n,
+        k,
+        transpose,
+        epilogue,
+        tile,
+        seed,
+    } = case;
     let ctx = context();
     let mut rng = rng(seed);
     let a = uniform(&mut rng, m * k, -1.0, 1.0);
@@ -47,6 +70,7 @@ fn check(m: usize, n: usize, k: usize, transpose: Transpose, epilogue: Epilogue,
         MatmulOverrides {
             layout: Layout::Matrices(transpose),
             epilogue,
+            tile,
         },
         Operands {
             a: a_buf.as_entire_buffer_binding(),
@@ -58,15 +82,30 @@ fn check(m: usize, n: usize, k: usize, transpose: Transpose, epilogue: Epilogue,
     )
     .expect("dispatch");
     run(&ctx, &[dispatch], None);
-    let what = format!("matmul {m}x{n}x{k} {transpose:?} {epilogue:?}");
+    let what = format!("matmul {m}x{n}x{k} {transpose:?} {epilogue:?} {tile:?}");
     assert_close(&what, &read(&ctx, &c, m * n), &expected, 1e-4, 1e-4);
 }
+
+const TRANSPOSES: [Transpose; 4] = [
+    Transpose { a: false, b: false },
+    Transpose { a: true, b: false },
+    Transpose { a: false, b: true },
+    Transpose { a: true, b: true },
+];
 
 #[test]
 fn matmul_matches_cpu_on_odd_shapes_with_every_epilogue() {
     for (i, &(m, n, k)) in SHAPES.iter().enumerate() {
         for (j, &epilogue) in EPILOGUES.iter().enumerate() {
-            check(m, n, k, Transpose::default(), epilogue, (i * 10 + j) as u64);
+            check(Case {
+                m,
+                n,
+                k,
+                transpose: Transpose::default(),
+                epilogue,
+                tile: Tile::default(),
+                seed: (i * 10 + j) as u64,
+            });
         }
     }
 }
@@ -74,30 +113,39 @@ fn matmul_matches_cpu_on_odd_shapes_with_every_epilogue() {
 #[test]
 fn matmul_matches_cpu_with_transposed_operands() {
     for (i, &(m, n, k)) in SHAPES.iter().enumerate() {
-        for (t, transpose) in [
-            Transpose { a: true, b: false },
-            Transpose { a: false, b: true },
-            Transpose { a: true, b: true },
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            check(
-                m,
-                n,
-                k,
-                transpose,
-                Epilogue::None,
-                (100 + i * 10 + t) as u64,
-            );
-            check(
-                m,
-                n,
-                k,
-                transpose,
-                Epilogue::ReluMask,
-                (200 + i * 10 + t) as u64,
-            );
+        for (t, &transpose) in TRANSPOSES[1..].iter().enumerate() {
+            for (e, epilogue) in [Epilogue::None, Epilogue::ReluMask].into_iter().enumerate() {
+                check(Case {
+                    m,
+                    n,
+                    k,
+                    transpose,
+                    epilogue,
+                    tile: Tile::default(),
+                    seed: (100 * (e + 1) + i * 10 + t) as u64,
+                });
+            }
+        }
+    }
+}
+
+#[test]
+fn matmul_matches_cpu_in_every_tile_shape_and_transpose() {
+    // Odd sizes that leave partial tiles of every shape, in M, N and the k slice.
+    let shapes = [(9, 32, 37), (67, 33, 19), (17, 70, 50), (130, 29, 3)];
+    for (s, &(m, n, k)) in shapes.iter().enumerate() {
+        for (t, &tile) in Tile::ALL.iter().enumerate() {
+            for (p, &transpose) in TRANSPOSES.iter().enumerate() {
+                check(Case {
+                    m,
+                    n,
+                    k,
+                    transpose,
+                    epilogue: EPILOGUES[(s + t + p) % EPILOGUES.len()],
+                    tile,
+                    seed: (400 + s * 100 + t * 10 + p) as u64,
+                });
+            }
         }
     }
 }
@@ -106,28 +154,55 @@ fn matmul_matches_cpu_with_transposed_operands() {
 fn split_k_matmul_sums_partials_to_the_cpu_result() {
     let ctx = context();
     // Few output tiles and a long k: split into several partials, then summed in order.
-    for (seed, &(m, n, k)) in [(9, 32, 5000), (70, 3, 4099), (1, 1, 600)]
-        .iter()
-        .enumerate()
-    {
+    let shapes = [(9, 32, 5000), (70, 3, 4099), (1, 1, 600)];
+    for (seed, &(m, n, k)) in shapes.iter().enumerate() {
+        for (t, &tile) in Tile::ALL.iter().enumerate() {
+            for (p, &transpose) in TRANSPOSES.iter().enumerate() {
+                let params = Params::new(m, n, k);
+                assert!(
+                    params.split_k(256, tile).splits() > 1,
+                    "{m}x{n}x{k} should split on a GPU"
+                );
+                let mut rng = rng((300 + seed * 100 + t * 10 + p) as u64);
+                let a = uniform(&mut rng, k * m, -1.0, 1.0);
+                let b = uniform(&mut rng, k * n, -1.0, 1.0);
+                let expected = cpu::forward(&params, transpose, Epilogue::None, &a, &b, &[], &[]);
+                let (a_buf, b_buf) = (upload(&ctx, "a", &a), upload(&ctx, "b", &b));
+                let c = poisoned(&ctx, "c", m * n);
+                // Split as a GPU would (many target workgroups), so every shape splits here too.
+                let splits = params.split_k(256, tile).splits();
+                let dispatches =
+                    split_k_launches(&ctx, params, transpose, tile, &a_buf, &b_buf, &c);
+                assert_eq!(dispatches.len(), 2, "product and sum of {splits} partials");
+                run(&ctx, &dispatches, None);
+                let what =
+                    format!("split-k matmul {m}x{n}x{k} {transpose:?} {tile:?} ({splits} splits)");
+                assert_close(&what, &read(&ctx, &c, m * n), &expected, 1e-3, 1e-4);
+            }
+        }
+    }
+}
+
+#[test]
+fn encode_split_k_matches_cpu_on_this_device() {
+    let ctx = context();
+    for (seed, &(m, n, k)) in [(9, 32, 5000), (70, 3, 4099)].iter().enumerate() {
         let params = Params::new(m, n, k);
-        assert!(
-            params.split_k(256).splits() > 1,
-            "{m}x{n}x{k} should split on a GPU"
-        );
-        let mut rng = rng(300 + seed as u64);
+        let tile = Tile::for_product(m as u32, n as u32);
+        let mut rng = rng(900 + seed as u64);
         let a = uniform(&mut rng, k * m, -1.0, 1.0);
         let b = uniform(&mut rng, k * n, -1.0, 1.0);
         let transpose = Transpose { a: true, b: false };
         let expected = cpu::forward(&params, transpose, Epilogue::None, &a, &b, &[], &[]);
         let (a_buf, b_buf) = (upload(&ctx, "a", &a), upload(&ctx, "b", &b));
         let c = poisoned(&ctx, "c", m * n);
-        let splits = params.split_k(ctx.target_workgroups()).splits();
+        let splits = params.split_k(ctx.target_workgroups(), tile).splits();
         let dispatches = matmul::encode_split_k(
             &ctx,
             "test.split",
             params,
             Layout::Matrices(transpose),
+            tile,
             Product {
                 a: a_buf.as_entire_buffer_binding(),
                 b: b_buf.as_entire_buffer_binding(),
@@ -142,7 +217,56 @@ fn split_k_matmul_sums_partials_to_the_cpu_result() {
             "product (and sum of {splits} partials)"
         );
         run(&ctx, &dispatches, None);
-        let what = format!("split-k matmul {m}x{n}x{k}");
+        let what = format!("split-k matmul {m}x{n}x{k} on this device ({splits} splits)");
         assert_close(&what, &read(&ctx, &c, m * n), &expected, 1e-3, 1e-4);
     }
+}
+
+/// `matmul.forward` into NaN-poisoned `[splits, m, n]` partials (split as for 256 target
+/// workgroups) plus the `bias.backward` launch that sums them into `c` in order.
+fn split_k_launches(
+    ctx: &GpuContext,
+    params: Params,
+    transpose: Transpose,
+    tile: Tile,
+    a: &wgpu::Buffer,
+    b: &wgpu::Buffer,
+    c: &wgpu::Buffer,
+) -> Vec<Dispatch> {
+    let params = params.split_k(256, tile);
+    let splits = params.splits();
+    let partials = poisoned(ctx, "partials", (splits * params.m * params.n) as usize);
+    let gemm = matmul::encode(
+        ctx,
+        "test.split",
+        params,
+        MatmulOverrides {
+            layout: Layout::Matrices(transpose),
+            epilogue: Epilogue::None,
+            tile,
+        },
+        Operands {
+            a: a.as_entire_buffer_binding(),
+            b: b.as_entire_buffer_binding(),
+            bias: a.as_entire_buffer_binding(),
+            mask: a.as_entire_buffer_binding(),
+            c: partials.as_entire_buffer_binding(),
+        },
+    )
+    .expect("dispatch");
+    let sum = bias::encode_backward(
+        ctx,
+        "test.split.sum_splits",
+        bias::Params {
+            rows: splits,
+            cols: params.m * params.n,
+            ..Default::default()
+        },
+        bias::Io {
+            grad: partials.as_entire_buffer_binding(),
+            bias_grad: c.as_entire_buffer_binding(),
+        },
+    )
+    .expect("dispatch");
+    vec![gemm, sum]
 }

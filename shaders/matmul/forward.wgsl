@@ -14,10 +14,14 @@
 // With split-K (grid z > 1, k_chunk < K), workgroup z sums k in [z·k_chunk, (z+1)·k_chunk)
 // into its own partial C at c[z·M·N ..] (EPILOGUE 0 only); bias.backward then sums the
 // partials in a fixed order.
-// Each workgroup computes a 64 x 64 tile of C, each thread a 4 x 4 block of it held in four
-// vec4 accumulators, over 16-deep k slices staged in workgroup memory as vec4s of four rows
-// (A) or four columns (B). The k sum runs in ascending order with fma, so results are
-// reproducible bit for bit. Out-of-range loads read zero: any M, N, K work.
+// Each workgroup of LANES_N x LANES_M threads computes a TILE_M x TILE_N tile of C
+// (TILE = 4 x LANES: 64 x 64 by default; the launcher picks the shape per GEMM), each thread a
+// 4 x 4 block of it held in four vec4 accumulators, over 16-deep k slices staged in workgroup
+// memory as vec4s of four rows (A) or four columns (B); a thread stages as many vec4s as the
+// tile has per thread (16 / LANES_N of A, 16 / LANES_M of B). The k sum runs in ascending
+// order with fma, so results are reproducible bit for bit. Out-of-range loads read zero: any
+// M, N, K work. LANES_M, LANES_N: 4..16 (the workgroup arrays hold a 64 x 64 tile; a thread
+// keeps the row descriptors of at most 4 A vec4s).
 //
 // group 0:
 //   binding 0: params  uniform Params
@@ -57,10 +61,20 @@ override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 override EPILOGUE: u32 = 0u;
 
-const TILE_M: u32 = 64u;
-const TILE_N: u32 = 64u;
 const TILE_K: u32 = 16u;
-const LANES: u32 = 16u; // threads along each of M and N; each covers 4 rows and 4 columns
+// Threads along M and N; each covers 4 rows and 4 columns of C.
+override LANES_M: u32 = 16u;
+override LANES_N: u32 = 16u;
+override TILE_M: u32 = LANES_M * 4u;
+override TILE_N: u32 = LANES_N * 4u;
+override THREADS: u32 = LANES_M * LANES_N;
+// vec4s of one k slice: [TILE_K, TILE_M / 4] of A, [TILE_K, TILE_N / 4] of B.
+override A_QUADS: u32 = TILE_K * LANES_M;
+override B_QUADS: u32 = TILE_K * LANES_N;
+// vec4s each thread stages per k slice (at most MAX_A_PER_THREAD of A).
+override A_PER_THREAD: u32 = (A_QUADS + THREADS - 1u) / THREADS;
+override B_PER_THREAD: u32 = (B_QUADS + THREADS - 1u) / THREADS;
+const MAX_A_PER_THREAD: u32 = 4u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
@@ -69,6 +83,7 @@ const LANES: u32 = 16u; // threads along each of M and N; each covers 4 rows and
 @group(0) @binding(4) var<storage, read> mask: array<f32>;
 @group(0) @binding(5) var<storage, read_write> c: array<f32>;
 
+// Sized for the largest tile, 64 x 64.
 var<workgroup> a_tile: array<vec4<f32>, 256>; // [TILE_K, TILE_M / 4]: rows 4r..4r+3 at one k
 var<workgroup> b_tile: array<vec4<f32>, 256>; // [TILE_K, TILE_N / 4]: columns 4c..4c+3 at one k
 
@@ -82,42 +97,47 @@ fn load_matrix_a(row: u32, kk: u32) -> f32 {
     return a[row * params.k + kk];
 }
 
-// The four rows of A this thread stages, described once per workgroup so that staging a
-// k slice of a convolution costs one decomposition of k, not one per element:
+// Four consecutive rows of A that one thread stages, described once per workgroup so that
+// staging a k slice of a convolution costs one decomposition of k, not one per element:
 //   CONV_FORWARD          rows are output pixels: base = b·in_h, h/w = oh·sh − pt, ow·sw − pl
 //   CONV_BACKWARD_INPUT   rows are input pixels:  base = b·out_h, h/w = ih + pt, iw + pl
 //   CONV_BACKWARD_WEIGHT  rows are kernel taps:   base = ci,      h/w = ki, kj
-var<private> row0_of_thread: u32;
-var<private> row_ok: vec4<bool>;
-var<private> row_base: vec4<u32>;
-var<private> row_h: vec4<i32>;
-var<private> row_w: vec4<i32>;
+struct RowQuad {
+    first: u32,
+    ok: vec4<bool>,
+    base: vec4<u32>,
+    h: vec4<i32>,
+    w: vec4<i32>,
+}
 
-fn describe_rows(first: u32) {
+fn describe_rows(first: u32) -> RowQuad {
     let rows = vec4<u32>(first, first + 1u, first + 2u, first + 3u);
-    row_ok = rows < vec4<u32>(params.m);
+    var q: RowQuad;
+    q.first = first;
+    q.ok = rows < vec4<u32>(params.m);
     switch OPERANDS {
         case CONV_FORWARD: {
             let ow = rows % params.out_w;
             let oh = (rows / params.out_w) % params.out_h;
-            row_base = rows / (params.out_w * params.out_h) * params.in_h;
-            row_h = vec4<i32>(oh * params.stride_h) - i32(params.pad_top);
-            row_w = vec4<i32>(ow * params.stride_w) - i32(params.pad_left);
+            q.base = rows / (params.out_w * params.out_h) * params.in_h;
+            q.h = vec4<i32>(oh * params.stride_h) - i32(params.pad_top);
+            q.w = vec4<i32>(ow * params.stride_w) - i32(params.pad_left);
         }
         case CONV_BACKWARD_INPUT: {
             let iw = rows % params.in_w;
             let ih = (rows / params.in_w) % params.in_h;
-            row_base = rows / (params.in_w * params.in_h) * params.out_h;
-            row_h = vec4<i32>(ih + params.pad_top);
-            row_w = vec4<i32>(iw + params.pad_left);
+            q.base = rows / (params.in_w * params.in_h) * params.out_h;
+            q.h = vec4<i32>(ih + params.pad_top);
+            q.w = vec4<i32>(iw + params.pad_left);
         }
         case CONV_BACKWARD_WEIGHT: {
-            row_base = rows % params.in_c;
-            row_w = vec4<i32>((rows / params.in_c) % params.kernel_w);
-            row_h = vec4<i32>(rows / (params.in_c * params.kernel_w));
+            q.base = rows % params.in_c;
+            q.w = vec4<i32>((rows / params.in_c) % params.kernel_w);
+            q.h = vec4<i32>(rows / (params.in_c * params.kernel_w));
         }
         default: {}
     }
+    return q;
 }
 
 // x[b, ih, iw, ci] where in range and `ok`, else 0, for four positions at once.
@@ -128,8 +148,8 @@ fn gather_input(ok: vec4<bool>, base: vec4<u32>, ih: vec4<i32>, iw: vec4<i32>, c
     return select(vec4<f32>(0.0), vec4<f32>(a[index.x], a[index.y], a[index.z], a[index.w]), inside);
 }
 
-// opA at the four described rows and column kk.
-fn stage_a(kk: u32) -> vec4<f32> {
+// opA at the four rows `q` describes and column kk.
+fn stage_a(q: RowQuad, kk: u32) -> vec4<f32> {
     let k_ok = vec4<bool>(kk < params.k);
     switch OPERANDS {
         case CONV_FORWARD: {
@@ -137,23 +157,23 @@ fn stage_a(kk: u32) -> vec4<f32> {
             let ci = kk % params.in_c;
             let kj = i32((kk / params.in_c) % params.kernel_w);
             let ki = i32(kk / (params.in_c * params.kernel_w));
-            return gather_input(row_ok & k_ok, row_base, row_h + ki, row_w + kj, vec4<u32>(ci));
+            return gather_input(q.ok & k_ok, q.base, q.h + ki, q.w + kj, vec4<u32>(ci));
         }
         case CONV_BACKWARD_INPUT: {
             // kk = (ki, kj, co); the output position (th, tw) / stride must be whole and inside.
             let co = kk % params.out_c;
             let kj = i32((kk / params.out_c) % params.kernel_w);
             let ki = i32(kk / (params.out_c * params.kernel_w));
-            let th = row_h - ki;
-            let tw = row_w - kj;
+            let th = q.h - ki;
+            let tw = q.w - kj;
             let sh = vec4<i32>(i32(params.stride_h));
             let sw = vec4<i32>(i32(params.stride_w));
             let oh = th / sh;
             let ow = tw / sw;
-            let inside = row_ok & k_ok & th >= vec4<i32>(0) & tw >= vec4<i32>(0)
+            let inside = q.ok & k_ok & th >= vec4<i32>(0) & tw >= vec4<i32>(0)
                 & oh * sh == th & ow * sw == tw
                 & oh < vec4<i32>(i32(params.out_h)) & ow < vec4<i32>(i32(params.out_w));
-            let index = ((row_base + vec4<u32>(oh)) * params.out_w + vec4<u32>(ow)) * params.out_c + co;
+            let index = ((q.base + vec4<u32>(oh)) * params.out_w + vec4<u32>(ow)) * params.out_c + co;
             return select(vec4<f32>(0.0), vec4<f32>(a[index.x], a[index.y], a[index.z], a[index.w]), inside);
         }
         case CONV_BACKWARD_WEIGHT: {
@@ -163,10 +183,10 @@ fn stage_a(kk: u32) -> vec4<f32> {
             let batch = kk / (params.out_w * params.out_h);
             let h0 = i32(oh * params.stride_h) - i32(params.pad_top);
             let w0 = i32(ow * params.stride_w) - i32(params.pad_left);
-            return gather_input(row_ok & k_ok, vec4<u32>(batch * params.in_h), row_h + h0, row_w + w0, row_base);
+            return gather_input(q.ok & k_ok, vec4<u32>(batch * params.in_h), q.h + h0, q.w + w0, q.base);
         }
         default: {
-            let r = row0_of_thread;
+            let r = q.first;
             return vec4<f32>(load_matrix_a(r, kk), load_matrix_a(r + 1u, kk), load_matrix_a(r + 2u, kk), load_matrix_a(r + 3u, kk));
         }
     }
@@ -217,45 +237,64 @@ fn store(split: u32, row: u32, col0: u32, sums: vec4<f32>) {
     }
 }
 
-@compute @workgroup_size(LANES, LANES)
+// Where the i-th vec4 of a k slice lies: (quad, k). The mapping makes consecutive threads
+// read consecutive addresses of the operand's storage order: along k when it is contiguous in
+// k (A [M, K], B^T [N, K]), else along the quads.
+fn a_slot(i: u32) -> vec2<u32> {
+    if TRANS_A || OPERANDS == CONV_BACKWARD_WEIGHT {
+        return vec2<u32>(i % LANES_M, i / LANES_M);
+    }
+    return vec2<u32>(i / TILE_K, i % TILE_K);
+}
+
+fn b_slot(i: u32) -> vec2<u32> {
+    if TRANS_B || OPERANDS == CONV_BACKWARD_INPUT {
+        return vec2<u32>(i / TILE_K, i % TILE_K);
+    }
+    return vec2<u32>(i % LANES_N, i / LANES_N);
+}
+
+@compute @workgroup_size(LANES_N, LANES_M)
 fn matmul_forward(
     @builtin(workgroup_id) group: vec3<u32>,
     @builtin(local_invocation_id) lane: vec3<u32>,
 ) {
     let row0 = group.y * TILE_M;
     let col0 = group.x * TILE_N;
-    let thread = lane.y * LANES + lane.x;
-    // Which vec4 of each tile this thread stages: the mapping that makes consecutive threads
-    // read consecutive addresses of the operand's storage order.
-    var a_quad = thread / TILE_K;
-    var a_k = thread % TILE_K;
-    if TRANS_A || OPERANDS == CONV_BACKWARD_WEIGHT {
-        a_quad = thread % LANES;
-        a_k = thread / LANES;
+    let thread = lane.y * LANES_N + lane.x;
+    // The A vec4s this thread stages: i = thread + j·THREADS, each with its row quad.
+    var quads: array<RowQuad, MAX_A_PER_THREAD>;
+    for (var j = 0u; j < A_PER_THREAD; j++) {
+        let slot = a_slot(thread + j * THREADS);
+        quads[j] = describe_rows(row0 + slot.x * 4u);
     }
-    var b_quad = thread % LANES;
-    var b_k = thread / LANES;
-    if TRANS_B || OPERANDS == CONV_BACKWARD_INPUT {
-        b_quad = thread / TILE_K;
-        b_k = thread % TILE_K;
-    }
-    row0_of_thread = row0 + a_quad * 4u;
-    describe_rows(row0_of_thread);
     var acc0 = vec4<f32>(0.0);
     var acc1 = vec4<f32>(0.0);
     var acc2 = vec4<f32>(0.0);
     var acc3 = vec4<f32>(0.0);
     let k_end = min(params.k, (group.z + 1u) * params.k_chunk);
     for (var k0 = group.z * params.k_chunk; k0 < k_end; k0 += TILE_K) {
-        a_tile[a_k * LANES + a_quad] = stage_a(k0 + a_k);
-        let bc = col0 + b_quad * 4u;
-        let bk = k0 + b_k;
-        b_tile[b_k * LANES + b_quad] = vec4<f32>(
-            load_b(bk, bc), load_b(bk, bc + 1u), load_b(bk, bc + 2u), load_b(bk, bc + 3u));
+        for (var j = 0u; j < A_PER_THREAD; j++) {
+            let i = thread + j * THREADS;
+            if i < A_QUADS {
+                let slot = a_slot(i);
+                a_tile[slot.y * LANES_M + slot.x] = stage_a(quads[j], k0 + slot.y);
+            }
+        }
+        for (var j = 0u; j < B_PER_THREAD; j++) {
+            let i = thread + j * THREADS;
+            if i < B_QUADS {
+                let slot = b_slot(i);
+                let bc = col0 + slot.x * 4u;
+                let bk = k0 + slot.y;
+                b_tile[slot.y * LANES_N + slot.x] = vec4<f32>(
+                    load_b(bk, bc), load_b(bk, bc + 1u), load_b(bk, bc + 2u), load_b(bk, bc + 3u));
+            }
+        }
         workgroupBarrier();
         for (var kk = 0u; kk < TILE_K; kk++) {
-            let rows = a_tile[kk * LANES + lane.y];
-            let cols = b_tile[kk * LANES + lane.x];
+            let rows = a_tile[kk * LANES_M + lane.y];
+            let cols = b_tile[kk * LANES_N + lane.x];
             acc0 = fma(vec4<f32>(rows.x), cols, acc0);
             acc1 = fma(vec4<f32>(rows.y), cols, acc1);
             acc2 = fma(vec4<f32>(rows.z), cols, acc2);

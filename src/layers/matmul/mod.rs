@@ -67,12 +67,12 @@ impl Params {
         self.k.div_ceil(self.k_chunk).max(1)
     }
 
-    /// These parameters with the k range split so that a product with few output tiles
-    /// still gives the device `target_workgroups` workgroups, each summing at least
+    /// These parameters with the k range split so that a product with few output tiles (of
+    /// shape `tile`) still gives the device `target_workgroups` workgroups, each summing at least
     /// [`MIN_SPLIT_K`] terms. Depends on the shape and the target alone, so runs on one
     /// adapter are reproducible.
-    pub fn split_k(self, target_workgroups: u32) -> Self {
-        let tiles = self.m.div_ceil(TILE) * self.n.div_ceil(TILE);
+    pub fn split_k(self, target_workgroups: u32, tile: Tile) -> Self {
+        let tiles = tile.count(self.m, self.n);
         let splits = (target_workgroups / tiles.max(1))
             .min(self.k / MIN_SPLIT_K)
             .clamp(1, MAX_SPLITS);
@@ -127,6 +127,76 @@ pub enum Layout {
     ConvBackwardWeight,
 }
 
+/// The shape of the block of C that one workgroup computes: `lanes_m × lanes_n` threads, each
+/// computing 4 × 4 outputs, so a tile of `4·lanes_m` rows by `4·lanes_n` columns (the
+/// `LANES_M`, `LANES_N` overrides). Only the shapes of [`Tile::ALL`] exist: the kernel's
+/// workgroup arrays hold at most a 64 × 64 tile, and a thread stages at most four vec4s of A.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Tile {
+    lanes_m: u32,
+    lanes_n: u32,
+}
+
+impl Tile {
+    /// 64 × 64 (16 × 16 threads): the default, for large products.
+    pub const M64_N64: Self = Self::new(16, 16);
+    /// 64 × 32 (16 × 8 threads): for N ≤ 32.
+    pub const M64_N32: Self = Self::new(16, 8);
+    /// 32 × 64 (8 × 16 threads): for M ≤ 32.
+    pub const M32_N64: Self = Self::new(8, 16);
+    /// 16 × 32 (4 × 8 threads): for small M and N (a 3×3 kernel's taps by 32 channels).
+    pub const M16_N32: Self = Self::new(4, 8);
+    /// Every tile shape, largest first.
+    pub const ALL: [Self; 4] = [Self::M64_N64, Self::M64_N32, Self::M32_N64, Self::M16_N32];
+
+    const fn new(lanes_m: u32, lanes_n: u32) -> Self {
+        Self { lanes_m, lanes_n }
+    }
+
+    /// Rows of C per tile.
+    pub fn rows(self) -> u32 {
+        4 * self.lanes_m
+    }
+
+    /// Columns of C per tile.
+    pub fn cols(self) -> u32 {
+        4 * self.lanes_n
+    }
+
+    /// Tiles covering an `m × n` product: the workgroups of one split.
+    pub fn count(self, m: u32, n: u32) -> u32 {
+        m.div_ceil(self.rows()) * n.div_ceil(self.cols())
+    }
+
+    /// The tile for an `m × n` product: the shape of least cost per k step, counting for each
+    /// tile its multiply-adds (`rows · cols`, padding included: the wasted work) plus
+    /// [`STAGING_COST`] for each of the `rows + cols` operand values it stages, the larger tile
+    /// on ties. Padding alone would pick a 16 × 32 tile for a 1000 × 1000 product (it pads
+    /// 1.6% less than 64 × 64) at four times the loads per multiply-add. A pure function of the
+    /// sizes, so a run is reproducible on any adapter.
+    pub fn for_product(m: u32, n: u32) -> Self {
+        let cost = |tile: Self| {
+            let per_tile = tile.rows() * tile.cols() + STAGING_COST * (tile.rows() + tile.cols());
+            u64::from(tile.count(m, n)) * u64::from(per_tile)
+        };
+        // ALL is ordered largest first and `min_by_key` keeps the first of equal keys.
+        Self::ALL
+            .into_iter()
+            .min_by_key(|&tile| cost(tile))
+            .unwrap_or(Self::M64_N64)
+    }
+}
+
+/// What staging one operand value in workgroup memory costs, in multiply-adds, for
+/// [`Tile::for_product`].
+const STAGING_COST: u32 = 8;
+
+impl Default for Tile {
+    fn default() -> Self {
+        Self::M64_N64
+    }
+}
+
 /// The override constants of one `matmul.forward` pipeline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MatmulOverrides {
@@ -134,6 +204,8 @@ pub struct MatmulOverrides {
     pub layout: Layout,
     /// What happens to each sum.
     pub epilogue: Epilogue,
+    /// The block of C one workgroup computes ([`Tile::for_product`] picks it per GEMM).
+    pub tile: Tile,
 }
 
 impl Overrides for MatmulOverrides {
@@ -149,12 +221,12 @@ impl Overrides for MatmulOverrides {
             ("TRANS_A", flag(transpose.a)),
             ("TRANS_B", flag(transpose.b)),
             ("EPILOGUE", self.epilogue.code()),
+            ("LANES_M", f64::from(self.tile.lanes_m)),
+            ("LANES_N", f64::from(self.tile.lanes_n)),
         ]
     }
 }
 
-/// Rows and columns of C that one workgroup computes.
-const TILE: u32 = 64;
 /// Depth of one k slice.
 const TILE_K: u32 = 16;
 /// Fewest terms one split sums.
@@ -199,8 +271,8 @@ pub fn encode(
             operands.c,
         ],
         [
-            params.n.div_ceil(TILE),
-            params.m.div_ceil(TILE),
+            params.n.div_ceil(overrides.tile.cols()),
+            params.m.div_ceil(overrides.tile.rows()),
             params.splits(),
         ],
     )
@@ -216,18 +288,19 @@ pub struct Product<'a> {
     pub c: wgpu::BufferBinding<'a>,
 }
 
-/// Builds `C = opA · opB` (no epilogue) split over k as [`Params::split_k`] decides for this
-/// device ([`GpuContext::target_workgroups`]): one launch writing `c` directly, or one writing
-/// `[splits, M, N]` partials plus the `bias.backward` launch that sums them into `c` in a fixed
-/// order.
+/// Builds `C = opA · opB` (no epilogue) in tiles of `tile`, split over k as
+/// [`Params::split_k`] decides for this device ([`GpuContext::target_workgroups`]): one launch
+/// writing `c` directly, or one writing `[splits, M, N]` partials plus the `bias.backward`
+/// launch that sums them into `c` in a fixed order.
 pub fn encode_split_k(
     ctx: &GpuContext,
     label: &str,
     params: Params,
     layout: Layout,
+    tile: Tile,
     product: Product<'_>,
 ) -> Result<Vec<Dispatch>, GpuError> {
-    let params = params.split_k(ctx.target_workgroups());
+    let params = params.split_k(ctx.target_workgroups(), tile);
     let splits = params.splits();
     let partials;
     let target = if splits == 1 {
@@ -251,6 +324,7 @@ pub fn encode_split_k(
     let overrides = MatmulOverrides {
         layout,
         epilogue: Epilogue::None,
+        tile,
     };
     let gemm = encode(ctx, label, params, overrides, operands)?;
     if splits == 1 {
@@ -270,4 +344,48 @@ pub fn encode_split_k(
         },
     )?;
     Ok(vec![gemm, sum])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tile_for_product_fits_narrow_and_short_products() {
+        // conv2d.backward_weight of a 3×3, 1-channel input, 32 filters: 9 taps × 32.
+        assert_eq!(Tile::for_product(9, 32), Tile::M16_N32);
+        // conv2d_1.backward_input: 10,816 input pixels × 32 channels.
+        assert_eq!(Tile::for_product(10_816, 32), Tile::M64_N32);
+        // conv2d.forward: 43,264 output pixels × 32 filters.
+        assert_eq!(Tile::for_product(43_264, 32), Tile::M64_N32);
+        // conv2d_1.forward: 7,744 output pixels × 64 filters: the full tile.
+        assert_eq!(Tile::for_product(7_744, 64), Tile::M64_N64);
+        // conv2d_1.backward_weight: 288 taps × 64 filters: 9 tiles of 32 rows, no padding.
+        assert_eq!(Tile::for_product(288, 64), Tile::M32_N64);
+        // Ties go to the larger tile: a 64 × 10 output pads to 64 × 32 either way.
+        assert_eq!(Tile::for_product(64, 10), Tile::M64_N32);
+        assert_eq!(Tile::for_product(1, 1), Tile::M16_N32);
+        assert_eq!(Tile::for_product(1000, 1000), Tile::M64_N64);
+    }
+
+    #[test]
+    fn split_k_counts_tiles_of_the_chosen_shape() {
+        let params = Params::new(9, 32, 43_264);
+        // One 16 × 32 tile: 4 splits fill a 4-workgroup target.
+        assert_eq!(params.split_k(4, Tile::M16_N32).splits(), 4);
+        // 64 × 64 tiles of a 130 × 130 product: 9 tiles, already more than 4 workgroups.
+        assert_eq!(
+            Params::new(130, 130, 5000)
+                .split_k(4, Tile::M64_N64)
+                .splits(),
+            1
+        );
+        // The same product in 16 × 32 tiles: 9 × 5 = 45 tiles, 256 / 45 = 5 splits.
+        assert_eq!(
+            Params::new(130, 130, 5000)
+                .split_k(256, Tile::M16_N32)
+                .splits(),
+            5
+        );
+    }
 }

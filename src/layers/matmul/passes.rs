@@ -2,7 +2,9 @@
 //! the layer chooses the GEMM sizes and operand [`Layout`] of each pass ([`KernelLayerGemms`]),
 //! this module the epilogues, the labels and the bias gradient, from the layer's named views.
 
-use super::{encode, encode_split_k, Epilogue, Layout, MatmulOverrides, Operands, Params, Product};
+use super::{
+    encode, encode_split_k, Epilogue, Layout, MatmulOverrides, Operands, Params, Product, Tile,
+};
 use crate::gpu::{Dispatch, GpuContext, GpuError};
 use crate::layers::activation::Activation;
 use crate::layers::layer::{BackwardIo, CpuStep, ForwardIo, HostGradients, HostTensors, Op};
@@ -15,6 +17,13 @@ pub struct Gemm {
     pub params: Params,
     /// How A and B are read.
     pub layout: Layout,
+}
+
+impl Gemm {
+    /// The tile this GEMM runs in, chosen from its sizes ([`Tile::for_product`]).
+    pub fn tile(&self) -> Tile {
+        Tile::for_product(self.params.m, self.params.n)
+    }
 }
 
 /// The three GEMMs of a kernel-and-bias layer, and the `[rows, cols]` of its output gradient
@@ -59,6 +68,7 @@ impl KernelLayerGemms {
         let overrides = MatmulOverrides {
             layout: self.forward.layout,
             epilogue,
+            tile: self.forward.tile(),
         };
         Ok(vec![encode(
             ctx,
@@ -83,6 +93,7 @@ impl KernelLayerGemms {
             &label,
             self.backward_weight.params,
             self.backward_weight.layout,
+            self.backward_weight.tile(),
             Product {
                 a: io.x.binding.clone(),
                 b: io.dy.binding.clone(),
@@ -121,6 +132,7 @@ impl KernelLayerGemms {
             let overrides = MatmulOverrides {
                 layout: self.backward_input.layout,
                 epilogue,
+                tile: self.backward_input.tile(),
             };
             dispatches.push(encode(
                 ctx,
