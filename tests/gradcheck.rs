@@ -16,6 +16,9 @@
 //! within twice the step of 0, so no difference straddles a kink; the tolerance is never
 //! loosened for one.
 
+mod common;
+
+use common::{assert_gradient, numeric_gradient};
 use gpu_cnn::layers::bias;
 use gpu_cnn::layers::dense::Dense;
 use gpu_cnn::layers::dense::{self, DenseShape};
@@ -30,10 +33,6 @@ use rand::distr::{Distribution, Uniform};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-/// Absolute part of the tolerance.
-const ATOL: f64 = 2e-3;
-/// Relative part of the tolerance.
-const RTOL: f64 = 2e-2;
 /// Step for objectives linear in the perturbed values.
 const EPS_LINEAR: f32 = 1e-2;
 /// Step for the curved objectives (softmax, the whole network).
@@ -100,51 +99,6 @@ fn both_signs(values: &[f32]) -> bool {
 /// The smallest `|v|`.
 fn min_abs(values: &[f32]) -> f32 {
     values.iter().fold(f32::INFINITY, |m, v| m.min(v.abs()))
-}
-
-/// Central differences of `objective` with respect to every entry of `values`.
-fn numeric_gradient(
-    values: &[f32],
-    eps: f32,
-    mut objective: impl FnMut(&[f32]) -> f64,
-) -> Vec<f64> {
-    let mut work = values.to_vec();
-    (0..values.len())
-        .map(|i| {
-            let (plus, minus) = (values[i] + eps, values[i] - eps);
-            work[i] = plus;
-            let up = objective(&work);
-            work[i] = minus;
-            let down = objective(&work);
-            work[i] = values[i];
-            (up - down) / (f64::from(plus) - f64::from(minus))
-        })
-        .collect()
-}
-
-/// Asserts `|analytic − numeric| ≤ ATOL + RTOL·|numeric|` for every entry, listing the worst.
-fn assert_gradient(what: &str, analytic: &[f32], numeric: &[f64]) {
-    assert_eq!(
-        analytic.len(),
-        numeric.len(),
-        "{what}: analytic gradient has {} entries, numeric {}",
-        analytic.len(),
-        numeric.len()
-    );
-    let bad: Vec<String> = analytic
-        .iter()
-        .zip(numeric)
-        .enumerate()
-        .filter(|&(_, (&a, &n))| (f64::from(a) - n).abs() > ATOL + RTOL * n.abs())
-        .map(|(i, (a, n))| format!("[{i}] analytic {a} numeric {n}"))
-        .collect();
-    assert!(
-        bad.is_empty(),
-        "{what}: {} of {} entries exceed {ATOL} + {RTOL}·|numeric|:\n{}",
-        bad.len(),
-        analytic.len(),
-        bad.iter().take(12).cloned().collect::<Vec<_>>().join("\n")
-    );
 }
 
 /// Random `x [rows, inputs]`, `kernel [inputs, units]`, `bias [units]`, `G [rows, units]`.

@@ -272,3 +272,54 @@ pub fn check_kernel_layer(
         );
     }
 }
+
+/// Absolute part of the finite-difference tolerance (f64 central differences of the f32 CPU
+/// references).
+pub const GRAD_ATOL: f64 = 2e-3;
+/// Relative part of the finite-difference tolerance.
+pub const GRAD_RTOL: f64 = 2e-2;
+
+/// Central differences of `objective` with respect to every entry of `values`.
+pub fn numeric_gradient(
+    values: &[f32],
+    eps: f32,
+    mut objective: impl FnMut(&[f32]) -> f64,
+) -> Vec<f64> {
+    let mut work = values.to_vec();
+    (0..values.len())
+        .map(|i| {
+            let (plus, minus) = (values[i] + eps, values[i] - eps);
+            work[i] = plus;
+            let up = objective(&work);
+            work[i] = minus;
+            let down = objective(&work);
+            work[i] = values[i];
+            (up - down) / (f64::from(plus) - f64::from(minus))
+        })
+        .collect()
+}
+
+/// Asserts `|analytic − numeric| ≤ GRAD_ATOL + GRAD_RTOL·|numeric|` for every entry, listing the worst.
+pub fn assert_gradient(what: &str, analytic: &[f32], numeric: &[f64]) {
+    assert_eq!(
+        analytic.len(),
+        numeric.len(),
+        "{what}: analytic gradient has {} entries, numeric {}",
+        analytic.len(),
+        numeric.len()
+    );
+    let bad: Vec<String> = analytic
+        .iter()
+        .zip(numeric)
+        .enumerate()
+        .filter(|&(_, (&a, &n))| (f64::from(a) - n).abs() > GRAD_ATOL + GRAD_RTOL * n.abs())
+        .map(|(i, (a, n))| format!("[{i}] analytic {a} numeric {n}"))
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "{what}: {} of {} entries exceed {GRAD_ATOL} + {GRAD_RTOL}·|numeric|:\n{}",
+        bad.len(),
+        analytic.len(),
+        bad.iter().take(12).cloned().collect::<Vec<_>>().join("\n")
+    );
+}
