@@ -107,9 +107,9 @@ impl CpuNetwork {
 
     /// Runs the forward pass over `batch` (`rows` samples, the first `batch_rows` real):
     /// every node's output, the input first, and each node's tensors as the forward left them
-    /// (scratch included). In training, the state is updated as the GPU updates it.
+    /// (scratch, and in training the updated state, included).
     fn run_forward(
-        &mut self,
+        &self,
         batch: &[f32],
         rows: usize,
         step: CpuStep,
@@ -118,8 +118,7 @@ impl CpuNetwork {
         let mut outputs = vec![batch.to_vec()];
         let mut all_tensors = Vec::with_capacity(nodes.len());
         for node in &nodes {
-            let slots = self.slots(node);
-            let mut tensors = self.tensors(&slots);
+            let mut tensors = self.tensors(&self.slots(node));
             let node_step = CpuStep {
                 seed: node_seed(self.seed, node.origin),
                 ..step
@@ -127,10 +126,6 @@ impl CpuNetwork {
             let y = node
                 .op
                 .cpu_forward(node_step, &outputs[outputs.len() - 1], &mut tensors);
-            for &(name, index) in &slots.state {
-                let slot = &self.state_layout.tensors[index];
-                self.state[slot.offset..slot.offset + slot.len].copy_from_slice(&tensors[name]);
-            }
             outputs.push(y);
             all_tensors.push(tensors);
         }
@@ -145,23 +140,7 @@ impl CpuNetwork {
             step: 0,
             seed: 0,
         };
-        let mut copy = self.clone_state();
-        Ok(copy.run_forward(batch, rows, step)?.1)
-    }
-
-    fn clone_state(&self) -> Self {
-        Self {
-            layers: self.layers.clone(),
-            layout: self.layout.clone(),
-            state_layout: self.state_layout.clone(),
-            classes: self.classes,
-            seed: self.seed,
-            params: self.params.clone(),
-            state: self.state.clone(),
-            m: Vec::new(),
-            v: Vec::new(),
-            t: self.t,
-        }
+        Ok(self.run_forward(batch, rows, step)?.1)
     }
 
     /// Loss metrics and the full gradient slab for one training batch of `rows` (the first
@@ -180,6 +159,14 @@ impl CpuNetwork {
             seed: 0,
         };
         let (nodes, outputs, tensors) = self.run_forward(batch, rows, step)?;
+        // The state (moving statistics) as the training forward left it, as on the GPU.
+        for (node, node_tensors) in nodes.iter().zip(&tensors) {
+            for (name, index) in self.slots(node).state {
+                let slot = &self.state_layout.tensors[index];
+                let values = &mut self.state[slot.offset..slot.offset + slot.len];
+                values.copy_from_slice(&node_tensors[name]);
+            }
+        }
         let params = softmax_xent::Params {
             rows: rows as u32,
             classes: self.classes as u32,
