@@ -93,12 +93,17 @@ impl EpochRun {
         self.landed == self.steps
     }
 
-    /// Stores landed metrics at their steps.
+    /// Stores landed metrics at their steps, and sizes later chunks so that one takes about
+    /// [`CHUNK_SECONDS`] at the speed seen so far.
     fn collect(&mut self, landed: Vec<Landed>) {
         for piece in landed {
             let values: &[Metrics] = bytemuck::cast_slice(&piece.bytes);
             self.metrics[piece.tag..piece.tag + values.len()].copy_from_slice(values);
             self.landed += values.len();
+        }
+        if self.landed > 0 {
+            let per_step = self.start.elapsed().as_secs_f64() / self.landed as f64;
+            self.chunk = ((CHUNK_SECONDS / per_step) as usize).clamp(1, MAX_CHUNK_STEPS);
         }
     }
 }
@@ -495,22 +500,17 @@ impl<'ctx> Trainer<'ctx> {
         Ok(())
     }
 
-    /// The running progress of `run`, and the chunk size that keeps a chunk near
-    /// [`CHUNK_SECONDS`] at the speed seen so far.
-    fn running(&self, run: &mut EpochRun) -> Progress {
-        if run.landed > 0 {
-            let per_step = run.start.elapsed().as_secs_f64() / run.landed as f64;
-            run.chunk = ((CHUNK_SECONDS / per_step) as usize).clamp(1, MAX_CHUNK_STEPS);
+    /// The running loss and accuracy of `run`, from the metrics that have landed.
+    fn running(&self, run: &EpochRun) -> Progress {
+        let samples = (run.landed * self.plan.rows).min(self.train.indices.len());
+        let stats = EvalStats::from_metrics(&run.metrics[..run.landed], samples);
+        Progress::Steps {
+            epoch: run.epoch,
+            done: run.landed,
+            total: run.steps,
+            loss: stats.loss,
+            accuracy: stats.accuracy,
         }
-        let n = self.train.indices.len();
-        running(
-            run.epoch,
-            &run.metrics,
-            run.landed,
-            run.steps,
-            self.plan.rows,
-            n,
-        )
     }
 
     /// Ends `run` once every chunk is submitted: waits for the metrics still in flight (none
@@ -523,7 +523,7 @@ impl<'ctx> Trainer<'ctx> {
         run.collect(self.readback.finish(self.ctx)?);
         let seconds = run.start.elapsed().as_secs_f64();
         self.steps_done += run.steps as u64;
-        progress(self.running(&mut run));
+        progress(self.running(&run));
         let train = EvalStats::from_metrics(&run.metrics, self.train.indices.len());
         if !train.loss.is_finite() {
             return Err(Error::Diverged {
@@ -568,26 +568,6 @@ impl<'ctx> Trainer<'ctx> {
             .network
             .slab
             .read(self.ctx, &self.network.slab.params)?)
-    }
-}
-
-/// Running progress after `done` steps, from the metrics that have landed.
-fn running(
-    epoch: usize,
-    landed: &[Metrics],
-    done: usize,
-    total: usize,
-    batch: usize,
-    n: usize,
-) -> Progress {
-    let samples = (done * batch).min(n);
-    let stats = EvalStats::from_metrics(&landed[..done.min(landed.len())], samples);
-    Progress::Steps {
-        epoch,
-        done,
-        total,
-        loss: stats.loss,
-        accuracy: stats.accuracy,
     }
 }
 
