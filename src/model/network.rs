@@ -261,7 +261,7 @@ impl Network {
         let gathers = self.gathers(ctx, rows, sources, &acts.buffers[0], &batch_labels)?;
         let mut body = self.forward(ctx, rows, &nodes, &steps, &acts, training)?;
         let logits = &acts.buffers[acts.io.last().map_or(0, |io| io.1)];
-        body.extend(self.loss(ctx, rows, logits, &acts, &batch_labels, metrics, purpose)?);
+        body.extend(self.loss(ctx, rows, &acts, &batch_labels, metrics, purpose)?);
         if let Purpose::Train(adam) = purpose {
             body.extend(self.backward(ctx, rows, &nodes, &steps, &acts)?);
             body.push(adam::encode_step(ctx, adam, &self.slab)?);
@@ -355,7 +355,7 @@ impl Network {
             .collect()
     }
 
-    /// Node `index`'s parameters, state and scratch by name, and its gradients in training.
+    /// `node`'s parameters, state and `scratch` by name, and the gradients of its parameters.
     fn tensors<'a>(
         &'a self,
         node: &Node,
@@ -471,13 +471,12 @@ impl Network {
         Ok(body)
     }
 
-    /// The loss, accuracy and logits gradient; the class probabilities when asked for.
-    #[allow(clippy::too_many_arguments)]
+    /// The loss, accuracy and logits gradient of the last node's output; the class
+    /// probabilities when asked for.
     fn loss(
         &self,
         ctx: &GpuContext,
         rows: usize,
-        logits: &wgpu::Buffer,
         acts: &Activations,
         labels: &wgpu::Buffer,
         metrics: &wgpu::Buffer,
@@ -485,6 +484,7 @@ impl Network {
     ) -> Result<Vec<Dispatch>, GpuError> {
         let classes = self.spec.classes;
         let last = acts.io.last().map_or(0, |io| io.1);
+        let logits = &acts.buffers[last];
         // Inference writes no gradient; the kernel still takes a binding for it.
         let scratch;
         let (logits_grad, launch) = match &acts.grads[last] {
