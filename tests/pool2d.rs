@@ -1,6 +1,7 @@
 //! pool2d (max and average) forward and backward_input against the CPU reference on odd
 //! shapes: H ≠ W, odd sizes that floor, pool ≠ stride (overlapping and gapped windows),
-//! asymmetric windows, ReLU-style inputs with ties at zero, with and without the ReLU mask.
+//! asymmetric windows, ReLU-style inputs with ties at zero, with and without the ReLU mask;
+//! disjoint windows take the per-window backward path, overlapping ones the per-input path.
 //!
 //! Tolerance: forward max exact; average and gradients |gpu − cpu| ≤ 1e-6 + 1e-5·|cpu|.
 
@@ -23,6 +24,8 @@ fn cases() -> Vec<Case> {
         (5, [6, 5, 2], s(3, 3), s(1, 1)),
         (2, [9, 8, 1], s(2, 3), s(3, 2)),
         (7, [3, 3, 300], s(2, 2), s(2, 2)),
+        // Gapped windows and a tail after the last: the per-window path writes both.
+        (2, [10, 9, 3], s(2, 2), s(3, 3)),
     ]
 }
 

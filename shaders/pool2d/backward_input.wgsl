@@ -1,5 +1,9 @@
-// pool2d.backward_input: the gradient of a pooling layer's input, one thread per input value,
-// gathering from every window that contains it (no atomics: reproducible bit for bit).
+// pool2d.backward_input: the gradient of a pooling layer's input, without atomics (reproducible
+// bit for bit). Where windows may overlap, one thread per input value gathers from every window
+// that contains it. Where they cannot (PER_WINDOW: stride ≥ pool on both axes, Keras's default),
+// one thread per window writes every input of its stride cell (the cell after the last window
+// reaches the input's edge): a quarter of the threads for 2×2 windows, each loading the window
+// once instead of once per input.
 //
 //   max:      dx[b, ih, iw, c] = Σ over windows (oh, ow) whose first maximum (row-major) is at
 //                                (ih, iw) of dy[b, oh, ow, c]
@@ -30,6 +34,7 @@ struct Params {
 
 override AVERAGE: bool = false;
 override MASK_BY_INPUT: bool = false;
+override PER_WINDOW: bool = false;
 
 const WORKGROUP: u32 = 256u;
 
@@ -42,26 +47,6 @@ fn x_at(b: u32, h: u32, w: u32, c: u32) -> f32 {
     return x[((b * params.in_h + h) * params.in_w + w) * params.channels + c];
 }
 
-// Whether (ih, iw) holds the first maximum of window (oh, ow).
-fn is_argmax(b: u32, oh: u32, ow: u32, c: u32, ih: u32, iw: u32) -> bool {
-    let h0 = oh * params.stride_h;
-    let w0 = ow * params.stride_w;
-    var best_h = h0;
-    var best_w = w0;
-    var best = x_at(b, h0, w0, c);
-    for (var ki = 0u; ki < params.pool_h; ki++) {
-        for (var kj = 0u; kj < params.pool_w; kj++) {
-            let v = x_at(b, h0 + ki, w0 + kj, c);
-            if v > best {
-                best = v;
-                best_h = h0 + ki;
-                best_w = w0 + kj;
-            }
-        }
-    }
-    return best_h == ih && best_w == iw;
-}
-
 // First and one-past-last window index along an axis whose windows contain `i`.
 fn window_range(i: u32, pool: u32, stride: u32, count: u32) -> vec2<u32> {
     var first = 0u;
@@ -72,6 +57,66 @@ fn window_range(i: u32, pool: u32, stride: u32, count: u32) -> vec2<u32> {
     return vec2<u32>(first, max(first, last));
 }
 
+// The first maximum (row-major) of window (oh, ow): its position and value.
+struct WindowMax {
+    h: u32,
+    w: u32,
+    value: f32,
+}
+
+fn window_max(b: u32, oh: u32, ow: u32, c: u32) -> WindowMax {
+    let h0 = oh * params.stride_h;
+    let w0 = ow * params.stride_w;
+    var best = WindowMax(h0, w0, x_at(b, h0, w0, c));
+    for (var ki = 0u; ki < params.pool_h; ki++) {
+        for (var kj = 0u; kj < params.pool_w; kj++) {
+            let v = x_at(b, h0 + ki, w0 + kj, c);
+            if v > best.value {
+                best = WindowMax(h0 + ki, w0 + kj, v);
+            }
+        }
+    }
+    return best;
+}
+
+// PER_WINDOW: window i = (b, oh, ow, c) writes the inputs of its stride cell.
+fn backward_window(i: u32) {
+    if i >= params.batch * params.out_h * params.out_w * params.channels {
+        return;
+    }
+    let c = i % params.channels;
+    let ow = (i / params.channels) % params.out_w;
+    let oh = (i / (params.channels * params.out_w)) % params.out_h;
+    let b = i / (params.channels * params.out_w * params.out_h);
+    let g = dy[i];
+    let h0 = oh * params.stride_h;
+    let w0 = ow * params.stride_w;
+    let h_end = select(h0 + params.stride_h, params.in_h, oh + 1u == params.out_h);
+    let w_end = select(w0 + params.stride_w, params.in_w, ow + 1u == params.out_w);
+    var best = WindowMax(0u, 0u, 0.0);
+    if !AVERAGE {
+        best = window_max(b, oh, ow, c);
+    }
+    let share = g / f32(params.pool_h * params.pool_w);
+    for (var h = h0; h < h_end; h++) {
+        for (var w = w0; w < w_end; w++) {
+            let index = ((b * params.in_h + h) * params.in_w + w) * params.channels + c;
+            var grad = 0.0;
+            if AVERAGE {
+                if h < h0 + params.pool_h && w < w0 + params.pool_w {
+                    grad = share;
+                }
+                if MASK_BY_INPUT && x[index] <= 0.0 {
+                    grad = 0.0;
+                }
+            } else if h == best.h && w == best.w && !(MASK_BY_INPUT && best.value <= 0.0) {
+                grad = g;
+            }
+            dx[index] = grad;
+        }
+    }
+}
+
 @compute @workgroup_size(WORKGROUP)
 fn pool2d_backward_input(
     @builtin(workgroup_id) group: vec3<u32>,
@@ -79,6 +124,10 @@ fn pool2d_backward_input(
     @builtin(local_invocation_index) lane: u32,
 ) {
     let i = (group.y * groups.x + group.x) * WORKGROUP + lane;
+    if PER_WINDOW {
+        backward_window(i);
+        return;
+    }
     if i >= params.batch * params.in_h * params.in_w * params.channels {
         return;
     }
@@ -95,8 +144,11 @@ fn pool2d_backward_input(
             let g = dy[((b * params.out_h + oh) * params.out_w + ow) * params.channels + c];
             if AVERAGE {
                 grad += g / area;
-            } else if is_argmax(b, oh, ow, c, ih, iw) {
-                grad += g;
+            } else {
+                let best = window_max(b, oh, ow, c);
+                if best.h == ih && best.w == iw {
+                    grad += g;
+                }
             }
         }
     }

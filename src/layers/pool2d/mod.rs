@@ -180,6 +180,11 @@ impl Params {
         (self.batch * self.in_h * self.in_w * self.channels) as usize
     }
 
+    /// Whether no two windows share an input (stride ≥ pool on both axes).
+    pub fn windows_are_disjoint(&self) -> bool {
+        self.stride_h >= self.pool_h && self.stride_w >= self.pool_w
+    }
+
     /// Values in one batch of outputs.
     pub fn output_len(&self) -> usize {
         (self.batch * self.out_h * self.out_w * self.channels) as usize
@@ -193,12 +198,15 @@ pub struct PoolOverrides {
     pub kind: PoolKind,
     /// backward_input only: zero the gradient where the input is not positive (a fused ReLU).
     pub mask_by_input: Option<bool>,
+    /// backward_input only: one thread per window, as windows do not overlap.
+    pub per_window: Option<bool>,
 }
 
 impl Overrides for PoolOverrides {
     fn constants(&self) -> Vec<(&'static str, f64)> {
         let mut constants = vec![("AVERAGE", flag(self.kind == PoolKind::Average))];
         constants.extend(self.mask_by_input.map(|mask| ("MASK_BY_INPUT", flag(mask))));
+        constants.extend(self.per_window.map(|per| ("PER_WINDOW", flag(per))));
         constants
     }
 }
@@ -227,6 +235,7 @@ impl Op for PoolOp {
         let overrides = PoolOverrides {
             kind: self.kind,
             mask_by_input: None,
+            per_window: None,
         };
         Ok(vec![Dispatch::new(
             ctx,
@@ -248,10 +257,17 @@ impl Op for PoolOp {
             return Ok(Vec::new());
         };
         let label = format!("{}.backward_input", io.label);
-        let grid = grid_for(ctx, &label, self.params.input_len() as u64, 256)?;
+        let per_window = self.params.windows_are_disjoint();
+        let threads = if per_window {
+            self.params.output_len()
+        } else {
+            self.params.input_len()
+        };
+        let grid = grid_for(ctx, &label, threads as u64, 256)?;
         let overrides = PoolOverrides {
             kind: self.kind,
             mask_by_input: Some(io.mask_input),
+            per_window: Some(per_window),
         };
         Ok(vec![Dispatch::new(
             ctx,
