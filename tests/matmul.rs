@@ -188,7 +188,7 @@ fn encode_split_k_matches_cpu_on_this_device() {
     let ctx = context();
     for (seed, &(m, n, k)) in [(9, 32, 5000), (70, 3, 4099)].iter().enumerate() {
         let params = Params::new(m, n, k);
-        let tile = Tile::for_product(m as u32, n as u32);
+        let tile = Tile::for_product(m as u32, n as u32, k as u32);
         let mut rng = rng(900 + seed as u64);
         let a = uniform(&mut rng, k * m, -1.0, 1.0);
         let b = uniform(&mut rng, k * n, -1.0, 1.0);

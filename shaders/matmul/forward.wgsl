@@ -14,14 +14,16 @@
 // With split-K (grid z > 1, k_chunk < K), workgroup z sums k in [z·k_chunk, (z+1)·k_chunk)
 // into its own partial C at c[z·M·N ..] (EPILOGUE 0 only); bias.backward then sums the
 // partials in a fixed order.
-// Each workgroup of LANES_N x LANES_M threads computes a TILE_M x TILE_N tile of C
-// (TILE = 4 x LANES: 64 x 64 by default; the launcher picks the shape per GEMM), each thread a
-// 4 x 4 block of it held in four vec4 accumulators, over 16-deep k slices staged in workgroup
-// memory as vec4s of four rows (A) or four columns (B); a thread stages as many vec4s as the
-// tile has per thread (16 / LANES_N of A, 16 / LANES_M of B). The k sum runs in ascending
-// order with fma, so results are reproducible bit for bit. Out-of-range loads read zero: any
-// M, N, K work. LANES_M, LANES_N: 4..16 (the workgroup arrays hold a 64 x 64 tile; a thread
-// keeps the row descriptors of at most 4 A vec4s).
+// Each workgroup of LANES_N x LANES_M threads computes a TILE_M x TILE_N tile of C, each thread
+// a (4·MICRO_M) x (4·MICRO_N) block of it (MICRO: 1 or 2 vec4s a side; the launcher picks the
+// shape per GEMM), over 16-deep k slices staged in workgroup memory as vec4s of four rows (A)
+// or four columns (B). A thread's rows are quads lane.y + r·LANES_M, its columns quads
+// lane.x + c·LANES_N, so neighbouring threads read neighbouring quads. Every operand value a
+// thread reads is used 4·MICRO times: the larger block halves the loads per multiply-add (the
+// cost that dominates on a CPU adapter) at the price of more registers. The k sum runs in
+// ascending order with fma, so results are reproducible bit for bit. Out-of-range loads read
+// zero: any M, N, K work. The tile is at most 64 x 64 (the workgroup arrays' size) and a thread
+// stages at most MAX_A_PER_THREAD vec4s of A (it keeps their row descriptors).
 //
 // group 0:
 //   binding 0: params  uniform Params
@@ -60,21 +62,28 @@ override OPERANDS: u32 = MATRICES;
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 override EPILOGUE: u32 = 0u;
+// Both convolution strides are 1 (CONV_BACKWARD_INPUT then needs no division).
+override UNIT_STRIDE: bool = false;
 
 const TILE_K: u32 = 16u;
-// Threads along M and N; each covers 4 rows and 4 columns of C.
+// Threads along M and N, and vec4s of C per thread along M and N.
 override LANES_M: u32 = 16u;
 override LANES_N: u32 = 16u;
-override TILE_M: u32 = LANES_M * 4u;
-override TILE_N: u32 = LANES_N * 4u;
+override MICRO_M: u32 = 1u;
+override MICRO_N: u32 = 1u;
+// vec4s of one k slice along M and N.
+override QUADS_M: u32 = LANES_M * MICRO_M;
+override QUADS_N: u32 = LANES_N * MICRO_N;
+override TILE_M: u32 = QUADS_M * 4u;
+override TILE_N: u32 = QUADS_N * 4u;
 override THREADS: u32 = LANES_M * LANES_N;
-// vec4s of one k slice: [TILE_K, TILE_M / 4] of A, [TILE_K, TILE_N / 4] of B.
-override A_QUADS: u32 = TILE_K * LANES_M;
-override B_QUADS: u32 = TILE_K * LANES_N;
+// vec4s of one k slice: [TILE_K, QUADS_M] of A, [TILE_K, QUADS_N] of B.
+override A_QUADS: u32 = TILE_K * QUADS_M;
+override B_QUADS: u32 = TILE_K * QUADS_N;
 // vec4s each thread stages per k slice (at most MAX_A_PER_THREAD of A).
 override A_PER_THREAD: u32 = (A_QUADS + THREADS - 1u) / THREADS;
 override B_PER_THREAD: u32 = (B_QUADS + THREADS - 1u) / THREADS;
-const MAX_A_PER_THREAD: u32 = 4u;
+const MAX_A_PER_THREAD: u32 = 8u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
@@ -83,9 +92,41 @@ const MAX_A_PER_THREAD: u32 = 4u;
 @group(0) @binding(4) var<storage, read> mask: array<f32>;
 @group(0) @binding(5) var<storage, read_write> c: array<f32>;
 
+// n / d and n % d for n < 2^24 (the launcher keeps K below that): an f32 division (within
+// 2.5 ulp on any Vulkan device) lands on the quotient or next to it, and one step corrects it.
+// Staging decomposes k in every slice; integer division there is a chain of scalar divisions
+// on CPU adapters, where it cost more than the multiply-adds.
+struct QuoRem {
+    quo: u32,
+    rem: u32,
+}
+
+fn quo_rem(n: u32, d: u32) -> QuoRem {
+    var quo = u32(f32(n) / f32(d));
+    if quo * d > n {
+        quo -= 1u;
+    } else if n - quo * d >= d {
+        quo += 1u;
+    }
+    return QuoRem(quo, n - quo * d);
+}
+
+// The tap (ki, kj) and channel of a k index (ki, kj, c) over `channels`.
+struct Tap {
+    ki: i32,
+    kj: i32,
+    channel: u32,
+}
+
+fn split_tap(kk: u32, channels: u32) -> Tap {
+    let c = quo_rem(kk, channels);
+    let k = quo_rem(c.quo, params.kernel_w);
+    return Tap(i32(k.quo), i32(k.rem), c.rem);
+}
+
 // Sized for the largest tile, 64 x 64.
-var<workgroup> a_tile: array<vec4<f32>, 256>; // [TILE_K, TILE_M / 4]: rows 4r..4r+3 at one k
-var<workgroup> b_tile: array<vec4<f32>, 256>; // [TILE_K, TILE_N / 4]: columns 4c..4c+3 at one k
+var<workgroup> a_tile: array<vec4<f32>, 256>; // [TILE_K, QUADS_M]: rows 4r..4r+3 at one k
+var<workgroup> b_tile: array<vec4<f32>, 256>; // [TILE_K, QUADS_N]: columns 4c..4c+3 at one k
 
 fn load_matrix_a(row: u32, kk: u32) -> f32 {
     if row >= params.m || kk >= params.k {
@@ -153,37 +194,36 @@ fn stage_a(q: RowQuad, kk: u32) -> vec4<f32> {
     let k_ok = vec4<bool>(kk < params.k);
     switch OPERANDS {
         case CONV_FORWARD: {
-            // kk = (ki, kj, ci)
-            let ci = kk % params.in_c;
-            let kj = i32((kk / params.in_c) % params.kernel_w);
-            let ki = i32(kk / (params.in_c * params.kernel_w));
-            return gather_input(q.ok & k_ok, q.base, q.h + ki, q.w + kj, vec4<u32>(ci));
+            let tap = split_tap(kk, params.in_c);
+            return gather_input(q.ok & k_ok, q.base, q.h + tap.ki, q.w + tap.kj, vec4<u32>(tap.channel));
         }
         case CONV_BACKWARD_INPUT: {
             // kk = (ki, kj, co); the output position (th, tw) / stride must be whole and inside.
-            let co = kk % params.out_c;
-            let kj = i32((kk / params.out_c) % params.kernel_w);
-            let ki = i32(kk / (params.out_c * params.kernel_w));
-            let th = q.h - ki;
-            let tw = q.w - kj;
-            let sh = vec4<i32>(i32(params.stride_h));
-            let sw = vec4<i32>(i32(params.stride_w));
-            let oh = th / sh;
-            let ow = tw / sw;
+            let tap = split_tap(kk, params.out_c);
+            let th = q.h - tap.ki;
+            let tw = q.w - tap.kj;
+            var oh = th;
+            var ow = tw;
+            if !UNIT_STRIDE {
+                // Exact where th is a multiple of the stride, and the test below rejects the rest.
+                let sh = vec4<f32>(f32(params.stride_h));
+                let sw = vec4<f32>(f32(params.stride_w));
+                oh = vec4<i32>(round(vec4<f32>(th) / sh));
+                ow = vec4<i32>(round(vec4<f32>(tw) / sw));
+            }
             let inside = q.ok & k_ok & th >= vec4<i32>(0) & tw >= vec4<i32>(0)
-                & oh * sh == th & ow * sw == tw
+                & oh * i32(params.stride_h) == th & ow * i32(params.stride_w) == tw
                 & oh < vec4<i32>(i32(params.out_h)) & ow < vec4<i32>(i32(params.out_w));
-            let index = ((q.base + vec4<u32>(oh)) * params.out_w + vec4<u32>(ow)) * params.out_c + co;
+            let index = ((q.base + vec4<u32>(oh)) * params.out_w + vec4<u32>(ow)) * params.out_c + tap.channel;
             return select(vec4<f32>(0.0), vec4<f32>(a[index.x], a[index.y], a[index.z], a[index.w]), inside);
         }
         case CONV_BACKWARD_WEIGHT: {
             // kk = output pixel (b, oh, ow); rows are taps.
-            let ow = kk % params.out_w;
-            let oh = (kk / params.out_w) % params.out_h;
-            let batch = kk / (params.out_w * params.out_h);
-            let h0 = i32(oh * params.stride_h) - i32(params.pad_top);
-            let w0 = i32(ow * params.stride_w) - i32(params.pad_left);
-            return gather_input(q.ok & k_ok, vec4<u32>(batch * params.in_h), q.h + h0, q.w + w0, q.base);
+            let w = quo_rem(kk, params.out_w);
+            let h = quo_rem(w.quo, params.out_h);
+            let h0 = i32(h.rem * params.stride_h) - i32(params.pad_top);
+            let w0 = i32(w.rem * params.stride_w) - i32(params.pad_left);
+            return gather_input(q.ok & k_ok, vec4<u32>(h.quo * params.in_h), q.h + h0, q.w + w0, q.base);
         }
         default: {
             let r = q.first;
@@ -198,8 +238,8 @@ fn load_b(kk: u32, col: u32) -> f32 {
     }
     if OPERANDS == CONV_BACKWARD_INPUT {
         // kk = (ki, kj, co), col = ci: kernel[ki, kj, ci, co].
-        let tap = kk / params.out_c;
-        return b[(tap * params.in_c + col) * params.out_c + kk % params.out_c];
+        let tap = quo_rem(kk, params.out_c);
+        return b[(tap.quo * params.in_c + col) * params.out_c + tap.rem];
     }
     if TRANS_B {
         return b[col * params.k + kk];
@@ -237,12 +277,27 @@ fn store(split: u32, row: u32, col0: u32, sums: vec4<f32>) {
     }
 }
 
+// block[i] += rows[i] · cols: the outer product of four rows and four columns at one k.
+fn accumulate(block: ptr<function, array<vec4<f32>, 4>>, rows: vec4<f32>, cols: vec4<f32>) {
+    (*block)[0] = fma(vec4<f32>(rows.x), cols, (*block)[0]);
+    (*block)[1] = fma(vec4<f32>(rows.y), cols, (*block)[1]);
+    (*block)[2] = fma(vec4<f32>(rows.z), cols, (*block)[2]);
+    (*block)[3] = fma(vec4<f32>(rows.w), cols, (*block)[3]);
+}
+
+// The 4 x 4 block at (row, col) of split `split`'s C.
+fn store_block(split: u32, row: u32, col: u32, block: array<vec4<f32>, 4>) {
+    for (var i = 0u; i < 4u; i++) {
+        store(split, row + i, col, block[i]);
+    }
+}
+
 // Where the i-th vec4 of a k slice lies: (quad, k). The mapping makes consecutive threads
 // read consecutive addresses of the operand's storage order: along k when it is contiguous in
 // k (A [M, K], B^T [N, K]), else along the quads.
 fn a_slot(i: u32) -> vec2<u32> {
     if TRANS_A || OPERANDS == CONV_BACKWARD_WEIGHT {
-        return vec2<u32>(i % LANES_M, i / LANES_M);
+        return vec2<u32>(i % QUADS_M, i / QUADS_M);
     }
     return vec2<u32>(i / TILE_K, i % TILE_K);
 }
@@ -251,7 +306,7 @@ fn b_slot(i: u32) -> vec2<u32> {
     if TRANS_B || OPERANDS == CONV_BACKWARD_INPUT {
         return vec2<u32>(i / TILE_K, i % TILE_K);
     }
-    return vec2<u32>(i % LANES_N, i / LANES_N);
+    return vec2<u32>(i % QUADS_N, i / QUADS_N);
 }
 
 @compute @workgroup_size(LANES_N, LANES_M)
@@ -268,17 +323,18 @@ fn matmul_forward(
         let slot = a_slot(thread + j * THREADS);
         quads[j] = describe_rows(row0 + slot.x * 4u);
     }
-    var acc0 = vec4<f32>(0.0);
-    var acc1 = vec4<f32>(0.0);
-    var acc2 = vec4<f32>(0.0);
-    var acc3 = vec4<f32>(0.0);
+    // acc_rc: the 4 x 4 block of row quad r and column quad c (r, c < MICRO).
+    var acc00: array<vec4<f32>, 4>;
+    var acc01: array<vec4<f32>, 4>;
+    var acc10: array<vec4<f32>, 4>;
+    var acc11: array<vec4<f32>, 4>;
     let k_end = min(params.k, (group.z + 1u) * params.k_chunk);
     for (var k0 = group.z * params.k_chunk; k0 < k_end; k0 += TILE_K) {
         for (var j = 0u; j < A_PER_THREAD; j++) {
             let i = thread + j * THREADS;
             if i < A_QUADS {
                 let slot = a_slot(i);
-                a_tile[slot.y * LANES_M + slot.x] = stage_a(quads[j], k0 + slot.y);
+                a_tile[slot.y * QUADS_M + slot.x] = stage_a(quads[j], k0 + slot.y);
             }
         }
         for (var j = 0u; j < B_PER_THREAD; j++) {
@@ -287,25 +343,47 @@ fn matmul_forward(
                 let slot = b_slot(i);
                 let bc = col0 + slot.x * 4u;
                 let bk = k0 + slot.y;
-                b_tile[slot.y * LANES_N + slot.x] = vec4<f32>(
+                b_tile[slot.y * QUADS_N + slot.x] = vec4<f32>(
                     load_b(bk, bc), load_b(bk, bc + 1u), load_b(bk, bc + 2u), load_b(bk, bc + 3u));
             }
         }
         workgroupBarrier();
         for (var kk = 0u; kk < TILE_K; kk++) {
-            let rows = a_tile[kk * LANES_M + lane.y];
-            let cols = b_tile[kk * LANES_N + lane.x];
-            acc0 = fma(vec4<f32>(rows.x), cols, acc0);
-            acc1 = fma(vec4<f32>(rows.y), cols, acc1);
-            acc2 = fma(vec4<f32>(rows.z), cols, acc2);
-            acc3 = fma(vec4<f32>(rows.w), cols, acc3);
+            let r0 = a_tile[kk * QUADS_M + lane.y];
+            let c0 = b_tile[kk * QUADS_N + lane.x];
+            var r1 = vec4<f32>(0.0);
+            var c1 = vec4<f32>(0.0);
+            if MICRO_M == 2u {
+                r1 = a_tile[kk * QUADS_M + lane.y + LANES_M];
+            }
+            if MICRO_N == 2u {
+                c1 = b_tile[kk * QUADS_N + lane.x + LANES_N];
+            }
+            accumulate(&acc00, r0, c0);
+            if MICRO_N == 2u {
+                accumulate(&acc01, r0, c1);
+            }
+            if MICRO_M == 2u {
+                accumulate(&acc10, r1, c0);
+                if MICRO_N == 2u {
+                    accumulate(&acc11, r1, c1);
+                }
+            }
         }
         workgroupBarrier();
     }
     let row = row0 + lane.y * 4u;
+    let row_far = row + LANES_M * 4u;
     let col = col0 + lane.x * 4u;
-    store(group.z, row, col, acc0);
-    store(group.z, row + 1u, col, acc1);
-    store(group.z, row + 2u, col, acc2);
-    store(group.z, row + 3u, col, acc3);
+    let col_far = col + LANES_N * 4u;
+    store_block(group.z, row, col, acc00);
+    if MICRO_N == 2u {
+        store_block(group.z, row, col_far, acc01);
+    }
+    if MICRO_M == 2u {
+        store_block(group.z, row_far, col, acc10);
+        if MICRO_N == 2u {
+            store_block(group.z, row_far, col_far, acc11);
+        }
+    }
 }

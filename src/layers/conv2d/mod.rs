@@ -107,6 +107,17 @@ impl Layer for Conv2D {
             self.padding,
         )
         .ok_or_else(|| Problem::new("the output collapses to nothing", COLLAPSE_HINT))?;
+        let longest_sum = shape.gemms().longest_sum();
+        if longest_sum > matmul::MAX_IMPLICIT_K {
+            return Err(Problem::new(
+                format!(
+                    "at batch {rows} one pass sums {longest_sum} terms; the implicit GEMM \
+                     indexes at most {} exactly",
+                    matmul::MAX_IMPLICIT_K
+                ),
+                "use a smaller --batch-size",
+            ));
+        }
         Ok(Box::new(shape))
     }
 }
@@ -217,7 +228,9 @@ impl ConvShape {
             },
             backward_input: Gemm {
                 params: self.gemm(input_pixels, self.in_c, taps * self.out_c),
-                layout: Layout::ConvBackwardInput,
+                layout: Layout::ConvBackwardInput {
+                    unit_stride: self.stride_h == 1 && self.stride_w == 1,
+                },
             },
             backward_weight: Gemm {
                 params: self.gemm(taps * self.in_c, self.out_c, pixels),

@@ -122,45 +122,77 @@ pub enum Layout {
     /// `A` = im2col of the conv input, `B` = the kernel.
     ConvForward,
     /// `A` = the conv output gradient gathered per input pixel, `B` = the kernel re-indexed.
-    ConvBackwardInput,
+    ConvBackwardInput {
+        /// Both strides are 1: every tap lands on a whole output position, so the gather
+        /// needs no division (the `UNIT_STRIDE` override).
+        unit_stride: bool,
+    },
     /// `A` = transposed im2col of the conv input, `B` = the output gradient.
     ConvBackwardWeight,
 }
 
 /// The shape of the block of C that one workgroup computes: `lanes_m × lanes_n` threads, each
-/// computing 4 × 4 outputs, so a tile of `4·lanes_m` rows by `4·lanes_n` columns (the
-/// `LANES_M`, `LANES_N` overrides). Only the shapes of [`Tile::ALL`] exist: the kernel's
-/// workgroup arrays hold at most a 64 × 64 tile, and a thread stages at most four vec4s of A.
+/// computing a block of `4·micro × 4·micro` outputs (the `LANES_*` and `MICRO_*` overrides).
+/// Four shapes ([`Tile::SHAPES`]), each in two thread blocks: 4 × 4 per thread, or 8 × 8 per
+/// thread in a quarter of the threads. The larger block reads each staged value for twice the
+/// multiply-adds; the smaller spreads staging over more threads, which pays where k is short.
+/// The kernel's workgroup arrays hold at most a 64 × 64 tile, and a thread stages at most
+/// eight vec4s of A.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Tile {
     lanes_m: u32,
     lanes_n: u32,
+    micro: u32,
 }
 
 impl Tile {
-    /// 64 × 64 (16 × 16 threads): the default, for large products.
-    pub const M64_N64: Self = Self::new(16, 16);
-    /// 64 × 32 (16 × 8 threads): for N ≤ 32.
-    pub const M64_N32: Self = Self::new(16, 8);
-    /// 32 × 64 (8 × 16 threads): for M ≤ 32.
-    pub const M32_N64: Self = Self::new(8, 16);
-    /// 16 × 32 (4 × 8 threads): for small M and N (a 3×3 kernel's taps by 32 channels).
-    pub const M16_N32: Self = Self::new(4, 8);
-    /// Every tile shape, largest first.
-    pub const ALL: [Self; 4] = [Self::M64_N64, Self::M64_N32, Self::M32_N64, Self::M16_N32];
+    /// 64 × 64: the default, for large products.
+    pub const M64_N64: Self = Self::new(64, 64, 1);
+    /// 64 × 32: for N ≤ 32.
+    pub const M64_N32: Self = Self::new(64, 32, 1);
+    /// 32 × 64: for M ≤ 32.
+    pub const M32_N64: Self = Self::new(32, 64, 1);
+    /// 16 × 32: for small M and N (a 3×3 kernel's taps by 32 channels).
+    pub const M16_N32: Self = Self::new(16, 32, 1);
+    /// Every tile shape in 4 × 4 blocks per thread, largest first.
+    pub const SHAPES: [Self; 4] = [Self::M64_N64, Self::M64_N32, Self::M32_N64, Self::M16_N32];
+    /// Every tile: each shape in 4 × 4 and in 8 × 8 blocks per thread.
+    pub const ALL: [Self; 8] = [
+        Self::M64_N64,
+        Self::M64_N32,
+        Self::M32_N64,
+        Self::M16_N32,
+        Self::M64_N64.in_large_blocks(),
+        Self::M64_N32.in_large_blocks(),
+        Self::M32_N64.in_large_blocks(),
+        Self::M16_N32.in_large_blocks(),
+    ];
 
-    const fn new(lanes_m: u32, lanes_n: u32) -> Self {
-        Self { lanes_m, lanes_n }
+    const fn new(rows: u32, cols: u32, micro: u32) -> Self {
+        Self {
+            lanes_m: rows / 4 / micro,
+            lanes_n: cols / 4 / micro,
+            micro,
+        }
+    }
+
+    /// The same shape with each thread computing an 8 × 8 block.
+    pub const fn in_large_blocks(self) -> Self {
+        Self::new(
+            4 * self.lanes_m * self.micro,
+            4 * self.lanes_n * self.micro,
+            2,
+        )
     }
 
     /// Rows of C per tile.
     pub fn rows(self) -> u32 {
-        4 * self.lanes_m
+        4 * self.lanes_m * self.micro
     }
 
     /// Columns of C per tile.
     pub fn cols(self) -> u32 {
-        4 * self.lanes_n
+        4 * self.lanes_n * self.micro
     }
 
     /// Tiles covering an `m × n` product: the workgroups of one split.
@@ -168,24 +200,34 @@ impl Tile {
         m.div_ceil(self.rows()) * n.div_ceil(self.cols())
     }
 
-    /// The tile for an `m × n` product: the shape of least cost per k step, counting for each
-    /// tile its multiply-adds (`rows · cols`, padding included: the wasted work) plus
-    /// [`STAGING_COST`] for each of the `rows + cols` operand values it stages, the larger tile
-    /// on ties. Padding alone would pick a 16 × 32 tile for a 1000 × 1000 product (it pads
-    /// 1.6% less than 64 × 64) at four times the loads per multiply-add. A pure function of the
-    /// sizes, so a run is reproducible on any adapter.
-    pub fn for_product(m: u32, n: u32) -> Self {
+    /// The tile for an `m × n` product summed over `k`: the shape of least cost per k step,
+    /// counting for each tile its multiply-adds (`rows · cols`, padding included: the wasted
+    /// work) plus [`STAGING_COST`] for each of the `rows + cols` operand values it stages, the
+    /// larger tile on ties; then 8 × 8 blocks per thread unless `k` fits in
+    /// [`SHORT_K`] (a pass or two of the k loop, where staging dominates). Padding alone would
+    /// pick a 16 × 32 tile for a 1000 × 1000 product (it pads 1.6% less than 64 × 64) at four
+    /// times the loads per multiply-add. A pure function of the sizes, so a run is
+    /// reproducible on any adapter.
+    pub fn for_product(m: u32, n: u32, k: u32) -> Self {
         let cost = |tile: Self| {
             let per_tile = tile.rows() * tile.cols() + STAGING_COST * (tile.rows() + tile.cols());
             u64::from(tile.count(m, n)) * u64::from(per_tile)
         };
-        // ALL is ordered largest first and `min_by_key` keeps the first of equal keys.
-        Self::ALL
+        // SHAPES is ordered largest first and `min_by_key` keeps the first of equal keys.
+        let shape = Self::SHAPES
             .into_iter()
             .min_by_key(|&tile| cost(tile))
-            .unwrap_or(Self::M64_N64)
+            .unwrap_or(Self::M64_N64);
+        if k <= SHORT_K {
+            shape
+        } else {
+            shape.in_large_blocks()
+        }
     }
 }
+
+/// The longest k that [`Tile::for_product`] runs in 4 × 4 blocks per thread.
+const SHORT_K: u32 = 2 * TILE_K;
 
 /// What staging one operand value in workgroup memory costs, in multiply-adds, for
 /// [`Tile::for_product`].
@@ -213,22 +255,29 @@ impl Overrides for MatmulOverrides {
         let (code, transpose) = match self.layout {
             Layout::Matrices(transpose) => (0.0, transpose),
             Layout::ConvForward => (1.0, Transpose::default()),
-            Layout::ConvBackwardInput => (2.0, Transpose::default()),
+            Layout::ConvBackwardInput { .. } => (2.0, Transpose::default()),
             Layout::ConvBackwardWeight => (3.0, Transpose::default()),
         };
+        let unit_stride = matches!(self.layout, Layout::ConvBackwardInput { unit_stride: true });
         vec![
             ("OPERANDS", code),
             ("TRANS_A", flag(transpose.a)),
             ("TRANS_B", flag(transpose.b)),
             ("EPILOGUE", self.epilogue.code()),
+            ("UNIT_STRIDE", flag(unit_stride)),
             ("LANES_M", f64::from(self.tile.lanes_m)),
             ("LANES_N", f64::from(self.tile.lanes_n)),
+            ("MICRO_M", f64::from(self.tile.micro)),
+            ("MICRO_N", f64::from(self.tile.micro)),
         ]
     }
 }
 
 /// Depth of one k slice.
 const TILE_K: u32 = 16;
+/// Longest k of a convolution's implicit GEMM: the kernel splits k into taps and channels with
+/// f32 arithmetic, exact below 2^24 (k indices run a slice past k).
+pub const MAX_IMPLICIT_K: u32 = (1 << 24) - TILE_K;
 /// Fewest terms one split sums.
 pub const MIN_SPLIT_K: u32 = 256;
 /// Most splits of one product.
@@ -352,20 +401,33 @@ mod tests {
 
     #[test]
     fn tile_for_product_fits_narrow_and_short_products() {
+        let large = Tile::in_large_blocks;
         // conv2d.backward_weight of a 3×3, 1-channel input, 32 filters: 9 taps × 32.
-        assert_eq!(Tile::for_product(9, 32), Tile::M16_N32);
+        assert_eq!(Tile::for_product(9, 32, 43_264), large(Tile::M16_N32));
         // conv2d_1.backward_input: 10,816 input pixels × 32 channels.
-        assert_eq!(Tile::for_product(10_816, 32), Tile::M64_N32);
-        // conv2d.forward: 43,264 output pixels × 32 filters.
-        assert_eq!(Tile::for_product(43_264, 32), Tile::M64_N32);
+        assert_eq!(Tile::for_product(10_816, 32, 576), large(Tile::M64_N32));
+        // conv2d.forward: 43,264 output pixels × 32 filters over 9 taps: a short k.
+        assert_eq!(Tile::for_product(43_264, 32, 9), Tile::M64_N32);
         // conv2d_1.forward: 7,744 output pixels × 64 filters: the full tile.
-        assert_eq!(Tile::for_product(7_744, 64), Tile::M64_N64);
+        assert_eq!(Tile::for_product(7_744, 64, 288), large(Tile::M64_N64));
         // conv2d_1.backward_weight: 288 taps × 64 filters: 9 tiles of 32 rows, no padding.
-        assert_eq!(Tile::for_product(288, 64), Tile::M32_N64);
+        assert_eq!(Tile::for_product(288, 64, 7_744), large(Tile::M32_N64));
         // Ties go to the larger tile: a 64 × 10 output pads to 64 × 32 either way.
-        assert_eq!(Tile::for_product(64, 10), Tile::M64_N32);
-        assert_eq!(Tile::for_product(1, 1), Tile::M16_N32);
-        assert_eq!(Tile::for_product(1000, 1000), Tile::M64_N64);
+        assert_eq!(Tile::for_product(64, 10, 64), large(Tile::M64_N32));
+        assert_eq!(Tile::for_product(1, 1, 1), Tile::M16_N32);
+        assert_eq!(Tile::for_product(1000, 1000, 32), Tile::M64_N64);
+    }
+
+    #[test]
+    fn large_blocks_keep_the_shape_with_a_quarter_of_the_threads() {
+        for tile in Tile::SHAPES {
+            let large = tile.in_large_blocks();
+            assert_eq!((large.rows(), large.cols()), (tile.rows(), tile.cols()));
+            assert_eq!(
+                4 * large.lanes_m * large.lanes_n,
+                tile.lanes_m * tile.lanes_n
+            );
+        }
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub struct Gemm {
 impl Gemm {
     /// The tile this GEMM runs in, chosen from its sizes ([`Tile::for_product`]).
     pub fn tile(&self) -> Tile {
-        Tile::for_product(self.params.m, self.params.n)
+        Tile::for_product(self.params.m, self.params.n, self.params.k)
     }
 }
 
@@ -41,6 +41,15 @@ pub struct KernelLayerGemms {
 }
 
 impl KernelLayerGemms {
+    /// The largest k of the three GEMMs.
+    pub fn longest_sum(&self) -> u32 {
+        [self.forward, self.backward_input, self.backward_weight]
+            .iter()
+            .map(|gemm| gemm.params.k)
+            .max()
+            .unwrap_or(0)
+    }
+
     /// `y = act(opA(x) · kernel + bias)`, with ReLU when the planner fused it.
     pub fn encode_forward(
         &self,
