@@ -320,12 +320,12 @@ fn parse_names_the_origin_in_format_errors() {
 fn a_batch_past_the_implicit_gemms_exact_range_is_an_error_with_a_hint() {
     let layers = infer(&preset("cnn").unwrap()).unwrap();
     let conv = &layers[0];
-    // 24,000 images of 26 × 26 outputs: 16.2M terms in the weight gradient, still exact.
-    assert!(conv.spec.layer().op(conv.input, 24_000).is_ok());
-    // 30,000 images: 20.3M terms, past 2^24.
-    let Err(problem) = conv.spec.layer().op(conv.input, 30_000) else {
-        panic!("batch 30,000 should be refused");
+    // 3,000 images of 26 × 26 outputs: 2,028,000 terms in the weight gradient, still exact.
+    assert!(conv.spec.layer().op(conv.input, 3_000).is_ok());
+    // 3,200 images: 2,163,200 terms, past 2^21.
+    let Err(problem) = conv.spec.layer().op(conv.input, 3_200) else {
+        panic!("batch 3,200 should be refused");
     };
-    assert_contains(&problem.problem, &["at batch 30000", "20280000 terms"]);
+    assert_contains(&problem.problem, &["at batch 3200", "2163200 terms"]);
     assert_contains(&problem.hint, &["--batch-size"]);
 }

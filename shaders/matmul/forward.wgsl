@@ -92,10 +92,11 @@ const MAX_A_PER_THREAD: u32 = 8u;
 @group(0) @binding(4) var<storage, read> mask: array<f32>;
 @group(0) @binding(5) var<storage, read_write> c: array<f32>;
 
-// n / d and n % d for n < 2^24 (the launcher keeps K below that): an f32 division (within
-// 2.5 ulp on any Vulkan device) lands on the quotient or next to it, and one step corrects it.
-// Staging decomposes k in every slice; integer division there is a chain of scalar divisions
-// on CPU adapters, where it cost more than the multiply-adds.
+// n / d and n % d for n < 2^21 (the launcher keeps K below that): an f32 division, within
+// 2.5 ulp on any Vulkan device, is then less than 1 from n / d, so its floor is the quotient or
+// one off, and one step corrects it. Staging decomposes k in every slice; integer division
+// there is a chain of scalar divisions on CPU adapters, where it cost more than the
+// multiply-adds.
 struct QuoRem {
     quo: u32,
     rem: u32,
@@ -128,14 +129,11 @@ fn split_tap(kk: u32, channels: u32) -> Tap {
 var<workgroup> a_tile: array<vec4<f32>, 256>; // [TILE_K, QUADS_M]: rows 4r..4r+3 at one k
 var<workgroup> b_tile: array<vec4<f32>, 256>; // [TILE_K, QUADS_N]: columns 4c..4c+3 at one k
 
-fn load_matrix_a(row: u32, kk: u32) -> f32 {
-    if row >= params.m || kk >= params.k {
-        return 0.0;
-    }
-    if TRANS_A {
-        return a[kk * params.m + row];
-    }
-    return a[row * params.k + kk];
+// Four values of `a` at `index` where `inside`, else 0 (outside lanes read element 0 and
+// discard it).
+fn read_a(index: vec4<u32>, inside: vec4<bool>) -> vec4<f32> {
+    let at = select(vec4<u32>(0u), index, inside);
+    return select(vec4<f32>(0.0), vec4<f32>(a[at.x], a[at.y], a[at.z], a[at.w]), inside);
 }
 
 // Four consecutive rows of A that one thread stages, described once per workgroup so that
@@ -186,7 +184,7 @@ fn gather_input(ok: vec4<bool>, base: vec4<u32>, ih: vec4<i32>, iw: vec4<i32>, c
     let inside = ok & ih >= vec4<i32>(0) & iw >= vec4<i32>(0)
         & ih < vec4<i32>(i32(params.in_h)) & iw < vec4<i32>(i32(params.in_w));
     let index = ((base + vec4<u32>(ih)) * params.in_w + vec4<u32>(iw)) * params.in_c + ci;
-    return select(vec4<f32>(0.0), vec4<f32>(a[index.x], a[index.y], a[index.z], a[index.w]), inside);
+    return read_a(index, inside);
 }
 
 // opA at the four rows `q` describes and column kk.
@@ -215,7 +213,7 @@ fn stage_a(q: RowQuad, kk: u32) -> vec4<f32> {
                 & oh * i32(params.stride_h) == th & ow * i32(params.stride_w) == tw
                 & oh < vec4<i32>(i32(params.out_h)) & ow < vec4<i32>(i32(params.out_w));
             let index = ((q.base + vec4<u32>(oh)) * params.out_w + vec4<u32>(ow)) * params.out_c + tap.channel;
-            return select(vec4<f32>(0.0), vec4<f32>(a[index.x], a[index.y], a[index.z], a[index.w]), inside);
+            return read_a(index, inside);
         }
         case CONV_BACKWARD_WEIGHT: {
             // kk = output pixel (b, oh, ow); rows are taps.
@@ -226,25 +224,33 @@ fn stage_a(q: RowQuad, kk: u32) -> vec4<f32> {
             return gather_input(q.ok & k_ok, vec4<u32>(h.quo * params.in_h), q.h + h0, q.w + w0, q.base);
         }
         default: {
-            let r = q.first;
-            return vec4<f32>(load_matrix_a(r, kk), load_matrix_a(r + 1u, kk), load_matrix_a(r + 2u, kk), load_matrix_a(r + 3u, kk));
+            let rows = vec4<u32>(q.first) + vec4<u32>(0u, 1u, 2u, 3u);
+            var index = rows * params.k + kk;
+            if TRANS_A {
+                index = kk * params.m + rows;
+            }
+            return read_a(index, q.ok & k_ok);
         }
     }
 }
 
-fn load_b(kk: u32, col: u32) -> f32 {
-    if kk >= params.k || col >= params.n {
-        return 0.0;
-    }
+// opB at row kk and the four columns col..col+3, each 0 where out of range.
+fn stage_b(kk: u32, col: u32) -> vec4<f32> {
+    let cols = vec4<u32>(col, col + 1u, col + 2u, col + 3u);
+    let inside = vec4<bool>(kk < params.k) & cols < vec4<u32>(params.n);
+    var index: vec4<u32>;
     if OPERANDS == CONV_BACKWARD_INPUT {
         // kk = (ki, kj, co), col = ci: kernel[ki, kj, ci, co].
         let tap = quo_rem(kk, params.out_c);
-        return b[(tap.quo * params.in_c + col) * params.out_c + tap.rem];
+        index = (tap.quo * params.in_c + cols) * params.out_c + tap.rem;
+    } else if TRANS_B {
+        index = cols * params.k + kk;
+    } else {
+        index = kk * params.n + cols;
     }
-    if TRANS_B {
-        return b[col * params.k + kk];
-    }
-    return b[kk * params.n + col];
+    // Out-of-range lanes read a valid element and discard it.
+    index = select(vec4<u32>(0u), index, inside);
+    return select(vec4<f32>(0.0), vec4<f32>(b[index.x], b[index.y], b[index.z], b[index.w]), inside);
 }
 
 fn epilogue(row: u32, col: u32, sum: f32) -> f32 {
@@ -343,8 +349,7 @@ fn matmul_forward(
                 let slot = b_slot(i);
                 let bc = col0 + slot.x * 4u;
                 let bk = k0 + slot.y;
-                b_tile[slot.y * QUADS_N + slot.x] = vec4<f32>(
-                    load_b(bk, bc), load_b(bk, bc + 1u), load_b(bk, bc + 2u), load_b(bk, bc + 3u));
+                b_tile[slot.y * QUADS_N + slot.x] = stage_b(bk, bc);
             }
         }
         workgroupBarrier();

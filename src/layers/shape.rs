@@ -31,6 +31,14 @@ impl Shape {
         }
     }
 
+    /// Pixels per sample (`h · w` of an image, 1 for a flat vector).
+    pub fn pixels(&self) -> usize {
+        match *self {
+            Self::Image { h, w, .. } => h * w,
+            Self::Flat(_) => 1,
+        }
+    }
+
     /// Whether the shape holds no values.
     pub fn is_empty(&self) -> bool {
         self.len() == 0

@@ -16,7 +16,7 @@ use crate::gpu::step_table::StepTable;
 use crate::gpu::{Dispatch, GpuContext, GpuError};
 use crate::layers::gather::{self, Source};
 use crate::layers::layer::{BackwardIo, ForwardIo, Init, Pass, Tensors, View};
-use crate::layers::{softmax, softmax_xent};
+use crate::layers::{matmul, softmax, softmax_xent};
 use crate::optim::adam::{self, AdamConfig};
 
 /// A model's layers with their parameters and state resident on the GPU.
@@ -226,7 +226,8 @@ impl Network {
     }
 
     /// The most batch rows whose widest activation still fits one storage binding of this
-    /// device (forward-only plans pick their batch within it).
+    /// device and whose convolutions stay within the implicit GEMM's exact k range
+    /// ([`matmul::MAX_IMPLICIT_K`]); forward-only plans pick their batch within it.
     pub fn max_rows(&self, ctx: &GpuContext) -> usize {
         let limit = ctx
             .limits
@@ -238,7 +239,16 @@ impl Network {
             .iter()
             .map(|layer| layer.output.len())
             .fold(input, usize::max);
-        (limit / (widest.max(1) as u64 * 4)).max(1) as usize
+        let by_memory = (limit / (widest.max(1) as u64 * 4)).max(1) as usize;
+        // A convolution's weight gradient sums over every output pixel of the batch.
+        let most_pixels = self
+            .layers
+            .iter()
+            .map(|layer| layer.output.pixels())
+            .max()
+            .unwrap_or(1);
+        let by_index_range = matmul::MAX_IMPLICIT_K as usize / most_pixels.max(1);
+        by_memory.min(by_index_range).max(1)
     }
 
     /// Builds the plan for batches of `rows` from each of `sources`: forward, loss and

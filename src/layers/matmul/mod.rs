@@ -276,8 +276,9 @@ impl Overrides for MatmulOverrides {
 /// Depth of one k slice.
 const TILE_K: u32 = 16;
 /// Longest k of a convolution's implicit GEMM: the kernel splits k into taps and channels with
-/// f32 arithmetic, exact below 2^24 (k indices run a slice past k).
-pub const MAX_IMPLICIT_K: u32 = (1 << 24) - TILE_K;
+/// f32 division, exact below 2^21 whatever the device's division error (k indices run a
+/// slice past k).
+pub const MAX_IMPLICIT_K: u32 = (1 << 21) - TILE_K;
 /// Fewest terms one split sums.
 pub const MIN_SPLIT_K: u32 = 256;
 /// Most splits of one product.
