@@ -129,6 +129,7 @@ fn conv2d_gemms_match_cpu_in_every_tile_shape() {
                         bias: bias_buf.as_entire_buffer_binding(),
                         mask: a.as_entire_buffer_binding(),
                         c: c.as_entire_buffer_binding(),
+                        column_sums: None,
                     },
                 )
                 .expect("dispatch");

@@ -78,6 +78,7 @@ fn check(case: Case) {
             bias: bias_buf.as_entire_buffer_binding(),
             mask: mask_buf.as_entire_buffer_binding(),
             c: c.as_entire_buffer_binding(),
+            column_sums: None,
         },
     )
     .expect("dispatch");
@@ -172,7 +173,7 @@ fn split_k_matmul_sums_partials_to_the_cpu_result() {
                 // Split as a GPU would (many target workgroups), so every shape splits here too.
                 let splits = params.split_k(256, tile).splits();
                 let dispatches =
-                    split_k_launches(&ctx, params, transpose, tile, &a_buf, &b_buf, &c);
+                    split_k_launches(&ctx, params, transpose, tile, [&a_buf, &b_buf, &c], None);
                 assert_eq!(dispatches.len(), 2, "product and sum of {splits} partials");
                 run(&ctx, &dispatches, None);
                 let what =
@@ -207,6 +208,7 @@ fn encode_split_k_matches_cpu_on_this_device() {
                 a: a_buf.as_entire_buffer_binding(),
                 b: b_buf.as_entire_buffer_binding(),
                 c: c.as_entire_buffer_binding(),
+                column_sums: None,
             },
         )
         .expect("dispatch");
@@ -222,27 +224,33 @@ fn encode_split_k_matches_cpu_on_this_device() {
     }
 }
 
-/// `matmul.forward` into NaN-poisoned `[splits, m, n]` partials (split as for 256 target
-/// workgroups) plus the `bias.backward` launch that sums them into `c` in order.
+/// `matmul.forward` into NaN-poisoned `[splits, m (+1), n]` partials (split as for 256 target
+/// workgroups) plus the `bias.backward` launch that sums them into `c` in order, and into
+/// `sums` the column sums of opB where given.
 fn split_k_launches(
     ctx: &GpuContext,
     params: Params,
     transpose: Transpose,
     tile: Tile,
-    a: &wgpu::Buffer,
-    b: &wgpu::Buffer,
-    c: &wgpu::Buffer,
+    [a, b, c]: [&wgpu::Buffer; 3],
+    sums: Option<&wgpu::Buffer>,
 ) -> Vec<Dispatch> {
     let params = params.split_k(256, tile);
     let splits = params.splits();
-    let partials = poisoned(ctx, "partials", (splits * params.m * params.n) as usize);
+    let rows = params.m + u32::from(sums.is_some());
+    let partials = poisoned(ctx, "partials", (splits * rows * params.n) as usize);
+    let epilogue = if sums.is_some() {
+        Epilogue::ColumnSums
+    } else {
+        Epilogue::None
+    };
     let gemm = matmul::encode(
         ctx,
         "test.split",
         params,
         MatmulOverrides {
             layout: Layout::Matrices(transpose),
-            epilogue: Epilogue::None,
+            epilogue,
             tile,
         },
         Operands {
@@ -251,6 +259,7 @@ fn split_k_launches(
             bias: a.as_entire_buffer_binding(),
             mask: a.as_entire_buffer_binding(),
             c: partials.as_entire_buffer_binding(),
+            column_sums: None,
         },
     )
     .expect("dispatch");
@@ -259,14 +268,92 @@ fn split_k_launches(
         "test.split.sum_splits",
         bias::Params {
             rows: splits,
-            cols: params.m * params.n,
+            cols: rows * params.n,
+            tail_len: if sums.is_some() { params.n } else { 0 },
             ..Default::default()
         },
         bias::Io {
             grad: partials.as_entire_buffer_binding(),
             bias_grad: c.as_entire_buffer_binding(),
+            tail: sums.map(|sums| sums.as_entire_buffer_binding()),
         },
     )
     .expect("dispatch");
     vec![gemm, sum]
+}
+
+/// `Σ_k opB[k, n]` for `b` stored `[K, N]`, or `[N, K]` when transposed.
+fn column_sums(b: &[f32], k: usize, n: usize, transposed: bool) -> Vec<f32> {
+    (0..n)
+        .map(|col| {
+            (0..k)
+                .map(|kk| {
+                    if transposed {
+                        b[col * k + kk]
+                    } else {
+                        b[kk * n + col]
+                    }
+                })
+                .sum()
+        })
+        .collect()
+}
+
+#[test]
+fn column_sums_come_with_the_product_in_one_split_and_split_over_k() {
+    let ctx = context();
+    // (9, 32, 5000) and (70, 3, 4099) split over k; (17, 70, 50) and (1, 1, 1) do not.
+    let shapes = [(9, 32, 5000), (70, 3, 4099), (17, 70, 50), (1, 1, 1)];
+    for (s, &(m, n, k)) in shapes.iter().enumerate() {
+        for (t, &tile) in Tile::ALL.iter().enumerate() {
+            let transpose = TRANSPOSES[(s + t) % TRANSPOSES.len()];
+            let mut rng = rng((700 + s * 10 + t) as u64);
+            let a = uniform(&mut rng, m * k, -1.0, 1.0);
+            let b = uniform(&mut rng, k * n, -1.0, 1.0);
+            let params = Params::new(m, n, k);
+            let expected = cpu::forward(&params, transpose, Epilogue::None, &a, &b, &[], &[]);
+            let expected_sums = column_sums(&b, k, n, transpose.b);
+            let (a_buf, b_buf) = (upload(&ctx, "a", &a), upload(&ctx, "b", &b));
+            let (c, sums) = (poisoned(&ctx, "c", m * n), poisoned(&ctx, "sums", n));
+            let splits = params.split_k(256, tile).splits();
+            let dispatches = if splits > 1 {
+                split_k_launches(
+                    &ctx,
+                    params,
+                    transpose,
+                    tile,
+                    [&a_buf, &b_buf, &c],
+                    Some(&sums),
+                )
+            } else {
+                let overrides = MatmulOverrides {
+                    layout: Layout::Matrices(transpose),
+                    epilogue: Epilogue::ColumnSums,
+                    tile,
+                };
+                let operands = Operands {
+                    a: a_buf.as_entire_buffer_binding(),
+                    b: b_buf.as_entire_buffer_binding(),
+                    bias: a_buf.as_entire_buffer_binding(),
+                    mask: a_buf.as_entire_buffer_binding(),
+                    c: c.as_entire_buffer_binding(),
+                    column_sums: Some(sums.as_entire_buffer_binding()),
+                };
+                vec![
+                    matmul::encode(&ctx, "test.sums", params, overrides, operands)
+                        .expect("dispatch"),
+                ]
+            };
+            run(&ctx, &dispatches, None);
+            let what = format!("column sums {m}x{n}x{k} {transpose:?} {tile:?} ({splits} splits)");
+            assert_close(&what, &read(&ctx, &c, m * n), &expected, 1e-3, 1e-4);
+            assert_close(
+                &format!("{what}: sums"),
+                &read(&ctx, &sums, n),
+                &expected_sums,
+                1e-3,
+                1e-4,
+            );
+        }
+    }
 }

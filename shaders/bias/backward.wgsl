@@ -1,19 +1,23 @@
-// bias.backward: the bias gradient, the column sums of an output gradient.
+// bias.backward: column sums of a matrix; sums split-K partials of a weight gradient (and of
+// its bias gradient, the partials' last row).
 //
 //   bias_grad[c] = sum over r < rows of grad[r, c]
+// The last tail_len sums go to `tail` instead (summing split-K partials whose last row is a bias
+// gradient: the kernel gradient to bias_grad, the bias gradient to tail).
 // Summed in a fixed order (ROW_LANES strided partial sums, then a fixed tree), so results are
 // bit-identical from run to run.
 //
 // group 0:
 //   binding 0: params     uniform Params
 //   binding 1: grad       [rows, cols] f32
-//   binding 2: bias_grad  [cols] f32 (output)
+//   binding 2: bias_grad  [cols − tail_len] f32 (output)
+//   binding 3: tail       [tail_len] f32 (output)
 
 struct Params {
     rows: u32,
     cols: u32,
+    tail_len: u32,
     _pad0: u32,
-    _pad1: u32,
 }
 
 const COL_LANES: u32 = 16u;
@@ -22,6 +26,7 @@ const ROW_LANES: u32 = 16u;
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> grad: array<f32>;
 @group(0) @binding(2) var<storage, read_write> bias_grad: array<f32>;
+@group(0) @binding(3) var<storage, read_write> tail: array<f32>;
 
 var<workgroup> partial: array<f32, 256>; // [ROW_LANES, COL_LANES]
 
@@ -45,7 +50,12 @@ fn bias_backward(
         }
         workgroupBarrier();
     }
+    let head = params.cols - params.tail_len;
     if lane.y == 0u && col < params.cols {
-        bias_grad[col] = partial[lane.x];
+        if col < head {
+            bias_grad[col] = partial[lane.x];
+        } else {
+            tail[col - head] = partial[lane.x];
+        }
     }
 }

@@ -3,6 +3,8 @@
 //
 //   C[m, n] = epilogue(sum_k opA[m, k] * opB[k, n])
 //   EPILOGUE 0: none   1: + bias[n]   2: relu(. + bias[n])   3: . * (mask[m, n] > 0)
+//            4: none, and the column sums of opB, Σ_k opB[k, n], go to column_sums[n]: a
+//               weight gradient's GEMM also gives its bias gradient, from the dz it stages.
 // OPERANDS says how opA and opB are read (NHWC activations, kernel [kh, kw, c_in, c_out]):
 //   0 MATRICES              opA = A [M, K] (A^T when TRANS_A: A stored [K, M]),
 //                           opB = B [K, N] (B^T when TRANS_B: B stored [N, K])
@@ -12,8 +14,9 @@
 //                           opB[(ki,kj,co), ci] = kernel[ki, kj, ci, co]
 //   3 CONV_BACKWARD_WEIGHT  opA = im2col(x)^T [KH·KW·C_in, B·OH·OW], opB = dz [B·OH·OW, C_out]
 // With split-K (grid z > 1, k_chunk < K), workgroup z sums k in [z·k_chunk, (z+1)·k_chunk)
-// into its own partial C at c[z·M·N ..] (EPILOGUE 0 only); bias.backward then sums the
-// partials in a fixed order.
+// into its own partial C at c[z·R·N ..] (EPILOGUE 0 and 4 only), R = M rows, plus one row of
+// column sums with EPILOGUE 4 (which then go there, not to column_sums); bias.backward then
+// sums the partials in a fixed order.
 // Each workgroup of LANES_N x LANES_M threads computes a TILE_M x TILE_N tile of C, each thread
 // a (4·MICRO_M) x (4·MICRO_N) block of it (MICRO: 1 or 2 vec4s a side; the launcher picks the
 // shape per GEMM), over 16-deep k slices staged in workgroup memory as vec4s of four rows (A)
@@ -32,6 +35,7 @@
 //   binding 3: bias    [N] f32 (read by EPILOGUE 1, 2)
 //   binding 4: mask    [M, N] f32 (read by EPILOGUE 3)
 //   binding 5: c       [M, N] f32 (output)
+//   binding 6: column_sums [N] f32 (output of EPILOGUE 4 without split-K)
 
 struct Params {
     m: u32,
@@ -62,6 +66,7 @@ override OPERANDS: u32 = MATRICES;
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 override EPILOGUE: u32 = 0u;
+override COLUMN_SUMS: bool = EPILOGUE == 4u;
 // Both convolution strides are 1 (CONV_BACKWARD_INPUT then needs no division).
 override UNIT_STRIDE: bool = false;
 
@@ -91,6 +96,7 @@ const MAX_A_PER_THREAD: u32 = 8u;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read> mask: array<f32>;
 @group(0) @binding(5) var<storage, read_write> c: array<f32>;
+@group(0) @binding(6) var<storage, read_write> column_sums: array<f32>;
 
 // n / d and n % d for n < 2^21 (the launcher keeps K below that): an f32 division, within
 // 2.5 ulp on any Vulkan device, is then less than 1 from n / d, so its floor is the quotient or
@@ -270,11 +276,16 @@ fn epilogue(row: u32, col: u32, sum: f32) -> f32 {
     }
 }
 
+// Rows of one split's partial C: M, and the column sums' row with COLUMN_SUMS.
+fn partial_rows() -> u32 {
+    return params.m + select(0u, 1u, COLUMN_SUMS);
+}
+
 fn store(split: u32, row: u32, col0: u32, sums: vec4<f32>) {
     if row >= params.m {
         return;
     }
-    let base = split * params.m * params.n + row * params.n;
+    let base = (split * partial_rows() + row) * params.n;
     for (var j = 0u; j < 4u; j++) {
         let col = col0 + j;
         if col < params.n {
@@ -295,6 +306,20 @@ fn accumulate(block: ptr<function, array<vec4<f32>, 4>>, rows: vec4<f32>, cols: 
 fn store_block(split: u32, row: u32, col: u32, block: array<vec4<f32>, 4>) {
     for (var i = 0u; i < 4u; i++) {
         store(split, row + i, col, block[i]);
+    }
+}
+
+// The column sums of columns col..col+3 over split `split`'s k: straight to column_sums in
+// one split, else as row M of the split's partial C.
+fn store_column_sums(split: u32, col: u32, sums: vec4<f32>) {
+    for (var j = 0u; j < 4u; j++) {
+        if col + j < params.n {
+            if params.k_chunk >= params.k {
+                column_sums[col + j] = sums[j];
+            } else {
+                c[(split * partial_rows() + params.m) * params.n + col + j] = sums[j];
+            }
+        }
     }
 }
 
@@ -329,11 +354,14 @@ fn matmul_forward(
         let slot = a_slot(thread + j * THREADS);
         quads[j] = describe_rows(row0 + slot.x * 4u);
     }
-    // acc_rc: the 4 x 4 block of row quad r and column quad c (r, c < MICRO).
+    // acc_rc: the 4 x 4 block of row quad r and column quad c (r, c < MICRO); sums_c: the
+    // column sums of column quad c (COLUMN_SUMS).
     var acc00: array<vec4<f32>, 4>;
     var acc01: array<vec4<f32>, 4>;
     var acc10: array<vec4<f32>, 4>;
     var acc11: array<vec4<f32>, 4>;
+    var sums0 = vec4<f32>(0.0);
+    var sums1 = vec4<f32>(0.0);
     let k_end = min(params.k, (group.z + 1u) * params.k_chunk);
     for (var k0 = group.z * params.k_chunk; k0 < k_end; k0 += TILE_K) {
         for (var j = 0u; j < A_PER_THREAD; j++) {
@@ -368,6 +396,10 @@ fn matmul_forward(
             if MICRO_N == 2u {
                 accumulate(&acc01, r0, c1);
             }
+            if COLUMN_SUMS {
+                sums0 += c0;
+                sums1 += c1;
+            }
             if MICRO_M == 2u {
                 accumulate(&acc10, r1, c0);
                 if MICRO_N == 2u {
@@ -389,6 +421,14 @@ fn matmul_forward(
         store_block(group.z, row_far, col, acc10);
         if MICRO_N == 2u {
             store_block(group.z, row_far, col_far, acc11);
+        }
+    }
+    // Every thread summed its columns; the first row of threads of the first row of tiles
+    // writes them.
+    if COLUMN_SUMS && group.y == 0u && lane.y == 0u {
+        store_column_sums(group.z, col, sums0);
+        if MICRO_N == 2u {
+            store_column_sums(group.z, col_far, sums1);
         }
     }
 }

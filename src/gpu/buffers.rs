@@ -104,6 +104,21 @@ pub fn read<T: Pod>(
     Ok(values)
 }
 
+/// `binding`, or where there is none a 4-byte storage buffer (kept in `slot`) for a writable
+/// binding that the launch's configuration never writes: a kernel declares all of its bindings,
+/// and a writable one cannot alias another.
+pub fn or_stand_in<'a>(
+    ctx: &GpuContext,
+    label: &str,
+    binding: Option<wgpu::BufferBinding<'a>>,
+    slot: &'a mut Option<wgpu::Buffer>,
+) -> Result<wgpu::BufferBinding<'a>, GpuError> {
+    match binding {
+        Some(binding) => Ok(binding),
+        None => Ok(whole(slot.insert(storage(ctx, &format!("{label}.unused"), 4)?))),
+    }
+}
+
 /// A binding of all of `buffer`.
 pub fn whole(buffer: &wgpu::Buffer) -> wgpu::BufferBinding<'_> {
     buffer.as_entire_buffer_binding()

@@ -124,9 +124,9 @@ impl Kernel {
             // images, labels, indices → batch, batch labels
             Self::GatherForward => &[Read, Read, Read, ReadWrite, ReadWrite],
             // a, b, bias, mask → c
-            Self::MatmulForward => &[Read, Read, Read, Read, ReadWrite],
+            Self::MatmulForward => &[Read, Read, Read, Read, ReadWrite, ReadWrite],
             // gradient → bias gradient
-            Self::BiasBackward => &[Read, ReadWrite],
+            Self::BiasBackward => &[Read, ReadWrite, ReadWrite],
             // x → y
             Self::Pool2dForward => &[Read, ReadWrite],
             // x, dy → dx

@@ -236,7 +236,6 @@ impl ConvShape {
                 params: self.gemm(taps * self.in_c, self.out_c, pixels),
                 layout: Layout::ConvBackwardWeight,
             },
-            dz_matrix: (pixels, self.out_c),
         }
     }
 

@@ -101,7 +101,6 @@ impl DenseShape {
             forward: Self::gemm(rows, units, inputs, Transpose::default()),
             backward_input: Self::gemm(rows, inputs, units, Transpose { a: false, b: true }),
             backward_weight: Self::gemm(inputs, units, rows, Transpose { a: true, b: false }),
-            dz_matrix: (rows, units),
         }
     }
 }

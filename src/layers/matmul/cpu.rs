@@ -32,7 +32,7 @@ pub fn forward(
                 sum += a_value * b_value;
             }
             c[row * n + col] = match epilogue {
-                Epilogue::None => sum,
+                Epilogue::None | Epilogue::ColumnSums => sum,
                 Epilogue::Bias => sum + bias[col],
                 Epilogue::BiasRelu => (sum + bias[col]).max(0.0),
                 Epilogue::ReluMask => {

@@ -92,6 +92,9 @@ pub enum Epilogue {
     BiasRelu,
     /// `c = sum` where `mask[m, n] > 0`, else 0: ReLU backward fused into the gradient.
     ReluMask,
+    /// `c = sum`, and the column sums of opB go to [`Operands::column_sums`]: a weight
+    /// gradient's GEMM also gives its bias gradient, `Σ_k dz[k, n]`.
+    ColumnSums,
 }
 
 impl Epilogue {
@@ -101,6 +104,7 @@ impl Epilogue {
             Self::Bias => 1.0,
             Self::BiasRelu => 2.0,
             Self::ReluMask => 3.0,
+            Self::ColumnSums => 4.0,
         }
     }
 }
@@ -297,6 +301,9 @@ pub struct Operands<'a> {
     pub mask: wgpu::BufferBinding<'a>,
     /// The result.
     pub c: wgpu::BufferBinding<'a>,
+    /// `[N]`, for [`Epilogue::ColumnSums`] in one split (with split-K they go to row M of
+    /// each partial in `c`).
+    pub column_sums: Option<wgpu::BufferBinding<'a>>,
 }
 
 /// Builds one `matmul.forward` launch.
@@ -307,6 +314,8 @@ pub fn encode(
     overrides: MatmulOverrides,
     operands: Operands<'_>,
 ) -> Result<Dispatch, GpuError> {
+    let mut stand_in = None;
+    let column_sums = buffers::or_stand_in(ctx, label, operands.column_sums, &mut stand_in)?;
     Dispatch::new(
         ctx,
         Kernel::MatmulForward,
@@ -319,6 +328,7 @@ pub fn encode(
             operands.bias,
             operands.mask,
             operands.c,
+            column_sums,
         ],
         [
             params.n.div_ceil(overrides.tile.cols()),
@@ -336,12 +346,15 @@ pub struct Product<'a> {
     pub b: wgpu::BufferBinding<'a>,
     /// The result.
     pub c: wgpu::BufferBinding<'a>,
+    /// Where the column sums of opB go ([`Epilogue::ColumnSums`]), if wanted.
+    pub column_sums: Option<wgpu::BufferBinding<'a>>,
 }
 
-/// Builds `C = opA · opB` (no epilogue) in tiles of `tile`, split over k as
-/// [`Params::split_k`] decides for this device ([`GpuContext::target_workgroups`]): one launch
-/// writing `c` directly, or one writing `[splits, M, N]` partials plus the `bias.backward`
-/// launch that sums them into `c` in a fixed order.
+/// Builds `C = opA · opB` (no epilogue, or the column sums of opB when the product asks for
+/// them) in tiles of `tile`, split over k as [`Params::split_k`] decides for this device
+/// ([`GpuContext::target_workgroups`]): one launch writing `c` (and the sums) directly, or one
+/// writing `[splits, M (+1), N]` partials plus the `bias.backward` launch that sums them into
+/// `c` (and the sums) in a fixed order.
 pub fn encode_split_k(
     ctx: &GpuContext,
     label: &str,
@@ -352,45 +365,57 @@ pub fn encode_split_k(
 ) -> Result<Vec<Dispatch>, GpuError> {
     let params = params.split_k(ctx.target_workgroups(), tile);
     let splits = params.splits();
-    let partials;
-    let target = if splits == 1 {
-        product.c.clone()
+    let with_sums = product.column_sums.is_some();
+    let epilogue = if with_sums {
+        Epilogue::ColumnSums
     } else {
-        let len = u64::from(splits) * u64::from(params.m) * u64::from(params.n);
-        partials = buffers::storage(
-            ctx,
-            &format!("{label}.partials [{splits}, {}, {}]", params.m, params.n),
-            len * 4,
-        )?;
-        buffers::whole(&partials)
+        Epilogue::None
     };
+    let overrides = MatmulOverrides {
+        layout,
+        epilogue,
+        tile,
+    };
+    if splits == 1 {
+        let operands = Operands {
+            bias: product.a.clone(),
+            mask: product.a.clone(),
+            a: product.a,
+            b: product.b,
+            c: product.c,
+            column_sums: product.column_sums,
+        };
+        return Ok(vec![encode(ctx, label, params, overrides, operands)?]);
+    }
+    let rows = params.m + u32::from(with_sums);
+    let len = u64::from(splits) * u64::from(rows) * u64::from(params.n);
+    let partials = buffers::storage(
+        ctx,
+        &format!("{label}.partials [{splits}, {rows}, {}]", params.n),
+        len * 4,
+    )?;
     let operands = Operands {
         bias: product.a.clone(),
         mask: product.a.clone(),
         a: product.a,
         b: product.b,
-        c: target.clone(),
-    };
-    let overrides = MatmulOverrides {
-        layout,
-        epilogue: Epilogue::None,
-        tile,
+        c: buffers::whole(&partials),
+        column_sums: None,
     };
     let gemm = encode(ctx, label, params, overrides, operands)?;
-    if splits == 1 {
-        return Ok(vec![gemm]);
-    }
     let sum = bias::encode_backward(
         ctx,
         &format!("{label}.sum_splits"),
         bias::Params {
             rows: splits,
-            cols: params.m * params.n,
+            cols: rows * params.n,
+            tail_len: if with_sums { params.n } else { 0 },
             ..Default::default()
         },
         bias::Io {
-            grad: target,
+            grad: buffers::whole(&partials),
             bias_grad: product.c,
+            tail: product.column_sums,
         },
     )?;
     Ok(vec![gemm, sum])

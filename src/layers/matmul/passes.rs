@@ -1,6 +1,7 @@
 //! The passes of a layer with a kernel and a bias (dense, conv2d) as launches of the one GEMM:
 //! the layer chooses the GEMM sizes and operand [`Layout`] of each pass ([`KernelLayerGemms`]),
-//! this module the epilogues, the labels and the bias gradient, from the layer's named views.
+//! this module the epilogues and the labels, from the layer's named views. The bias gradient
+//! comes with the weight gradient ([`Epilogue::ColumnSums`]).
 
 use super::{
     encode, encode_split_k, Epilogue, Layout, MatmulOverrides, Operands, Params, Product, Tile,
@@ -8,7 +9,7 @@ use super::{
 use crate::gpu::{Dispatch, GpuContext, GpuError};
 use crate::layers::activation::Activation;
 use crate::layers::layer::{BackwardIo, CpuStep, ForwardIo, HostGradients, HostTensors, Op};
-use crate::layers::{bias, Gradients};
+use crate::layers::Gradients;
 
 /// The GEMM of one pass: its sizes and how it reads its operands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,8 +27,7 @@ impl Gemm {
     }
 }
 
-/// The three GEMMs of a kernel-and-bias layer, and the `[rows, cols]` of its output gradient
-/// (whose column sums are the bias gradient).
+/// The three GEMMs of a kernel-and-bias layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KernelLayerGemms {
     /// `y = opA(x) · kernel + bias`.
@@ -36,8 +36,6 @@ pub struct KernelLayerGemms {
     pub backward_input: Gemm,
     /// `dkernel = opA(x) · dz`.
     pub backward_weight: Gemm,
-    /// `dz` as a matrix: `(rows, cols)`.
-    pub dz_matrix: (usize, usize),
 }
 
 impl KernelLayerGemms {
@@ -73,6 +71,7 @@ impl KernelLayerGemms {
             bias: io.tensors.get(&label, "bias")?,
             mask: io.x.binding.clone(),
             c: io.y.binding.clone(),
+            column_sums: None,
         };
         let overrides = MatmulOverrides {
             layout: self.forward.layout,
@@ -88,9 +87,9 @@ impl KernelLayerGemms {
         )?])
     }
 
-    /// The weight gradient (split over k when that fills the device better), the bias
-    /// gradient, then the input gradient, masked by `x > 0` when the planner fused the previous
-    /// layer's ReLU.
+    /// The weight gradient with the bias gradient as its column sums of dz (split over k when
+    /// that fills the device better), then the input gradient, masked by `x > 0` when the
+    /// planner fused the previous layer's ReLU.
     pub fn encode_backward(
         &self,
         ctx: &GpuContext,
@@ -107,22 +106,9 @@ impl KernelLayerGemms {
                 a: io.x.binding.clone(),
                 b: io.dy.binding.clone(),
                 c: io.grads.get(&label, "kernel")?,
+                column_sums: Some(io.grads.get(&label, "bias")?),
             },
         )?;
-        let (rows, cols) = self.dz_matrix;
-        dispatches.push(bias::encode_backward(
-            ctx,
-            &format!("{label}.bias"),
-            bias::Params {
-                rows: rows as u32,
-                cols: cols as u32,
-                ..Default::default()
-            },
-            bias::Io {
-                grad: io.dy.binding.clone(),
-                bias_grad: io.grads.get(&label, "bias")?,
-            },
-        )?);
         if let Some(dx) = &io.dx {
             let label = format!("{}.backward_input", io.label);
             let kernel = io.tensors.get(&label, "kernel")?;
@@ -137,6 +123,7 @@ impl KernelLayerGemms {
                 b: kernel,
                 mask: io.x.binding.clone(),
                 c: dx.binding.clone(),
+                column_sums: None,
             };
             let overrides = MatmulOverrides {
                 layout: self.backward_input.layout,
