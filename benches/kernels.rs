@@ -110,6 +110,7 @@ fn kernels(c: &mut Criterion) {
                 labels: bind(&labels),
                 grad: bind(&grad),
                 metrics: bind(&metrics),
+                head: None,
             },
         )
         .expect("dispatch");

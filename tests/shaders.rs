@@ -336,7 +336,7 @@ fn every_uniform_and_storage_struct_matches_its_rust_mirror() {
         (Kernel::Pool2dForward, "Params", pool),
         (Kernel::Pool2dBackwardInput, "Params", pool),
         (Kernel::BiasBackward, "Params", rust_layout!(bias::Params { rows: u32, cols: u32, tail_len: u32, _pad0: u32 })),
-        (Kernel::SoftmaxXentForward, "Params", rust_layout!(softmax_xent::Params { rows: u32, classes: u32, _pad0: u32, _pad1: u32 })),
+        (Kernel::SoftmaxXentForward, "Params", rust_layout!(softmax_xent::Params { rows: u32, classes: u32, inputs: u32, kernel_at: u32, bias_at: u32, _pad0: u32, _pad1: u32, _pad2: u32 })),
         (Kernel::SoftmaxForward, "Params", rust_layout!(softmax::Params { rows: u32, classes: u32, _pad0: u32, _pad1: u32 })),
         (Kernel::SoftmaxXentForward, "Metrics", rust_layout!(softmax_xent::Metrics { loss_sum: f32, correct: u32 })),
         (Kernel::AdamStep, "Params", rust_layout!(adam::Params { len: u32, beta1: f32, beta2: f32, epsilon: f32 })),

@@ -115,7 +115,11 @@ pub fn or_stand_in<'a>(
 ) -> Result<wgpu::BufferBinding<'a>, GpuError> {
     match binding {
         Some(binding) => Ok(binding),
-        None => Ok(whole(slot.insert(storage(ctx, &format!("{label}.unused"), 4)?))),
+        None => Ok(whole(slot.insert(storage(
+            ctx,
+            &format!("{label}.unused"),
+            4,
+        )?))),
     }
 }
 

@@ -132,7 +132,9 @@ impl Kernel {
             // x, dy → dx
             Self::Pool2dBackwardInput => &[Read, Read, ReadWrite],
             // logits, labels → logits gradient, metrics
-            Self::SoftmaxXentForward => &[Read, Read, ReadWrite, ReadWrite],
+            Self::SoftmaxXentForward => &[
+                ReadWrite, Read, ReadWrite, ReadWrite, Read, Read, ReadWrite, ReadWrite,
+            ],
             // logits → probabilities
             Self::SoftmaxForward => &[Read, ReadWrite],
             // gradients → parameters, m, v

@@ -227,6 +227,17 @@ pub enum Pass {
     View,
 }
 
+/// The sizes of a Dense layer run as the classifier head.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeadShape {
+    /// Batch rows.
+    pub rows: usize,
+    /// Input features.
+    pub inputs: usize,
+    /// Output units (the classes).
+    pub units: usize,
+}
+
 /// A layer at one batch size: its launches and its CPU twin.
 pub trait Op {
     /// Whether forward writes a new buffer or is a view of its input, in training or not.
@@ -241,6 +252,12 @@ pub trait Op {
     fn masks_input_gradient(&self) -> bool {
         false
     }
+    /// Its sizes where it is a Dense layer the loss launch can run as the classifier head
+    /// (`softmax_xent::Head`); `None` for every other op.
+    fn head_shape(&self) -> Option<HeadShape> {
+        None
+    }
+
     /// Whether it is a ReLU the planner may fold into its neighbours' kernels.
     fn is_relu(&self) -> bool {
         false

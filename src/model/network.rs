@@ -6,7 +6,7 @@ use rand::distr::{Distribution, Uniform};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
-use super::plan::{nodes, schedule, Fusion, Node, Step};
+use super::plan::{head, nodes, schedule, Fusion, Node, Step};
 use super::shape::{self, LayerInfo, Role};
 use super::spec::ModelSpec;
 use crate::error::Error;
@@ -269,11 +269,17 @@ impl Network {
         let batch_labels =
             buffers::storage(ctx, &format!("batch.labels [{rows}]"), rows as u64 * 4)?;
         let gathers = self.gathers(ctx, rows, sources, &acts.buffers[0], &batch_labels)?;
-        let mut body = self.forward(ctx, rows, &nodes, &steps, &acts, training)?;
+        let head = head(&nodes, &steps, training, self.fusion);
+        let mut body = self.forward(ctx, rows, (&nodes, &steps, head), &acts, training)?;
         let logits = &acts.buffers[acts.io.last().map_or(0, |io| io.1)];
-        body.extend(self.loss(ctx, rows, &acts, &batch_labels, metrics, purpose)?);
+        let loss_io = LossIo {
+            labels: &batch_labels,
+            metrics,
+            head: head.map(|h| (&nodes[h], &steps[h], acts.io[h].0)),
+        };
+        body.extend(self.loss(ctx, rows, &acts, loss_io, purpose)?);
         if let Purpose::Train(adam) = purpose {
-            body.extend(self.backward(ctx, rows, &nodes, &steps, &acts)?);
+            body.extend(self.backward(ctx, rows, (&nodes, &steps, head), &acts)?);
             body.push(adam::encode_step(ctx, adam, &self.slab)?);
         }
         Ok(Plan {
@@ -414,19 +420,18 @@ impl Network {
         (tensors, grads)
     }
 
-    /// Every node's forward launches, in order.
+    /// Every node's forward launches, in order (but the head's: the loss launch runs it).
     fn forward(
         &self,
         ctx: &GpuContext,
         rows: usize,
-        nodes: &[Node],
-        steps: &[Step],
+        (nodes, steps, head): Schedule<'_>,
         acts: &Activations,
         training: bool,
     ) -> Result<Vec<Dispatch>, GpuError> {
         let mut body = Vec::new();
         for (i, (node, step)) in nodes.iter().zip(steps).enumerate() {
-            if step.pass == Pass::View {
+            if step.pass == Pass::View || head == Some(i) {
                 continue;
             }
             let (x, y) = acts.io[i];
@@ -445,17 +450,19 @@ impl Network {
         Ok(body)
     }
 
-    /// Every node's backward launches, in reverse.
+    /// Every node's backward launches, in reverse (but the head's: the loss launch runs it).
     fn backward(
         &self,
         ctx: &GpuContext,
         rows: usize,
-        nodes: &[Node],
-        steps: &[Step],
+        (nodes, steps, head): Schedule<'_>,
         acts: &Activations,
     ) -> Result<Vec<Dispatch>, GpuError> {
         let mut body = Vec::new();
         for (i, (node, step)) in nodes.iter().zip(steps).enumerate().rev() {
+            if head == Some(i) {
+                continue;
+            }
             let (x, y) = acts.io[i];
             let Some(dy) = &acts.grads[y] else {
                 continue; // a view of the raw batch: nothing to propagate
@@ -481,15 +488,15 @@ impl Network {
         Ok(body)
     }
 
-    /// The loss, accuracy and logits gradient of the last node's output; the class
+    /// The loss, accuracy and logits gradient of the last node's output (with the head's
+    /// forward before and its gradients after, where the plan has one); the class
     /// probabilities when asked for.
     fn loss(
         &self,
         ctx: &GpuContext,
         rows: usize,
         acts: &Activations,
-        labels: &wgpu::Buffer,
-        metrics: &wgpu::Buffer,
+        io: LossIo<'_>,
         purpose: Purpose<'_>,
     ) -> Result<Vec<Dispatch>, GpuError> {
         let classes = self.spec.classes;
@@ -504,16 +511,23 @@ impl Network {
                 (&scratch, softmax_xent::Launch::inference(rows))
             }
         };
-        let shape = softmax_xent::Params {
+        let mut shape = softmax_xent::Params {
             rows: rows as u32,
             classes: classes as u32,
             ..Default::default()
         };
+        let head = match io.head {
+            Some((node, step, x)) => {
+                Some(self.head(node, step, &acts.buffers[x], &acts.grads[x], &mut shape)?)
+            }
+            None => None,
+        };
         let io = softmax_xent::Io {
             logits: whole(logits),
-            labels: whole(labels),
+            labels: whole(io.labels),
             grad: whole(logits_grad),
-            metrics: whole(metrics),
+            metrics: whole(io.metrics),
+            head,
         };
         let loss = softmax_xent::encode_forward(ctx, "softmax_xent", shape, launch, io)?;
         let mut launches = vec![loss];
@@ -533,5 +547,53 @@ impl Network {
             launches.push(softmax::encode_forward(ctx, "softmax", params, io)?);
         }
         Ok(launches)
+    }
+}
+
+/// The nodes of a plan, how each runs, and which one the loss launch runs as the head.
+type Schedule<'a> = (&'a [Node], &'a [Step], Option<usize>);
+
+/// What the loss launch reads and writes besides the logits: the labels, the metrics rows,
+/// and the head's node, step and input buffer index where the plan has one.
+struct LossIo<'a> {
+    labels: &'a wgpu::Buffer,
+    metrics: &'a wgpu::Buffer,
+    head: Option<(&'a Node, &'a Step, usize)>,
+}
+
+impl Network {
+    /// The head's bindings for the loss launch, and its sizes and slab offsets in `shape`.
+    fn head<'a>(
+        &'a self,
+        node: &Node,
+        step: &Step,
+        x: &'a wgpu::Buffer,
+        dx: &'a Option<wgpu::Buffer>,
+        shape: &mut softmax_xent::Params,
+    ) -> Result<softmax_xent::Head<'a>, GpuError> {
+        let missing = |what: &str| GpuError::Wgpu {
+            context: node.label.clone(),
+            message: format!("the classifier head has no {what}"),
+        };
+        let sizes = node.op.head_shape().ok_or_else(|| missing("Dense sizes"))?;
+        let offset_of = |tensor: &str| {
+            let name = format!("{}.{tensor}", node.label);
+            let slot = self
+                .slab
+                .layout
+                .index_of(&name)
+                .ok_or_else(|| missing(tensor))?;
+            Ok::<u32, GpuError>(self.slab.layout.tensors[slot].offset as u32)
+        };
+        shape.inputs = sizes.inputs as u32;
+        shape.kernel_at = offset_of("kernel")?;
+        shape.bias_at = offset_of("bias")?;
+        Ok(softmax_xent::Head {
+            x: whole(x),
+            weights: whole(&self.slab.params),
+            weight_grads: whole(&self.slab.grads),
+            dx: dx.as_ref().map(whole),
+            mask_input: step.mask_input,
+        })
     }
 }

@@ -21,13 +21,36 @@ use crate::layers::shape::Shape;
 pub struct Fusion {
     /// Fold ReLUs into the GEMM that produces them and the backward that consumes them.
     pub activations: bool,
+    /// In training, run a last Dense layer inside the loss launch ([`head`]).
+    pub head: bool,
 }
 
 impl Fusion {
     /// Every fusion (the default).
-    pub const ALL: Self = Self { activations: true };
+    pub const ALL: Self = Self {
+        activations: true,
+        head: true,
+    };
     /// None: every node runs its own kernels (the plain path fusions are tested against).
-    pub const NONE: Self = Self { activations: false };
+    pub const NONE: Self = Self {
+        activations: false,
+        head: false,
+    };
+}
+
+/// The most multiply-adds of one pass of a head the loss launch runs (in one workgroup):
+/// beyond it the Dense layer's own GEMMs, spread over the device, are faster.
+pub const MAX_HEAD_PRODUCT: usize = 1 << 22;
+
+/// The node the loss launch runs as the classifier head, if any: in training with
+/// `fusion.head`, the last node when it is a Dense kernel with no fused activation (its
+/// softmax is the loss's) whose product is at most [`MAX_HEAD_PRODUCT`].
+pub fn head(nodes: &[Node], steps: &[Step], training: bool, fusion: Fusion) -> Option<usize> {
+    let last = nodes.len().checked_sub(1)?;
+    let shape = nodes[last].op.head_shape()?;
+    let fits = shape.rows * shape.inputs * shape.units <= MAX_HEAD_PRODUCT;
+    let plain = steps[last].pass == Pass::Kernel && steps[last].activation == Activation::Linear;
+    (training && fusion.head && fits && plain).then_some(last)
 }
 
 impl Default for Fusion {

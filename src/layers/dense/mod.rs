@@ -14,7 +14,7 @@ pub mod cpu;
 use serde::{Deserialize, Serialize};
 
 use crate::layers::activation::Activation;
-use crate::layers::layer::{Layer, Op, Problem, TensorDef};
+use crate::layers::layer::{HeadShape, Layer, Op, Problem, TensorDef};
 use crate::layers::matmul::passes::{Gemm, KernelLayer, KernelLayerGemms};
 use crate::layers::matmul::{self, Layout, Transpose};
 use crate::layers::rules::{at_least_one, check_kernel, kernel_and_bias};
@@ -108,6 +108,14 @@ impl DenseShape {
 impl KernelLayer for DenseShape {
     fn gemms(&self) -> KernelLayerGemms {
         DenseShape::gemms(self)
+    }
+
+    fn head_shape(&self) -> Option<HeadShape> {
+        Some(HeadShape {
+            rows: self.rows,
+            inputs: self.inputs,
+            units: self.units,
+        })
     }
 
     fn reference_forward(&self, x: &[f32], kernel: &[f32], bias: &[f32]) -> Vec<f32> {

@@ -8,7 +8,9 @@ use super::{
 };
 use crate::gpu::{Dispatch, GpuContext, GpuError};
 use crate::layers::activation::Activation;
-use crate::layers::layer::{BackwardIo, CpuStep, ForwardIo, HostGradients, HostTensors, Op};
+use crate::layers::layer::{
+    BackwardIo, CpuStep, ForwardIo, HeadShape, HostGradients, HostTensors, Op,
+};
 use crate::layers::Gradients;
 
 /// The GEMM of one pass: its sizes and how it reads its operands.
@@ -152,6 +154,10 @@ pub trait KernelLayer {
     fn reference_forward(&self, x: &[f32], kernel: &[f32], bias: &[f32]) -> Vec<f32>;
     /// The CPU reference backward from the output gradient `dy`.
     fn reference_backward(&self, x: &[f32], kernel: &[f32], dy: &[f32]) -> Gradients;
+    /// Its sizes where the loss launch can run it as the classifier head (Dense only).
+    fn head_shape(&self) -> Option<HeadShape> {
+        None
+    }
 }
 
 impl<T: KernelLayer> Op for T {
@@ -161,6 +167,10 @@ impl<T: KernelLayer> Op for T {
 
     fn masks_input_gradient(&self) -> bool {
         true
+    }
+
+    fn head_shape(&self) -> Option<HeadShape> {
+        KernelLayer::head_shape(self)
     }
 
     fn encode_forward(

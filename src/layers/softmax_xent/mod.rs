@@ -7,13 +7,17 @@
 //! metrics     = (Σ_r loss[r], #{r : argmax z[r, :] == label[r]})
 //! ```
 //! Padding rows (label [`crate::layers::gather::NO_LABEL`]) get a zero gradient and do not count.
+//!
+//! In training the same launch can run the classifier head around the loss ([`Head`]): the
+//! last Dense layer's forward before it and that layer's gradients after it, in one workgroup,
+//! instead of four launches of their own.
 
 pub mod cpu;
 
 use bytemuck::{Pod, Zeroable};
 
 use crate::gpu::kernels::{flag, Overrides};
-use crate::gpu::{Dispatch, GpuContext, GpuError, Kernel};
+use crate::gpu::{buffers, Dispatch, GpuContext, GpuError, Kernel};
 
 /// Mirrors `struct Params` of `shaders/softmax_xent/forward.wgsl`.
 #[repr(C)]
@@ -23,10 +27,18 @@ pub struct Params {
     pub rows: u32,
     /// Number of classes.
     pub classes: u32,
-    /// Padding to 16 bytes.
+    /// With a [`Head`]: the Dense layer's input width.
+    pub inputs: u32,
+    /// With a [`Head`]: the offset of its kernel `[inputs, classes]` in the slabs.
+    pub kernel_at: u32,
+    /// With a [`Head`]: the offset of its bias `[classes]` in the slabs.
+    pub bias_at: u32,
+    /// Padding to 16-byte multiples.
     pub _pad0: u32,
-    /// Padding to 16 bytes.
+    /// Padding to 16-byte multiples.
     pub _pad1: u32,
+    /// Padding to 16-byte multiples.
+    pub _pad2: u32,
 }
 
 /// One step's metrics row, mirrored by `struct Metrics` in the kernel.
@@ -49,6 +61,24 @@ pub struct Io<'a> {
     pub grad: wgpu::BufferBinding<'a>,
     /// One [`Metrics`] row per step.
     pub metrics: wgpu::BufferBinding<'a>,
+    /// The classifier head run in the same launch, in training.
+    pub head: Option<Head<'a>>,
+}
+
+/// The last Dense layer folded into the loss launch: `logits = x · kernel + bias` before the
+/// loss, its kernel and bias gradients and (if wanted) its input gradient after it.
+pub struct Head<'a> {
+    /// `[rows, inputs]` the layer's input.
+    pub x: wgpu::BufferBinding<'a>,
+    /// The parameter slab, holding the kernel and bias at [`Params::kernel_at`] and
+    /// [`Params::bias_at`].
+    pub weights: wgpu::BufferBinding<'a>,
+    /// The gradient slab, laid out as the parameters.
+    pub weight_grads: wgpu::BufferBinding<'a>,
+    /// `[rows, inputs]` the input gradient, where the layer below needs one.
+    pub dx: Option<wgpu::BufferBinding<'a>>,
+    /// Zero the input gradient where `x <= 0` (the layer below's ReLU, fused).
+    pub mask_input: bool,
 }
 
 /// How a `softmax_xent.forward` launch runs.
@@ -86,7 +116,34 @@ impl Launch {
     }
 }
 
-/// Builds the `softmax_xent.forward` launch.
+/// The override constants of one launch: its [`Launch`] and what its head computes.
+struct Constants {
+    launch: Launch,
+    /// `(input gradient, masked)` with a head.
+    head: Option<(bool, bool)>,
+    /// The launch's sizes (a head's loops take them as constants).
+    params: Params,
+}
+
+impl Overrides for Constants {
+    fn constants(&self) -> Vec<(&'static str, f64)> {
+        let mut constants = self.launch.constants();
+        if let Some((dx, mask)) = self.head {
+            constants.extend([
+                ("HEAD", 1.0),
+                ("HEAD_DX", flag(dx)),
+                ("HEAD_MASK", flag(mask)),
+                ("HEAD_ROWS", f64::from(self.params.rows)),
+                ("HEAD_INPUTS", f64::from(self.params.inputs)),
+                ("HEAD_CLASSES", f64::from(self.params.classes)),
+            ]);
+        }
+        constants
+    }
+}
+
+/// Builds the `softmax_xent.forward` launch (with the head where `io` has one: training only,
+/// in one workgroup).
 pub fn encode_forward(
     ctx: &GpuContext,
     label: &str,
@@ -94,13 +151,46 @@ pub fn encode_forward(
     launch: Launch,
     io: Io<'_>,
 ) -> Result<Dispatch, GpuError> {
+    if io.head.is_some() && launch != Launch::TRAINING {
+        return Err(GpuError::Wgpu {
+            context: label.to_string(),
+            message: "the classifier head runs only in a training launch of one workgroup"
+                .to_string(),
+        });
+    }
+    let constants = Constants {
+        launch,
+        head: io
+            .head
+            .as_ref()
+            .map(|head| (head.dx.is_some(), head.dx.is_some() && head.mask_input)),
+        params,
+    };
+    // Without a head (or its dx) the kernel still declares those bindings: the labels stand in
+    // for what it would read, 4-byte buffers for what it would write.
+    let (mut grads_stand_in, mut dx_stand_in) = (None, None);
+    let (x, weights, weight_grads, dx) = match io.head {
+        Some(head) => (head.x, head.weights, Some(head.weight_grads), head.dx),
+        None => (io.labels.clone(), io.labels.clone(), None, None),
+    };
+    let weight_grads = buffers::or_stand_in(ctx, label, weight_grads, &mut grads_stand_in)?;
+    let dx = buffers::or_stand_in(ctx, &format!("{label}.dx"), dx, &mut dx_stand_in)?;
     Dispatch::new(
         ctx,
         Kernel::SoftmaxXentForward,
         label,
-        &launch,
+        &constants,
         &params,
-        &[io.logits, io.labels, io.grad, io.metrics],
+        &[
+            io.logits,
+            io.labels,
+            io.grad,
+            io.metrics,
+            x,
+            weights,
+            weight_grads,
+            dx,
+        ],
         [launch.groups, 1, 1],
     )
 }
