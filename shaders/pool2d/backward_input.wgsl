@@ -79,15 +79,24 @@ fn window_max(b: u32, oh: u32, ow: u32, c: u32) -> WindowMax {
     return best;
 }
 
+// (b, h, w, c) of element i of an NHWC tensor [batch, height, width, channels].
+fn nhwc(i: u32, height: u32, width: u32) -> vec4<u32> {
+    let c = i % params.channels;
+    let w = (i / params.channels) % width;
+    let h = (i / (params.channels * width)) % height;
+    return vec4<u32>(i / (params.channels * width * height), h, w, c);
+}
+
 // PER_WINDOW: window i = (b, oh, ow, c) writes the inputs of its stride cell.
 fn backward_window(i: u32) {
     if i >= params.batch * params.out_h * params.out_w * params.channels {
         return;
     }
-    let c = i % params.channels;
-    let ow = (i / params.channels) % params.out_w;
-    let oh = (i / (params.channels * params.out_w)) % params.out_h;
-    let b = i / (params.channels * params.out_w * params.out_h);
+    let at = nhwc(i, params.out_h, params.out_w);
+    let b = at.x;
+    let oh = at.y;
+    let ow = at.z;
+    let c = at.w;
     let g = dy[i];
     let h0 = oh * params.stride_h;
     let w0 = ow * params.stride_w;
@@ -131,10 +140,11 @@ fn pool2d_backward_input(
     if i >= params.batch * params.in_h * params.in_w * params.channels {
         return;
     }
-    let c = i % params.channels;
-    let iw = (i / params.channels) % params.in_w;
-    let ih = (i / (params.channels * params.in_w)) % params.in_h;
-    let b = i / (params.channels * params.in_w * params.in_h);
+    let at = nhwc(i, params.in_h, params.in_w);
+    let b = at.x;
+    let ih = at.y;
+    let iw = at.z;
+    let c = at.w;
     let rows = window_range(ih, params.pool_h, params.stride_h, params.out_h);
     let cols = window_range(iw, params.pool_w, params.stride_w, params.out_w);
     let area = f32(params.pool_h * params.pool_w);
