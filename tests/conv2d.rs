@@ -9,7 +9,8 @@ mod common;
 
 use common::*;
 use gpu_cnn::layers::conv2d::{cpu, ConvShape};
-use gpu_cnn::layers::matmul::{self, Epilogue, MatmulOverrides, Operands, Tile};
+use gpu_cnn::layers::matmul::passes::InputGradient;
+use gpu_cnn::layers::matmul::{self, Epilogue, MatmulOverrides, Operands, Tile, Transpose};
 use gpu_cnn::model::spec::{Padding, Size2};
 
 /// (batch, [h, w, c_in], filters, kernel, strides, padding)
@@ -39,8 +40,25 @@ const TOLERANCE: Tolerance = Tolerance {
     rtol: 1e-4,
 };
 
+/// The op runs each case's input gradient as the layer chooses: the column GEMM and col2im
+/// where the output has fewer pixels than the input, else the implicit GEMM. The cases cover
+/// both (asserted below).
 #[test]
 fn conv2d_op_matches_cpu_on_odd_asymmetric_shapes_with_and_without_fused_relu() {
+    let by_columns = cases()
+        .iter()
+        .filter(|case| {
+            matches!(
+                shape_of(case).input_gradient(),
+                InputGradient::Columns { .. }
+            )
+        })
+        .count();
+    assert!(
+        (1..cases().len()).contains(&by_columns),
+        "{by_columns} of {} cases take the column path: both paths must be covered",
+        cases().len()
+    );
     for (seed, case) in cases().iter().enumerate() {
         let shape = shape_of(case);
         let sizes = (
@@ -61,9 +79,11 @@ fn conv2d_op_matches_cpu_on_odd_asymmetric_shapes_with_and_without_fused_relu() 
     }
 }
 
-/// Each pass's implicit GEMM launched directly in every tile shape (the passes pick one per
-/// GEMM; this holds every shape to the reference for every convolution layout, including
-/// threads that stage two row quads of A).
+/// Each pass's GEMM launched directly in every tile shape (the passes pick one per GEMM; this
+/// holds every shape to the reference for every convolution layout, including threads that
+/// stage two row quads of A): forward, backward_weight, and both input-gradient GEMMs, the
+/// implicit one over dz and the column GEMM col2im sums (tests/col2im.rs), whichever the layer
+/// chooses.
 #[test]
 fn conv2d_gemms_match_cpu_in_every_tile_shape() {
     let ctx = context();
@@ -76,6 +96,16 @@ fn conv2d_gemms_match_cpu_in_every_tile_shape() {
         let dz = uniform(&mut rng, shape.output_len(), -1.0, 1.0);
         let y = cpu::forward(&shape, false, &x, &kernel, &bias);
         let grads = cpu::backward(&shape, false, &x, &kernel, &dz);
+        let column_gemm = shape.column_gemm();
+        let columns = matmul::cpu::forward(
+            &column_gemm.params,
+            Transpose { a: false, b: true },
+            Epilogue::None,
+            &dz,
+            &kernel,
+            &[],
+            &[],
+        );
         let bufs = [
             upload(&ctx, "x", &x),
             upload(&ctx, "kernel", &kernel),
@@ -96,11 +126,19 @@ fn conv2d_gemms_match_cpu_in_every_tile_shape() {
             ),
             (
                 "backward_input",
-                gemms.backward_input,
+                shape.implicit_input_gemm(),
                 dz_buf,
                 kernel_buf,
                 Epilogue::None,
                 &grads.input,
+            ),
+            (
+                "backward_input.columns",
+                column_gemm,
+                dz_buf,
+                kernel_buf,
+                Epilogue::None,
+                &columns,
             ),
             (
                 "backward_weight",

@@ -8,7 +8,10 @@
 //! lavapipe, which reorders that sum; and every line when bias gradients moved into the
 //! weight-gradient GEMM (2026-12-01), which sums dz in k order instead of in bias.backward's 16
 //! strided partials and tree. The faster GEMM staging, the pooling backward per window and the
-//! 8 × 8 blocks per thread of that day kept all seven digests.
+//! 8 × 8 blocks per thread of that day kept all seven digests. The five presets whose later
+//! convolutions have a valid-padded input gradient were re-recorded when it became a column
+//! GEMM and col2im (2026-12-01), which sums over output channels first, then taps; dense and
+//! cnn-small (whose only convolution is the first layer) kept theirs.
 //!
 //! The digest is FNV-1a over every tensor's name and the bits of its values, so slab padding and
 //! alignment do not enter it. Record anew (only when a change is *meant* to move numbers) with

@@ -1,7 +1,7 @@
 //! The layers: one folder per op. A layer folder owns everything about its op: its model-file
 //! fields (Keras's names) and shape rule ([`Layer`]), its tensors, its launches and its CPU
 //! twin ([`Op`]), and the `Params` structs that mirror its WGSL kernels. Helper ops that are
-//! not layers (gather, matmul, bias, softmax, softmax_xent) live here too.
+//! not layers (gather, matmul, bias, col2im, softmax, softmax_xent) live here too.
 //!
 //! Adding a layer: its folder, its shader(s), its test file, one line in
 //! `model::spec`'s registry and its README row.
@@ -9,6 +9,7 @@
 pub mod activation;
 pub mod batch_normalization;
 pub mod bias;
+pub mod col2im;
 pub mod conv2d;
 pub mod dense;
 pub mod dropout;

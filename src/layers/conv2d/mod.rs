@@ -9,9 +9,13 @@
 //! backward_weight  dkernel[ki, kj, ci, co] = Σ_{b,oh,ow} x[b, oh·sh+ki−pt, ow·sw+kj−pl, ci] · dz[b, oh, ow, co]
 //!                  dbias[co] = Σ_{b,oh,ow} dz[b, oh, ow, co]
 //! ```
-//! Zero padding (`pt`, `pl`) follows Keras's `valid`/`same` rules ([`geometry`]). Every pass is
-//! one launch of the tiled GEMM as an implicit GEMM (no im2col buffer), plus `bias.backward`;
-//! the `activation` field expands to an Activation layer the planner may fold into the forward.
+//! Zero padding (`pt`, `pl`) follows Keras's `valid`/`same` rules ([`geometry`]). Forward and
+//! backward_weight are one launch each of the tiled GEMM as an implicit GEMM (no im2col
+//! buffer; the weight gradient's GEMM sums the bias gradient too). backward_input is an
+//! implicit GEMM over `dz` where the output has as many pixels as the input (`same`, stride 1),
+//! else a plain GEMM into the column gradient `dz · kernelᵀ` and col2im ([`col2im`]), which
+//! spends no multiply-add on the padding. The `activation` field expands to an Activation layer
+//! the planner may fold into the forward.
 
 pub mod cpu;
 pub mod geometry;
@@ -19,9 +23,10 @@ pub mod geometry;
 use serde::{Deserialize, Serialize};
 
 use crate::layers::activation::Activation;
+use crate::layers::col2im;
 use crate::layers::layer::{Layer, Op, Problem, TensorDef};
-use crate::layers::matmul::passes::{Gemm, KernelLayer, KernelLayerGemms};
-use crate::layers::matmul::{self, Layout};
+use crate::layers::matmul::passes::{Gemm, InputGradient, KernelLayer, KernelLayerGemms};
+use crate::layers::matmul::{self, Layout, Transpose};
 use crate::layers::rules::{
     at_least_one, check_kernel, image, image_output, kernel_and_bias, size_at_least_one,
     COLLAPSE_HINT,
@@ -217,25 +222,72 @@ impl ConvShape {
         }
     }
 
-    /// The three implicit GEMMs of the layer.
+    /// The layer's GEMMs: forward and backward_weight implicit, backward_input as
+    /// [`ConvShape::input_gradient`] chooses.
     pub fn gemms(&self) -> KernelLayerGemms {
         let (pixels, taps) = (self.output_pixels(), self.taps());
-        let input_pixels = self.batch * self.in_h * self.in_w;
         KernelLayerGemms {
             forward: Gemm {
                 params: self.gemm(pixels, self.out_c, taps * self.in_c),
                 layout: Layout::ConvForward,
             },
-            backward_input: Gemm {
-                params: self.gemm(input_pixels, self.in_c, taps * self.out_c),
-                layout: Layout::ConvBackwardInput {
-                    unit_stride: self.stride_h == 1 && self.stride_w == 1,
-                },
-            },
+            backward_input: self.input_gradient(),
             backward_weight: Gemm {
                 params: self.gemm(taps * self.in_c, self.out_c, pixels),
                 layout: Layout::ConvBackwardWeight,
             },
+        }
+    }
+
+    /// The input gradient through the column gradient where the output has fewer pixels than
+    /// the input (the implicit GEMM would walk that many more taps, in the padding or between
+    /// strides), else the implicit GEMM: the same multiply-adds, without a column buffer.
+    pub fn input_gradient(&self) -> InputGradient {
+        if self.out_h * self.out_w < self.in_h * self.in_w {
+            InputGradient::Columns {
+                gemm: self.column_gemm(),
+                col2im: self.col2im(),
+            }
+        } else {
+            InputGradient::Gemm(self.implicit_input_gemm())
+        }
+    }
+
+    /// `dx` as one implicit GEMM over `dz`: `[B·IH·IW, C_in]` summed over `KH·KW·C_out`.
+    pub fn implicit_input_gemm(&self) -> Gemm {
+        let input_pixels = self.batch * self.in_h * self.in_w;
+        Gemm {
+            params: self.gemm(input_pixels, self.in_c, self.taps() * self.out_c),
+            layout: Layout::ConvBackwardInput {
+                unit_stride: self.stride_h == 1 && self.stride_w == 1,
+            },
+        }
+    }
+
+    /// The column gradient `[B·OH·OW, KH·KW·C_in] = dz · kernelᵀ`, the kernel read as its
+    /// `[KH·KW·C_in, C_out]` matrix.
+    pub fn column_gemm(&self) -> Gemm {
+        Gemm {
+            params: matmul::Params::new(self.output_pixels(), self.taps() * self.in_c, self.out_c),
+            layout: Layout::Matrices(Transpose { a: false, b: true }),
+        }
+    }
+
+    /// The geometry col2im sums the column gradient over.
+    pub fn col2im(&self) -> col2im::Params {
+        col2im::Params {
+            batch: self.batch as u32,
+            in_h: self.in_h as u32,
+            in_w: self.in_w as u32,
+            in_c: self.in_c as u32,
+            out_h: self.out_h as u32,
+            out_w: self.out_w as u32,
+            kernel_h: self.kernel_h as u32,
+            kernel_w: self.kernel_w as u32,
+            stride_h: self.stride_h as u32,
+            stride_w: self.stride_w as u32,
+            pad_top: self.pad_top as u32,
+            pad_left: self.pad_left as u32,
         }
     }
 

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::layers::activation::Activation;
 use crate::layers::layer::{HeadShape, Layer, Op, Problem, TensorDef};
-use crate::layers::matmul::passes::{Gemm, KernelLayer, KernelLayerGemms};
+use crate::layers::matmul::passes::{Gemm, InputGradient, KernelLayer, KernelLayerGemms};
 use crate::layers::matmul::{self, Layout, Transpose};
 use crate::layers::rules::{at_least_one, check_kernel, kernel_and_bias};
 use crate::layers::shape::Shape;
@@ -99,7 +99,12 @@ impl DenseShape {
         } = *self;
         KernelLayerGemms {
             forward: Self::gemm(rows, units, inputs, Transpose::default()),
-            backward_input: Self::gemm(rows, inputs, units, Transpose { a: false, b: true }),
+            backward_input: InputGradient::Gemm(Self::gemm(
+                rows,
+                inputs,
+                units,
+                Transpose { a: false, b: true },
+            )),
             backward_weight: Self::gemm(inputs, units, rows, Transpose { a: true, b: false }),
         }
     }

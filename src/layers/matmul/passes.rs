@@ -1,15 +1,17 @@
 //! The passes of a layer with a kernel and a bias (dense, conv2d) as launches of the one GEMM:
 //! the layer chooses the GEMM sizes and operand [`Layout`] of each pass ([`KernelLayerGemms`]),
 //! this module the epilogues and the labels, from the layer's named views. The bias gradient
-//! comes with the weight gradient ([`Epilogue::ColumnSums`]).
+//! comes with the weight gradient ([`Epilogue::ColumnSums`]); the input gradient is one GEMM,
+//! or a column GEMM and col2im ([`InputGradient`]).
 
 use super::{
     encode, encode_split_k, Epilogue, Layout, MatmulOverrides, Operands, Params, Product, Tile,
 };
-use crate::gpu::{Dispatch, GpuContext, GpuError};
+use crate::gpu::{buffers, Dispatch, GpuContext, GpuError};
 use crate::layers::activation::Activation;
+use crate::layers::col2im;
 use crate::layers::layer::{
-    BackwardIo, CpuStep, ForwardIo, HeadShape, HostGradients, HostTensors, Op,
+    BackwardIo, CpuStep, ForwardIo, HeadShape, HostGradients, HostTensors, Op, View,
 };
 use crate::layers::Gradients;
 
@@ -29,13 +31,37 @@ impl Gemm {
     }
 }
 
+/// How a layer's input gradient is computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputGradient {
+    /// One GEMM writes `dx = opA(dz) · opB(kernel)` (its epilogue applies a fused ReLU's mask).
+    Gemm(Gemm),
+    /// A GEMM writes the column gradient `dz · kernelᵀ`, then col2im sums each input value's
+    /// columns into `dx` (and applies the mask).
+    Columns {
+        /// `columns [B·OH·OW, KH·KW·C_in] = dz · kernelᵀ`.
+        gemm: Gemm,
+        /// The convolution geometry col2im sums over.
+        col2im: col2im::Params,
+    },
+}
+
+impl InputGradient {
+    /// The GEMM of the input gradient (writing `dx` or the columns).
+    pub fn gemm(&self) -> Gemm {
+        match *self {
+            Self::Gemm(gemm) | Self::Columns { gemm, .. } => gemm,
+        }
+    }
+}
+
 /// The three GEMMs of a kernel-and-bias layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KernelLayerGemms {
     /// `y = opA(x) · kernel + bias`.
     pub forward: Gemm,
-    /// `dx = opA(dz) · opB(kernel)`.
-    pub backward_input: Gemm,
+    /// `dx` from `dz` and the kernel.
+    pub backward_input: InputGradient,
     /// `dkernel = opA(x) · dz`.
     pub backward_weight: Gemm,
 }
@@ -43,11 +69,15 @@ pub struct KernelLayerGemms {
 impl KernelLayerGemms {
     /// The largest k of the three GEMMs.
     pub fn longest_sum(&self) -> u32 {
-        [self.forward, self.backward_input, self.backward_weight]
-            .iter()
-            .map(|gemm| gemm.params.k)
-            .max()
-            .unwrap_or(0)
+        [
+            self.forward,
+            self.backward_input.gemm(),
+            self.backward_weight,
+        ]
+        .iter()
+        .map(|gemm| gemm.params.k)
+        .max()
+        .unwrap_or(0)
     }
 
     /// `y = act(opA(x) · kernel + bias)`, with ReLU when the planner fused it.
@@ -113,34 +143,69 @@ impl KernelLayerGemms {
         )?;
         if let Some(dx) = &io.dx {
             let label = format!("{}.backward_input", io.label);
-            let kernel = io.tensors.get(&label, "kernel")?;
-            let epilogue = if io.mask_input {
-                Epilogue::ReluMask
-            } else {
-                Epilogue::None
-            };
+            dispatches.extend(self.encode_backward_input(ctx, &label, io, dx)?);
+        }
+        Ok(dispatches)
+    }
+
+    /// `dx` from `dz`: one GEMM whose epilogue masks by `x > 0` when the planner fused the
+    /// previous layer's ReLU, or the column GEMM into a scratch buffer and col2im, which masks.
+    fn encode_backward_input(
+        &self,
+        ctx: &GpuContext,
+        label: &str,
+        io: &BackwardIo<'_>,
+        dx: &View<'_>,
+    ) -> Result<Vec<Dispatch>, GpuError> {
+        let kernel = io.tensors.get(label, "kernel")?;
+        let gemm = self.backward_input.gemm();
+        let product = |c: wgpu::BufferBinding<'_>, epilogue| {
             let operands = Operands {
                 a: io.dy.binding.clone(),
                 bias: kernel.clone(),
-                b: kernel,
+                b: kernel.clone(),
                 mask: io.x.binding.clone(),
-                c: dx.binding.clone(),
+                c,
                 column_sums: None,
             };
             let overrides = MatmulOverrides {
-                layout: self.backward_input.layout,
+                layout: gemm.layout,
                 epilogue,
-                tile: self.backward_input.tile(),
+                tile: gemm.tile(),
             };
-            dispatches.push(encode(
-                ctx,
-                &label,
-                self.backward_input.params,
-                overrides,
-                operands,
-            )?);
+            encode(ctx, label, gemm.params, overrides, operands)
+        };
+        match self.backward_input {
+            InputGradient::Gemm(_) => {
+                let epilogue = if io.mask_input {
+                    Epilogue::ReluMask
+                } else {
+                    Epilogue::None
+                };
+                Ok(vec![product(dx.binding.clone(), epilogue)?])
+            }
+            InputGradient::Columns { col2im, .. } => {
+                let (rows, cols) = (col2im.column_rows(), col2im.column_len());
+                let columns = buffers::storage(
+                    ctx,
+                    &format!("{label}.columns [{rows}, {cols}]"),
+                    (rows * cols * 4) as u64,
+                )?;
+                let gemm = product(buffers::whole(&columns), Epilogue::None)?;
+                let sum = col2im::encode(
+                    ctx,
+                    &format!("{label}.col2im"),
+                    col2im,
+                    io.mask_input,
+                    col2im::Io {
+                        columns: buffers::whole(&columns),
+                        x: io.x.binding.clone(),
+                        dx: dx.binding.clone(),
+                    },
+                )?;
+                Ok(vec![gemm, sum])
+            }
         }
-        Ok(dispatches)
     }
 }
 
