@@ -87,6 +87,8 @@ fn kernels(c: &mut Criterion) {
             grads,
             dx: Some(View::whole(&dx, vec![rows, 784])),
             mask_input: true,
+            dy_columns: None,
+            dx_as_columns: false,
             seed: 0,
         };
         // backward_weight (+ its bias sum), then backward_input.

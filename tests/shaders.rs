@@ -273,7 +273,7 @@ fn layout_problems(kernel: Kernel, name: &str, (fields, size): (&[Field], usize)
 fn every_uniform_and_storage_struct_matches_its_rust_mirror() {
     use gpu_cnn::gpu::step_table::StepParams;
     use gpu_cnn::layers::{
-        activation, batch_normalization, bias, col2im, dropout, gather, matmul, pool2d, softmax,
+        activation, batch_normalization, bias, dropout, gather, matmul, pool2d, softmax,
         softmax_xent,
     };
     use gpu_cnn::optim::adam;
@@ -299,6 +299,14 @@ fn every_uniform_and_storage_struct_matches_its_rust_mirror() {
         pool_w: u32,
         stride_h: u32,
         stride_w: u32,
+        columns_h: u32,
+        columns_w: u32,
+        tap_h: u32,
+        tap_w: u32,
+        tap_stride_h: u32,
+        tap_stride_w: u32,
+        pad_top: u32,
+        pad_left: u32,
         _pad0: u32,
         _pad1: u32,
     });
@@ -336,10 +344,6 @@ fn every_uniform_and_storage_struct_matches_its_rust_mirror() {
         (Kernel::Pool2dForward, "Params", pool),
         (Kernel::Pool2dBackwardInput, "Params", pool),
         (Kernel::BiasBackward, "Params", rust_layout!(bias::Params { rows: u32, cols: u32, tail_len: u32, _pad0: u32 })),
-        (Kernel::Col2imForward, "Params", rust_layout!(col2im::Params {
-            batch: u32, in_h: u32, in_w: u32, in_c: u32, out_h: u32, out_w: u32, kernel_h: u32,
-            kernel_w: u32, stride_h: u32, stride_w: u32, pad_top: u32, pad_left: u32,
-        })),
         (Kernel::SoftmaxXentForward, "Params", rust_layout!(softmax_xent::Params { rows: u32, classes: u32, inputs: u32, kernel_at: u32, bias_at: u32, _pad0: u32, _pad1: u32, _pad2: u32 })),
         (Kernel::SoftmaxForward, "Params", rust_layout!(softmax::Params { rows: u32, classes: u32, _pad0: u32, _pad1: u32 })),
         (Kernel::SoftmaxXentForward, "Metrics", rust_layout!(softmax_xent::Metrics { loss_sum: f32, correct: u32 })),

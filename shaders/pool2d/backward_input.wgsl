@@ -10,11 +10,19 @@
 //   average:  dx[b, ih, iw, c] = Σ over windows (oh, ow) containing (ih, iw) of dy / (pool_h·pool_w)
 //   then, when MASK_BY_INPUT (x is a ReLU output): dx = 0 where x <= 0
 // Inputs past the last whole window get zero.
+// COLUMNS: dy arrives as the column gradient of the convolution that reads this pooling's
+// output, and each dy value is summed from it as col2im does (the planner folds the
+// convolution's col2im into this launch):
+//   dy[b, oh, ow, c] = Σ over taps (ti, tj) in row-major order with oh + pad_top − ti =
+//                      yh·tap_stride_h and ow + pad_left − tj = yw·tap_stride_w for a column
+//                      position (yh, yw) in range of columns[(b, yh, yw), (ti, tj, c)]
+// A 1×1 average window with stride 1 makes this kernel col2im alone (`pool2d::encode_col2im`).
 //
 // group 0:
 //   binding 0: params  uniform Params
 //   binding 1: x       [batch, in_h, in_w, channels] f32
-//   binding 2: dy      [batch, out_h, out_w, channels] f32
+//   binding 2: dy      [batch, out_h, out_w, channels] f32, or with COLUMNS the column
+//                      gradient [batch·columns_h·columns_w, tap_h·tap_w·channels] f32
 //   binding 3: dx      [batch, in_h, in_w, channels] f32 (output)
 
 struct Params {
@@ -28,6 +36,15 @@ struct Params {
     pool_w: u32,
     stride_h: u32,
     stride_w: u32,
+    // COLUMNS: the geometry of the convolution whose column gradient dy is.
+    columns_h: u32,
+    columns_w: u32,
+    tap_h: u32,
+    tap_w: u32,
+    tap_stride_h: u32,
+    tap_stride_w: u32,
+    pad_top: u32,
+    pad_left: u32,
     _pad0: u32,
     _pad1: u32,
 }
@@ -35,6 +52,9 @@ struct Params {
 override AVERAGE: bool = false;
 override MASK_BY_INPUT: bool = false;
 override PER_WINDOW: bool = false;
+override COLUMNS: bool = false;
+// COLUMNS: both convolution strides are 1 (no division per tap).
+override UNIT_TAP_STRIDE: bool = false;
 
 const WORKGROUP: u32 = 256u;
 
@@ -55,6 +75,47 @@ fn window_range(i: u32, pool: u32, stride: u32, count: u32) -> vec2<u32> {
     }
     let last = min(i / stride + 1u, count);
     return vec2<u32>(first, max(first, last));
+}
+
+// The column position along one axis that output position `o` reaches through tap `tap`, or
+// -1 where there is none (in the padding, between strides, or past the edge).
+fn column_along(o: u32, pad: u32, tap: u32, stride: u32, count: u32) -> i32 {
+    let t = i32(o + pad) - i32(tap);
+    if t < 0 {
+        return -1;
+    }
+    var y = t;
+    if !UNIT_TAP_STRIDE {
+        if t % i32(stride) != 0 {
+            return -1;
+        }
+        y = t / i32(stride);
+    }
+    return select(-1, y, y < i32(count));
+}
+
+// dy[b, oh, ow, c]: read, or with COLUMNS summed from the column gradient.
+fn output_gradient(b: u32, oh: u32, ow: u32, c: u32) -> f32 {
+    if !COLUMNS {
+        return dy[((b * params.out_h + oh) * params.out_w + ow) * params.channels + c];
+    }
+    let row_len = params.tap_h * params.tap_w * params.channels;
+    var sum = 0.0;
+    for (var ti = 0u; ti < params.tap_h; ti++) {
+        let yh = column_along(oh, params.pad_top, ti, params.tap_stride_h, params.columns_h);
+        if yh < 0 {
+            continue;
+        }
+        for (var tj = 0u; tj < params.tap_w; tj++) {
+            let yw = column_along(ow, params.pad_left, tj, params.tap_stride_w, params.columns_w);
+            if yw < 0 {
+                continue;
+            }
+            let row = (b * params.columns_h + u32(yh)) * params.columns_w + u32(yw);
+            sum += dy[row * row_len + (ti * params.tap_w + tj) * params.channels + c];
+        }
+    }
+    return sum;
 }
 
 // The first maximum (row-major) of window (oh, ow): its position and value.
@@ -97,7 +158,7 @@ fn backward_window(i: u32) {
     let oh = at.y;
     let ow = at.z;
     let c = at.w;
-    let g = dy[i];
+    let g = output_gradient(b, oh, ow, c);
     let h0 = oh * params.stride_h;
     let w0 = ow * params.stride_w;
     let h_end = select(h0 + params.stride_h, params.in_h, oh + 1u == params.out_h);
@@ -151,7 +212,7 @@ fn pool2d_backward_input(
     var grad = 0.0;
     for (var oh = rows.x; oh < rows.y; oh++) {
         for (var ow = cols.x; ow < cols.y; ow++) {
-            let g = dy[((b * params.out_h + oh) * params.out_w + ow) * params.channels + c];
+            let g = output_gradient(b, oh, ow, c);
             if AVERAGE {
                 grad += g / area;
             } else {

@@ -20,6 +20,15 @@ struct Params {
     pool_w: u32,
     stride_h: u32,
     stride_w: u32,
+    // Read by backward_input with COLUMNS only.
+    columns_h: u32,
+    columns_w: u32,
+    tap_h: u32,
+    tap_w: u32,
+    tap_stride_h: u32,
+    tap_stride_w: u32,
+    pad_top: u32,
+    pad_left: u32,
     _pad0: u32,
     _pad1: u32,
 }

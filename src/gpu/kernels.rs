@@ -28,8 +28,6 @@ pub enum Kernel {
     MatmulForward,
     /// `shaders/bias/backward.wgsl`: column sums of an output gradient.
     BiasBackward,
-    /// `shaders/col2im/forward.wgsl`: a convolution's input gradient from its columns.
-    Col2imForward,
     /// `shaders/pool2d/forward.wgsl`: max or average pooling.
     Pool2dForward,
     /// `shaders/pool2d/backward_input.wgsl`: pooling's input gradient.
@@ -61,7 +59,6 @@ impl Kernel {
             Self::GatherForward => "gather.forward",
             Self::MatmulForward => "matmul.forward",
             Self::BiasBackward => "bias.backward",
-            Self::Col2imForward => "col2im.forward",
             Self::Pool2dForward => "pool2d.forward",
             Self::Pool2dBackwardInput => "pool2d.backward_input",
             Self::SoftmaxXentForward => "softmax_xent.forward",
@@ -81,7 +78,6 @@ impl Kernel {
             Self::GatherForward => "gather_forward",
             Self::MatmulForward => "matmul_forward",
             Self::BiasBackward => "bias_backward",
-            Self::Col2imForward => "col2im_forward",
             Self::Pool2dForward => "pool2d_forward",
             Self::Pool2dBackwardInput => "pool2d_backward_input",
             Self::SoftmaxXentForward => "softmax_xent_forward",
@@ -101,7 +97,6 @@ impl Kernel {
             Self::GatherForward => include_str!("../../shaders/gather/forward.wgsl"),
             Self::MatmulForward => include_str!("../../shaders/matmul/forward.wgsl"),
             Self::BiasBackward => include_str!("../../shaders/bias/backward.wgsl"),
-            Self::Col2imForward => include_str!("../../shaders/col2im/forward.wgsl"),
             Self::Pool2dForward => include_str!("../../shaders/pool2d/forward.wgsl"),
             Self::Pool2dBackwardInput => {
                 include_str!("../../shaders/pool2d/backward_input.wgsl")
@@ -132,11 +127,9 @@ impl Kernel {
             Self::MatmulForward => &[Read, Read, Read, Read, ReadWrite, ReadWrite],
             // gradient → bias gradient
             Self::BiasBackward => &[Read, ReadWrite, ReadWrite],
-            // columns, x → dx
-            Self::Col2imForward => &[Read, Read, ReadWrite],
             // x → y
             Self::Pool2dForward => &[Read, ReadWrite],
-            // x, dy → dx
+            // x, dy (or a column gradient) → dx
             Self::Pool2dBackwardInput => &[Read, Read, ReadWrite],
             // logits, labels → logits gradient, metrics
             Self::SoftmaxXentForward => &[
@@ -179,11 +172,10 @@ impl Kernel {
     }
 
     /// Every kernel, for validation and warm-up.
-    pub const ALL: [Kernel; 14] = [
+    pub const ALL: [Kernel; 13] = [
         Self::GatherForward,
         Self::MatmulForward,
         Self::BiasBackward,
-        Self::Col2imForward,
         Self::Pool2dForward,
         Self::Pool2dBackwardInput,
         Self::SoftmaxXentForward,

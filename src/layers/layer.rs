@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use super::activation::Activation;
+use super::col2im;
 use super::shape::Shape;
 use crate::gpu::{Dispatch, GpuContext, GpuError};
 
@@ -188,6 +189,12 @@ pub struct BackwardIo<'a> {
     /// The planner fused the previous layer's ReLU: zero `dx` where `x <= 0`
     /// ([`Op::masks_input_gradient`]).
     pub mask_input: bool,
+    /// `dy` is the column gradient of the next layer, a convolution of this geometry, whose
+    /// col2im the planner folded into this backward ([`Op::reads_column_gradient`]).
+    pub dy_columns: Option<col2im::Geometry>,
+    /// Write `dx` as the column gradient alone: the previous layer's backward sums it
+    /// ([`Op::input_gradient_columns`]).
+    pub dx_as_columns: bool,
     /// The layer's seed for random streams (Dropout).
     pub seed: u32,
 }
@@ -256,6 +263,18 @@ pub trait Op {
     /// (`softmax_xent::Head`); `None` for every other op.
     fn head_shape(&self) -> Option<HeadShape> {
         None
+    }
+
+    /// The geometry of its input gradient's column gradient, where its backward computes one
+    /// (a convolution with fewer output than input pixels) and can leave the col2im sum to the
+    /// previous layer's backward.
+    fn input_gradient_columns(&self) -> Option<col2im::Geometry> {
+        None
+    }
+    /// Whether its backward can read its output gradient as the next convolution's column
+    /// gradient, summing it as col2im does (pooling).
+    fn reads_column_gradient(&self) -> bool {
+        false
     }
 
     /// Whether it is a ReLU the planner may fold into its neighbours' kernels.

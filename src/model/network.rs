@@ -16,7 +16,7 @@ use crate::gpu::step_table::StepTable;
 use crate::gpu::{Dispatch, GpuContext, GpuError};
 use crate::layers::gather::{self, Source};
 use crate::layers::layer::{BackwardIo, ForwardIo, Init, Pass, Tensors, View};
-use crate::layers::{matmul, softmax, softmax_xent};
+use crate::layers::{col2im, matmul, softmax, softmax_xent};
 use crate::optim::adam::{self, AdamConfig};
 
 /// A model's layers with their parameters and state resident on the GPU.
@@ -319,8 +319,15 @@ impl Network {
                 let len = rows * node.output.len();
                 acts.buffers
                     .push(new_buffer(&format!("{}.output", node.label), len)?);
+                // The next convolution's column gradient, where it stands for this gradient.
+                let grad_len = step
+                    .dy_columns
+                    .map_or(len, |columns| columns.column_rows() * columns.column_len());
                 let grad = match training {
-                    true => Some(new_buffer(&format!("{}.output_grad", node.label), len)?),
+                    true => Some(new_buffer(
+                        &format!("{}.output_grad", node.label),
+                        grad_len,
+                    )?),
                     false => None,
                 };
                 acts.grads.push(grad);
@@ -471,16 +478,23 @@ impl Network {
                 continue; // the gradient buffer is shared with the input's
             }
             let (tensors, grads) = self.tensors(node, &acts.scratch[i]);
+            let dy_shape = step
+                .dy_columns
+                .map_or(node.output.batched(rows), |g| columns_shape(&g));
+            let dx_shape = match (step.dx_as_columns, node.op.input_gradient_columns()) {
+                (true, Some(g)) => columns_shape(&g),
+                _ => node.input.batched(rows),
+            };
             let io = BackwardIo {
                 label: &node.label,
                 x: View::whole(&acts.buffers[x], node.input.batched(rows)),
                 tensors,
-                dy: View::whole(dy, node.output.batched(rows)),
+                dy: View::whole(dy, dy_shape),
                 grads,
-                dx: acts.grads[x]
-                    .as_ref()
-                    .map(|dx| View::whole(dx, node.input.batched(rows))),
+                dx: acts.grads[x].as_ref().map(|dx| View::whole(dx, dx_shape)),
                 mask_input: step.mask_input,
+                dy_columns: step.dy_columns,
+                dx_as_columns: step.dx_as_columns,
                 seed: node_seed(self.seed, node.origin),
             };
             body.extend(node.op.encode_backward(ctx, &io)?);
@@ -548,6 +562,11 @@ impl Network {
         }
         Ok(launches)
     }
+}
+
+/// The shape of a column gradient, `[B·OH·OW, KH·KW·C_in]`.
+fn columns_shape(geometry: &col2im::Geometry) -> Vec<usize> {
+    vec![geometry.column_rows(), geometry.column_len()]
 }
 
 /// The nodes of a plan, how each runs, and which one the loss launch runs as the head.

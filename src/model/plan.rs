@@ -8,11 +8,16 @@
 //! (looking through views such as Flatten) must be able to zero its input gradient where its
 //! input is not positive (Dense, Conv2D, pooling), which is exactly ReLU's backward. Where
 //! either side cannot, the ReLU runs as its own kernels.
+//!
+//! The col2im fusion: in training, a convolution whose input gradient goes through its column
+//! gradient ([`crate::layers::col2im`]) leaves the col2im sum to the backward of a pooling
+//! layer right before it, which reads the column gradient as its output gradient.
 
 use super::shape::LayerInfo;
 use super::spec::{Activation, LayerSpec};
 use super::ModelError;
 use crate::layers::activation::ActivationLayer;
+use crate::layers::col2im;
 use crate::layers::layer::{Layer, Op, Pass};
 use crate::layers::shape::Shape;
 
@@ -23,6 +28,9 @@ pub struct Fusion {
     pub activations: bool,
     /// In training, run a last Dense layer inside the loss launch ([`head`]).
     pub head: bool,
+    /// In training, sum a convolution's column gradient in the backward of the pooling layer
+    /// before it, instead of in a col2im launch of its own.
+    pub col2im: bool,
 }
 
 impl Fusion {
@@ -30,11 +38,13 @@ impl Fusion {
     pub const ALL: Self = Self {
         activations: true,
         head: true,
+        col2im: true,
     };
     /// None: every node runs its own kernels (the plain path fusions are tested against).
     pub const NONE: Self = Self {
         activations: false,
         head: false,
+        col2im: false,
     };
 }
 
@@ -84,6 +94,10 @@ pub struct Step {
     pub activation: Activation,
     /// Its backward zeroes the input gradient where the input is not positive.
     pub mask_input: bool,
+    /// Its output gradient is the next node's column gradient, of this geometry.
+    pub dy_columns: Option<col2im::Geometry>,
+    /// Its backward writes the input gradient as its column gradient alone.
+    pub dx_as_columns: bool,
 }
 
 /// Whether `spec` is the output softmax the loss kernel applies itself.
@@ -140,11 +154,21 @@ pub fn schedule(nodes: &[Node], training: bool, fusion: Fusion) -> Vec<Step> {
             pass: node.op.pass(training),
             activation: Activation::Linear,
             mask_input: false,
+            dy_columns: None,
+            dx_as_columns: false,
         })
         .collect();
-    if !fusion.activations {
-        return steps;
+    if fusion.activations {
+        fuse_activations(nodes, training, &mut steps);
     }
+    if training && fusion.col2im {
+        fuse_col2im(nodes, &mut steps);
+    }
+    steps
+}
+
+/// Folds each ReLU into its producer's epilogue and its consumer's backward where both can.
+fn fuse_activations(nodes: &[Node], training: bool, steps: &mut [Step]) {
     for relu in 1..nodes.len() {
         if !nodes[relu].op.is_relu() || steps[relu].pass != Pass::Kernel {
             continue;
@@ -164,5 +188,23 @@ pub fn schedule(nodes: &[Node], training: bool, fusion: Fusion) -> Vec<Step> {
             }
         }
     }
-    steps
+}
+
+/// Leaves each convolution's col2im to the backward of the kernel node right before it where
+/// that node can read a column gradient (pooling), and the convolution masks nothing itself.
+fn fuse_col2im(nodes: &[Node], steps: &mut [Step]) {
+    for conv in 1..nodes.len() {
+        let Some(geometry) = nodes[conv].op.input_gradient_columns() else {
+            continue;
+        };
+        let before = conv - 1;
+        let fits = steps[conv].pass == Pass::Kernel
+            && !steps[conv].mask_input
+            && steps[before].pass == Pass::Kernel
+            && nodes[before].op.reads_column_gradient();
+        if fits {
+            steps[conv].dx_as_columns = true;
+            steps[before].dy_columns = Some(geometry);
+        }
+    }
 }

@@ -196,6 +196,8 @@ pub fn op_backward(
         grads: grads.views(),
         dx: Some(View::whole(&dx, vec![x.len()])),
         mask_input,
+        dy_columns: None,
+        dx_as_columns: false,
         seed: 0,
     };
     let dispatches = op.encode_backward(ctx, &io).expect("backward launches");

@@ -1,6 +1,6 @@
 //! Reference col2im: for every input value, its taps in row-major order.
 
-use super::Params;
+use super::Geometry;
 
 /// The output position along one axis that input position `i` reaches through tap `tap`.
 fn output_along(i: u32, pad: u32, tap: u32, stride: u32, count: u32) -> Option<u32> {
@@ -10,7 +10,7 @@ fn output_along(i: u32, pad: u32, tap: u32, stride: u32, count: u32) -> Option<u
 
 /// `dx [B, IH, IW, C_in]` from `columns [B·OH·OW, KH·KW·C_in]`, zeroed where `mask` (the
 /// convolution's input) is not positive when a mask is given.
-pub fn forward(params: &Params, columns: &[f32], mask: Option<&[f32]>) -> Vec<f32> {
+pub fn forward(params: &Geometry, columns: &[f32], mask: Option<&[f32]>) -> Vec<f32> {
     let p = params;
     let mut dx = vec![0.0; p.input_len()];
     let row_len = p.column_len();

@@ -10,18 +10,18 @@
 //! An implicit GEMM over `dz` walks every tap of every input pixel, the zero padding included:
 //! 28% of conv2d_1's multiply-adds in the lecture's CNN, 64% of conv2d_2's, and three quarters
 //! of any stride-2 convolution's. The column GEMM does only the real ones.
+//!
+//! The sum runs in `pool2d.backward_input`, which reads its output gradient from a column
+//! gradient: folded into the backward of a pooling layer before the convolution where the
+//! planner can, else alone, as the backward of a 1×1 average pooling
+//! ([`crate::layers::pool2d::encode_col2im`]). This module holds the geometry and the CPU
+//! reference.
 
 pub mod cpu;
 
-use bytemuck::{Pod, Zeroable};
-
-use crate::gpu::kernels::{flag, Overrides};
-use crate::gpu::{Dispatch, GpuContext, GpuError, Kernel};
-
-/// Mirrors `struct Params` of `shaders/col2im/forward.wgsl`: the convolution's geometry.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
-pub struct Params {
+/// A convolution's geometry, as col2im sums its column gradient.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Geometry {
     /// Batch rows.
     pub batch: u32,
     /// Input height.
@@ -48,7 +48,7 @@ pub struct Params {
     pub pad_left: u32,
 }
 
-impl Params {
+impl Geometry {
     /// Rows of the column matrix: output pixels of the batch.
     pub fn column_rows(&self) -> usize {
         (self.batch * self.out_h * self.out_w) as usize
@@ -63,64 +63,4 @@ impl Params {
     pub fn input_len(&self) -> usize {
         (self.batch * self.in_h * self.in_w * self.in_c) as usize
     }
-}
-
-/// The override constants of one `col2im.forward` pipeline.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Col2imOverrides {
-    /// Zero `dx` where `x <= 0` (the planner fused the previous layer's ReLU).
-    pub mask_by_input: bool,
-    /// Both strides are 1 (no division in the kernel).
-    pub unit_stride: bool,
-}
-
-impl Overrides for Col2imOverrides {
-    fn constants(&self) -> Vec<(&'static str, f64)> {
-        vec![
-            ("MASK_BY_INPUT", flag(self.mask_by_input)),
-            ("UNIT_STRIDE", flag(self.unit_stride)),
-        ]
-    }
-}
-
-/// Channels and pixels one workgroup covers (the kernel's workgroup size).
-const CHANNEL_LANES: u32 = 32;
-const PIXEL_LANES: u32 = 8;
-
-/// What one `col2im.forward` launch reads and writes.
-pub struct Io<'a> {
-    /// `[B·OH·OW, KH·KW·C_in]` the column gradient.
-    pub columns: wgpu::BufferBinding<'a>,
-    /// `[B, IH, IW, C_in]` the convolution's input (read when masking).
-    pub x: wgpu::BufferBinding<'a>,
-    /// `[B, IH, IW, C_in]` the input gradient.
-    pub dx: wgpu::BufferBinding<'a>,
-}
-
-/// Builds the `col2im.forward` launch `columns → dx`, zeroing `dx` where `x <= 0` when
-/// `mask_by_input`.
-pub fn encode(
-    ctx: &GpuContext,
-    label: &str,
-    params: Params,
-    mask_by_input: bool,
-    io: Io<'_>,
-) -> Result<Dispatch, GpuError> {
-    let overrides = Col2imOverrides {
-        mask_by_input,
-        unit_stride: params.stride_h == 1 && params.stride_w == 1,
-    };
-    Dispatch::new(
-        ctx,
-        Kernel::Col2imForward,
-        label,
-        &overrides,
-        &params,
-        &[io.columns, io.x, io.dx],
-        [
-            params.in_c.div_ceil(CHANNEL_LANES),
-            (params.in_h * params.in_w).div_ceil(PIXEL_LANES),
-            params.batch,
-        ],
-    )
 }

@@ -274,8 +274,8 @@ impl ConvShape {
     }
 
     /// The geometry col2im sums the column gradient over.
-    pub fn col2im(&self) -> col2im::Params {
-        col2im::Params {
+    pub fn col2im(&self) -> col2im::Geometry {
+        col2im::Geometry {
             batch: self.batch as u32,
             in_h: self.in_h as u32,
             in_w: self.in_w as u32,

@@ -9,11 +9,11 @@ use super::{
 };
 use crate::gpu::{buffers, Dispatch, GpuContext, GpuError};
 use crate::layers::activation::Activation;
-use crate::layers::col2im;
 use crate::layers::layer::{
     BackwardIo, CpuStep, ForwardIo, HeadShape, HostGradients, HostTensors, Op, View,
 };
 use crate::layers::Gradients;
+use crate::layers::{col2im, pool2d};
 
 /// The GEMM of one pass: its sizes and how it reads its operands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,7 +42,7 @@ pub enum InputGradient {
         /// `columns [B·OH·OW, KH·KW·C_in] = dz · kernelᵀ`.
         gemm: Gemm,
         /// The convolution geometry col2im sums over.
-        col2im: col2im::Params,
+        col2im: col2im::Geometry,
     },
 }
 
@@ -176,6 +176,10 @@ impl KernelLayerGemms {
             encode(ctx, label, gemm.params, overrides, operands)
         };
         match self.backward_input {
+            InputGradient::Gemm(_) if io.dx_as_columns => Err(GpuError::Wgpu {
+                context: label.to_string(),
+                message: "the plan asked for a column gradient this layer does not compute".into(),
+            }),
             InputGradient::Gemm(_) => {
                 let epilogue = if io.mask_input {
                     Epilogue::ReluMask
@@ -183,6 +187,9 @@ impl KernelLayerGemms {
                     Epilogue::None
                 };
                 Ok(vec![product(dx.binding.clone(), epilogue)?])
+            }
+            InputGradient::Columns { .. } if io.dx_as_columns => {
+                Ok(vec![product(dx.binding.clone(), Epilogue::None)?])
             }
             InputGradient::Columns { col2im, .. } => {
                 let (rows, cols) = (col2im.column_rows(), col2im.column_len());
@@ -192,14 +199,14 @@ impl KernelLayerGemms {
                     (rows * cols * 4) as u64,
                 )?;
                 let gemm = product(buffers::whole(&columns), Epilogue::None)?;
-                let sum = col2im::encode(
+                let sum = pool2d::encode_col2im(
                     ctx,
                     &format!("{label}.col2im"),
-                    col2im,
+                    &col2im,
                     io.mask_input,
-                    col2im::Io {
-                        columns: buffers::whole(&columns),
+                    pool2d::BackwardBuffers {
                         x: io.x.binding.clone(),
+                        dy: buffers::whole(&columns),
                         dx: dx.binding.clone(),
                     },
                 )?;
@@ -236,6 +243,13 @@ impl<T: KernelLayer> Op for T {
 
     fn head_shape(&self) -> Option<HeadShape> {
         KernelLayer::head_shape(self)
+    }
+
+    fn input_gradient_columns(&self) -> Option<col2im::Geometry> {
+        match self.gemms().backward_input {
+            InputGradient::Columns { col2im, .. } => Some(col2im),
+            InputGradient::Gemm(_) => None,
+        }
     }
 
     fn encode_forward(

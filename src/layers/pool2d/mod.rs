@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::gpu::dispatch::grid_for;
 use crate::gpu::kernels::{flag, Overrides};
 use crate::gpu::{Dispatch, GpuContext, GpuError, Kernel};
+use crate::layers::col2im;
 use crate::layers::layer::{
     BackwardIo, CpuStep, ForwardIo, HostGradients, HostTensors, Layer, Op, Problem,
 };
@@ -148,6 +149,22 @@ pub struct Params {
     pub stride_h: u32,
     /// Horizontal stride.
     pub stride_w: u32,
+    /// backward_input reading a column gradient: the convolution's output height.
+    pub columns_h: u32,
+    /// ... its output width.
+    pub columns_w: u32,
+    /// ... its kernel height.
+    pub tap_h: u32,
+    /// ... its kernel width.
+    pub tap_w: u32,
+    /// ... its vertical stride.
+    pub tap_stride_h: u32,
+    /// ... its horizontal stride.
+    pub tap_stride_w: u32,
+    /// ... its zero rows above its input.
+    pub pad_top: u32,
+    /// ... its zero columns left of its input.
+    pub pad_left: u32,
     /// Padding to 16-byte multiples.
     pub _pad0: u32,
     /// Padding to 16-byte multiples.
@@ -189,6 +206,30 @@ impl Params {
     pub fn output_len(&self) -> usize {
         (self.batch * self.out_h * self.out_w * self.channels) as usize
     }
+
+    /// These parameters with the output gradient read from the column gradient of the
+    /// convolution `columns` (whose input is this pooling's output), or `None` when the shapes
+    /// do not meet.
+    pub fn reading_columns(self, columns: &col2im::Geometry) -> Option<Self> {
+        let meets = [columns.batch, columns.in_h, columns.in_w, columns.in_c]
+            == [self.batch, self.out_h, self.out_w, self.channels];
+        meets.then_some(Self {
+            columns_h: columns.out_h,
+            columns_w: columns.out_w,
+            tap_h: columns.kernel_h,
+            tap_w: columns.kernel_w,
+            tap_stride_h: columns.stride_h,
+            tap_stride_w: columns.stride_w,
+            pad_top: columns.pad_top,
+            pad_left: columns.pad_left,
+            ..self
+        })
+    }
+
+    /// Whether the output gradient is read from a column gradient.
+    fn reads_columns(&self) -> bool {
+        self.tap_h > 0
+    }
 }
 
 /// The override constants of the pooling kernels.
@@ -196,19 +237,107 @@ impl Params {
 pub struct PoolOverrides {
     /// Max or average.
     pub kind: PoolKind,
-    /// backward_input only: zero the gradient where the input is not positive (a fused ReLU).
-    pub mask_by_input: Option<bool>,
-    /// backward_input only: one thread per window, as windows do not overlap.
-    pub per_window: Option<bool>,
+    /// backward_input only: its options.
+    pub backward: Option<BackwardOverrides>,
+}
+
+/// The override constants of `pool2d.backward_input` beside the kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BackwardOverrides {
+    /// Zero the gradient where the input is not positive (a fused ReLU).
+    pub mask_by_input: bool,
+    /// One thread per window, as windows do not overlap.
+    pub per_window: bool,
+    /// The output gradient is a column gradient ([`Params::reading_columns`]).
+    pub columns: bool,
+    /// ... of a convolution with both strides 1.
+    pub unit_tap_stride: bool,
 }
 
 impl Overrides for PoolOverrides {
     fn constants(&self) -> Vec<(&'static str, f64)> {
         let mut constants = vec![("AVERAGE", flag(self.kind == PoolKind::Average))];
-        constants.extend(self.mask_by_input.map(|mask| ("MASK_BY_INPUT", flag(mask))));
-        constants.extend(self.per_window.map(|per| ("PER_WINDOW", flag(per))));
+        if let Some(backward) = self.backward {
+            constants.extend([
+                ("MASK_BY_INPUT", flag(backward.mask_by_input)),
+                ("PER_WINDOW", flag(backward.per_window)),
+                ("COLUMNS", flag(backward.columns)),
+                ("UNIT_TAP_STRIDE", flag(backward.unit_tap_stride)),
+            ]);
+        }
         constants
     }
+}
+
+/// What one `pool2d.backward_input` launch reads and writes.
+pub struct BackwardBuffers<'a> {
+    /// `[batch, in_h, in_w, channels]` the forward input.
+    pub x: wgpu::BufferBinding<'a>,
+    /// `[batch, out_h, out_w, channels]` the output gradient, or a column gradient.
+    pub dy: wgpu::BufferBinding<'a>,
+    /// `[batch, in_h, in_w, channels]` the input gradient.
+    pub dx: wgpu::BufferBinding<'a>,
+}
+
+/// Builds the `pool2d.backward_input` launch of `params` (reading a column gradient where
+/// [`Params::reading_columns`] made them so), masked by `x > 0` when `mask_by_input`.
+pub fn encode_backward_input(
+    ctx: &GpuContext,
+    label: &str,
+    (params, kind): (Params, PoolKind),
+    mask_by_input: bool,
+    io: BackwardBuffers<'_>,
+) -> Result<Dispatch, GpuError> {
+    let per_window = params.windows_are_disjoint();
+    let threads = if per_window {
+        params.output_len()
+    } else {
+        params.input_len()
+    };
+    let grid = grid_for(ctx, label, threads as u64, 256)?;
+    let overrides = PoolOverrides {
+        kind,
+        backward: Some(BackwardOverrides {
+            mask_by_input,
+            per_window,
+            columns: params.reads_columns(),
+            unit_tap_stride: params.tap_stride_h == 1 && params.tap_stride_w == 1,
+        }),
+    };
+    Dispatch::new(
+        ctx,
+        Kernel::Pool2dBackwardInput,
+        label,
+        &overrides,
+        &params,
+        &[io.x, io.dy, io.dx],
+        grid,
+    )
+}
+
+/// Builds col2im alone (`columns → dx`, masked by `x > 0` when `mask_by_input`): the backward
+/// of a 1×1 average pooling with stride 1 (which passes its gradient through exactly) reading
+/// its output gradient from the column gradient.
+pub fn encode_col2im(
+    ctx: &GpuContext,
+    label: &str,
+    columns: &col2im::Geometry,
+    mask_by_input: bool,
+    io: BackwardBuffers<'_>,
+) -> Result<Dispatch, GpuError> {
+    let (h, w, c) = (columns.in_h, columns.in_w, columns.in_c);
+    let identity = Params::new(
+        columns.batch as usize,
+        [h as usize, w as usize, c as usize],
+        Size2::square(1),
+        Size2::square(1),
+    )
+    .and_then(|params| params.reading_columns(columns))
+    .ok_or_else(|| GpuError::Wgpu {
+        context: label.to_string(),
+        message: format!("col2im of an empty {h}x{w}x{c} input"),
+    })?;
+    encode_backward_input(ctx, label, (identity, PoolKind::Average), mask_by_input, io)
 }
 
 /// Pooling at one batch size.
@@ -225,6 +354,10 @@ impl Op for PoolOp {
         true
     }
 
+    fn reads_column_gradient(&self) -> bool {
+        true
+    }
+
     fn encode_forward(
         &self,
         ctx: &GpuContext,
@@ -234,8 +367,7 @@ impl Op for PoolOp {
         let grid = grid_for(ctx, &label, self.params.output_len() as u64, 256)?;
         let overrides = PoolOverrides {
             kind: self.kind,
-            mask_by_input: None,
-            per_window: None,
+            backward: None,
         };
         Ok(vec![Dispatch::new(
             ctx,
@@ -256,31 +388,31 @@ impl Op for PoolOp {
         let Some(dx) = &io.dx else {
             return Ok(Vec::new());
         };
+        let io_mask = io.mask_input;
         let label = format!("{}.backward_input", io.label);
-        let per_window = self.params.windows_are_disjoint();
-        let threads = if per_window {
-            self.params.output_len()
-        } else {
-            self.params.input_len()
+        let params =
+            match &io.dy_columns {
+                Some(columns) => self.params.reading_columns(columns).ok_or_else(|| {
+                    GpuError::Wgpu {
+                        context: label.clone(),
+                        message: format!(
+                            "the column gradient's geometry {columns:?} does not meet the output"
+                        ),
+                    }
+                })?,
+                None => self.params,
+            };
+        let io = BackwardBuffers {
+            x: io.x.binding.clone(),
+            dy: io.dy.binding.clone(),
+            dx: dx.binding.clone(),
         };
-        let grid = grid_for(ctx, &label, threads as u64, 256)?;
-        let overrides = PoolOverrides {
-            kind: self.kind,
-            mask_by_input: Some(io.mask_input),
-            per_window: Some(per_window),
-        };
-        Ok(vec![Dispatch::new(
+        Ok(vec![encode_backward_input(
             ctx,
-            Kernel::Pool2dBackwardInput,
             &label,
-            &overrides,
-            &self.params,
-            &[
-                io.x.binding.clone(),
-                io.dy.binding.clone(),
-                dx.binding.clone(),
-            ],
-            grid,
+            (params, self.kind),
+            io_mask,
+            io,
         )?])
     }
 
