@@ -8,6 +8,7 @@
 mod common;
 
 use common::*;
+use gpu_cnn::gpu::LaunchProfile;
 use gpu_cnn::layers::conv2d::{cpu, ConvShape};
 use gpu_cnn::layers::matmul::{self, Epilogue, MatmulOverrides, Operands, Tile};
 use gpu_cnn::model::spec::{Padding, Size2};
@@ -59,6 +60,42 @@ fn conv2d_op_matches_cpu_on_odd_asymmetric_shapes_with_and_without_fused_relu() 
             TOLERANCE,
         );
     }
+}
+
+#[test]
+fn conv2d_op_matches_cpu_when_planned_for_a_big_gpu() {
+    let mut ctx = context();
+    let big = LaunchProfile::big_gpu();
+    ctx.plan_as(big);
+    let (mut forward_splits, mut input_splits) = (0, 0);
+    for (seed, case) in cases().iter().enumerate() {
+        let shape = shape_of(case);
+        let gemms = shape.gemms();
+        forward_splits += usize::from(gemms.forward.plan(Epilogue::BiasRelu, &big).splits() > 1);
+        input_splits +=
+            usize::from(gemms.backward_input.plan(Epilogue::ReluMask, &big).splits() > 1);
+        let sizes = (
+            shape.input_len(),
+            shape.kernel_len(),
+            shape.out_c,
+            shape.output_len(),
+        );
+        check_kernel_layer_on(
+            &ctx,
+            &format!("conv2d {case:?} on a big GPU's plan"),
+            &shape,
+            100 + seed as u64,
+            sizes,
+            |relu, x, k, b| cpu::forward(&shape, relu, x, k, b),
+            |mask, x, k, dz| cpu::backward(&shape, mask, x, k, dz),
+            TOLERANCE,
+        );
+    }
+    // Split forwards (bias, bias + ReLU) and split input gradients (masked and not) run.
+    assert!(
+        forward_splits >= 2 && input_splits >= 2,
+        "{forward_splits}, {input_splits}"
+    );
 }
 
 /// Each pass's implicit GEMM launched directly in every tile shape (the passes pick one per

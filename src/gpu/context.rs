@@ -295,12 +295,6 @@ impl GpuContext {
         self.profile = profile;
     }
 
-    /// Workgroups one launch should offer to keep this device busy
-    /// ([`LaunchProfile::target_workgroups`]).
-    pub fn target_workgroups(&self) -> u32 {
-        self.profile.target_workgroups
-    }
-
     /// Returns the first wgpu error or device loss seen since the device was opened.
     pub fn check(&self) -> Result<(), GpuError> {
         match self.failure.lock() {

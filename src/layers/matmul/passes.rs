@@ -1,12 +1,11 @@
 //! The passes of a layer with a kernel and a bias (dense, conv2d) as launches of the one GEMM:
 //! the layer chooses the GEMM sizes and operand [`Layout`] of each pass ([`KernelLayerGemms`]),
 //! this module the epilogues and the labels, from the layer's named views. The bias gradient
-//! comes with the weight gradient ([`Epilogue::ColumnSums`]).
+//! comes with the weight gradient ([`Epilogue::ColumnSums`]). Each GEMM launches as [`plan`]
+//! lays it out for the device's profile.
 
-use super::{
-    encode, encode_split_k, Epilogue, Layout, MatmulOverrides, Operands, Params, Product, Tile,
-};
-use crate::gpu::{Dispatch, GpuContext, GpuError};
+use super::{encode_plan, plan, Epilogue, GemmPlan, Layout, Operands, Params};
+use crate::gpu::{Dispatch, GpuContext, GpuError, LaunchProfile};
 use crate::layers::activation::Activation;
 use crate::layers::layer::{
     BackwardIo, CpuStep, ForwardIo, HeadShape, HostGradients, HostTensors, Op,
@@ -23,9 +22,42 @@ pub struct Gemm {
 }
 
 impl Gemm {
-    /// The tile this GEMM runs in, chosen from its sizes ([`Tile::for_product`]).
-    pub fn tile(&self) -> Tile {
-        Tile::for_product(self.params.m, self.params.n, self.params.k)
+    /// How this GEMM with `epilogue` launches on a device of `profile` ([`plan`]).
+    pub fn plan(&self, epilogue: Epilogue, profile: &LaunchProfile) -> GemmPlan {
+        plan(self.params, epilogue, profile)
+    }
+
+    /// The launches of this GEMM with `epilogue`, as planned for `ctx`'s profile.
+    pub fn encode(
+        &self,
+        ctx: &GpuContext,
+        label: &str,
+        epilogue: Epilogue,
+        operands: Operands<'_>,
+    ) -> Result<Vec<Dispatch>, GpuError> {
+        let plan = self.plan(epilogue, &ctx.profile());
+        encode_plan(ctx, label, &plan, self.layout, epilogue, operands)
+    }
+}
+
+/// The forward GEMM's epilogue with `activation` fused, if the epilogue can apply it.
+pub fn forward_epilogue(activation: Activation) -> Option<Epilogue> {
+    match activation {
+        Activation::Linear => Some(Epilogue::Bias),
+        Activation::Relu => Some(Epilogue::BiasRelu),
+        _ => None,
+    }
+}
+
+/// The weight-gradient GEMM's epilogue: the bias gradient as the column sums of dz.
+pub const BACKWARD_WEIGHT_EPILOGUE: Epilogue = Epilogue::ColumnSums;
+
+/// The input-gradient GEMM's epilogue, masked by `x > 0` when the planner fused a ReLU.
+pub fn backward_input_epilogue(mask_input: bool) -> Epilogue {
+    if mask_input {
+        Epilogue::ReluMask
+    } else {
+        Epilogue::None
     }
 }
 
@@ -57,15 +89,11 @@ impl KernelLayerGemms {
         io: &ForwardIo<'_>,
     ) -> Result<Vec<Dispatch>, GpuError> {
         let label = format!("{}.forward", io.label);
-        let epilogue = match io.activation {
-            Activation::Linear => Epilogue::Bias,
-            Activation::Relu => Epilogue::BiasRelu,
-            other => {
-                return Err(GpuError::Wgpu {
-                    context: label,
-                    message: format!("the GEMM epilogue cannot apply {other}"),
-                })
-            }
+        let Some(epilogue) = forward_epilogue(io.activation) else {
+            return Err(GpuError::Wgpu {
+                context: label,
+                message: format!("the GEMM epilogue cannot apply {}", io.activation),
+            });
         };
         let operands = Operands {
             a: io.x.binding.clone(),
@@ -75,18 +103,7 @@ impl KernelLayerGemms {
             c: io.y.binding.clone(),
             column_sums: None,
         };
-        let overrides = MatmulOverrides {
-            layout: self.forward.layout,
-            epilogue,
-            tile: self.forward.tile(),
-        };
-        Ok(vec![encode(
-            ctx,
-            &label,
-            self.forward.params,
-            overrides,
-            operands,
-        )?])
+        self.forward.encode(ctx, &label, epilogue, operands)
     }
 
     /// The weight gradient with the bias gradient as its column sums of dz (split over k when
@@ -98,27 +115,21 @@ impl KernelLayerGemms {
         io: &BackwardIo<'_>,
     ) -> Result<Vec<Dispatch>, GpuError> {
         let label = format!("{}.backward_weight", io.label);
-        let mut dispatches = encode_split_k(
-            ctx,
-            &label,
-            self.backward_weight.params,
-            self.backward_weight.layout,
-            self.backward_weight.tile(),
-            Product {
-                a: io.x.binding.clone(),
-                b: io.dy.binding.clone(),
-                c: io.grads.get(&label, "kernel")?,
-                column_sums: Some(io.grads.get(&label, "bias")?),
-            },
-        )?;
+        let operands = Operands {
+            a: io.x.binding.clone(),
+            b: io.dy.binding.clone(),
+            bias: io.x.binding.clone(),
+            mask: io.x.binding.clone(),
+            c: io.grads.get(&label, "kernel")?,
+            column_sums: Some(io.grads.get(&label, "bias")?),
+        };
+        let mut dispatches =
+            self.backward_weight
+                .encode(ctx, &label, BACKWARD_WEIGHT_EPILOGUE, operands)?;
         if let Some(dx) = &io.dx {
             let label = format!("{}.backward_input", io.label);
             let kernel = io.tensors.get(&label, "kernel")?;
-            let epilogue = if io.mask_input {
-                Epilogue::ReluMask
-            } else {
-                Epilogue::None
-            };
+            let epilogue = backward_input_epilogue(io.mask_input);
             let operands = Operands {
                 a: io.dy.binding.clone(),
                 bias: kernel.clone(),
@@ -127,18 +138,10 @@ impl KernelLayerGemms {
                 c: dx.binding.clone(),
                 column_sums: None,
             };
-            let overrides = MatmulOverrides {
-                layout: self.backward_input.layout,
-                epilogue,
-                tile: self.backward_input.tile(),
-            };
-            dispatches.push(encode(
-                ctx,
-                &label,
-                self.backward_input.params,
-                overrides,
-                operands,
-            )?);
+            dispatches.extend(
+                self.backward_input
+                    .encode(ctx, &label, epilogue, operands)?,
+            );
         }
         Ok(dispatches)
     }
