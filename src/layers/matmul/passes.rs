@@ -176,6 +176,10 @@ impl<T: KernelLayer> Op for T {
         KernelLayer::head_shape(self)
     }
 
+    fn kernel_gemms(&self) -> Option<KernelLayerGemms> {
+        Some(self.gemms())
+    }
+
     fn encode_forward(
         &self,
         ctx: &GpuContext,
