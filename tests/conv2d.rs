@@ -8,6 +8,7 @@
 mod common;
 
 use common::*;
+use gpu_cnn::gpu::LaunchProfile;
 use gpu_cnn::layers::conv2d::{cpu, ConvShape};
 use gpu_cnn::layers::matmul::passes::InputGradient;
 use gpu_cnn::layers::matmul::{self, Epilogue, MatmulOverrides, Operands, Tile, Transpose};
@@ -27,6 +28,8 @@ fn cases() -> Vec<Case> {
         (5, [28, 28, 1], 32, s(3, 3), s(1, 1), Padding::Valid),
         (2, [13, 13, 32], 64, s(3, 3), s(1, 1), Padding::Valid),
         (7, [5, 5, 3], 65, s(5, 5), s(1, 1), Padding::Same),
+        // A small `same` convolution: its implicit input gradient splits k on a big GPU.
+        (2, [4, 5, 8], 16, s(3, 3), s(1, 1), Padding::Same),
     ]
 }
 
@@ -77,6 +80,43 @@ fn conv2d_op_matches_cpu_on_odd_asymmetric_shapes_with_and_without_fused_relu() 
             TOLERANCE,
         );
     }
+}
+
+#[test]
+fn conv2d_op_matches_cpu_when_planned_for_a_big_gpu() {
+    let mut ctx = context();
+    let big = LaunchProfile::big_gpu();
+    ctx.plan_as(big);
+    let (mut forward_splits, mut input_splits) = (0, 0);
+    for (seed, case) in cases().iter().enumerate() {
+        let shape = shape_of(case);
+        let gemms = shape.gemms();
+        forward_splits += usize::from(gemms.forward.plan(Epilogue::BiasRelu, &big).splits() > 1);
+        let input = gemms.backward_input;
+        let input_plan = input.gemm().plan(input.epilogue(true), &big);
+        input_splits += usize::from(input_plan.splits() > 1);
+        let sizes = (
+            shape.input_len(),
+            shape.kernel_len(),
+            shape.out_c,
+            shape.output_len(),
+        );
+        check_kernel_layer_on(
+            &ctx,
+            &format!("conv2d {case:?} on a big GPU's plan"),
+            &shape,
+            100 + seed as u64,
+            sizes,
+            |relu, x, k, b| cpu::forward(&shape, relu, x, k, b),
+            |mask, x, k, dz| cpu::backward(&shape, mask, x, k, dz),
+            TOLERANCE,
+        );
+    }
+    // Split forwards (bias, bias + ReLU) and split input gradients (masked and not) run.
+    assert!(
+        forward_splits >= 2 && input_splits >= 2,
+        "{forward_splits}, {input_splits}"
+    );
 }
 
 /// Each pass's GEMM launched directly in every tile shape (the passes pick one per GEMM; this

@@ -7,7 +7,9 @@
 mod common;
 
 use common::*;
+use gpu_cnn::gpu::LaunchProfile;
 use gpu_cnn::layers::dense::{cpu, DenseShape};
+use gpu_cnn::layers::matmul::Epilogue;
 
 const SHAPES: [(usize, usize, usize); 5] = [
     (7, 13, 1),
@@ -41,4 +43,50 @@ fn dense_op_matches_cpu_with_and_without_fused_relu_and_mask() {
             TOLERANCE,
         );
     }
+}
+
+/// Batch, inputs, units whose forward and input-gradient GEMMs a big GPU splits over k: the
+/// `dense` preset's hidden layer at batch 32, `cnn`'s at batch 64, and odd sizes.
+const SPLIT_SHAPES: [(usize, usize, usize); 4] =
+    [(32, 784, 128), (64, 576, 64), (33, 777, 61), (7, 129, 300)];
+
+#[test]
+fn dense_op_matches_cpu_when_planned_for_a_big_gpu() {
+    let mut ctx = context();
+    let big = LaunchProfile::big_gpu();
+    ctx.plan_as(big);
+    let (mut forward_splits, mut input_splits) = (0, 0);
+    for (seed, &(rows, inputs, units)) in SPLIT_SHAPES.iter().enumerate() {
+        let shape = DenseShape {
+            rows,
+            inputs,
+            units,
+        };
+        let gemms = shape.gemms();
+        forward_splits += usize::from(gemms.forward.plan(Epilogue::BiasRelu, &big).splits() > 1);
+        input_splits += usize::from(
+            gemms
+                .backward_input
+                .gemm()
+                .plan(Epilogue::ReluMask, &big)
+                .splits()
+                > 1,
+        );
+        check_kernel_layer_on(
+            &ctx,
+            &format!("dense {shape:?} on a big GPU's plan"),
+            &shape,
+            100 + seed as u64,
+            (rows * inputs, inputs * units, units, rows * units),
+            |relu, x, k, b| cpu::forward(shape, relu, x, k, b),
+            |mask, x, k, dz| cpu::backward(shape, mask, x, k, dz),
+            TOLERANCE,
+        );
+    }
+    // The cases cover split forwards (bias, bias + ReLU) and split input gradients (masked
+    // and not).
+    assert!(
+        forward_splits >= 3 && input_splits >= 2,
+        "{forward_splits}, {input_splits}"
+    );
 }

@@ -1,6 +1,6 @@
 //! `matmul.forward` against the reference GEMM on random shapes (odd, not multiples of any
 //! tile shape or the 16-deep k slice), every tile shape, every transpose and every epilogue,
-//! whole and split over k.
+//! whole and split over k (the epilogue then applied by `matmul.sum_splits` after the sum).
 //!
 //! Tolerance: |gpu − cpu| ≤ 1e-4 + 1e-4·|cpu| (the kernel sums with fma, the reference without;
 //! inputs are uniform in [−1, 1], so the rounding difference stays far below this).
@@ -8,10 +8,11 @@
 mod common;
 
 use common::*;
-use gpu_cnn::gpu::{Dispatch, GpuContext};
+use gpu_cnn::gpu::{Dispatch, GpuContext, LaunchProfile};
 use gpu_cnn::layers::bias;
 use gpu_cnn::layers::matmul::{
-    self, cpu, Epilogue, Layout, MatmulOverrides, Operands, Params, Product, Tile, Transpose,
+    self, cpu, Epilogue, GemmPlan, Layout, MatmulOverrides, Operands, Params, SumIo, SumParams,
+    Tile, Transpose,
 };
 
 const SHAPES: [(usize, usize, usize); 6] = [
@@ -185,42 +186,151 @@ fn split_k_matmul_sums_partials_to_the_cpu_result() {
 }
 
 #[test]
-fn encode_split_k_matches_cpu_on_this_device() {
+fn encode_plan_matches_cpu_on_this_device_and_on_a_big_gpus_plan() {
     let ctx = context();
-    for (seed, &(m, n, k)) in [(9, 32, 5000), (70, 3, 4099)].iter().enumerate() {
-        let params = Params::new(m, n, k);
-        let tile = Tile::for_product(m as u32, n as u32, k as u32);
-        let mut rng = rng(900 + seed as u64);
-        let a = uniform(&mut rng, k * m, -1.0, 1.0);
-        let b = uniform(&mut rng, k * n, -1.0, 1.0);
-        let transpose = Transpose { a: true, b: false };
-        let expected = cpu::forward(&params, transpose, Epilogue::None, &a, &b, &[], &[]);
-        let (a_buf, b_buf) = (upload(&ctx, "a", &a), upload(&ctx, "b", &b));
-        let c = poisoned(&ctx, "c", m * n);
-        let splits = params.split_k(ctx.target_workgroups(), tile).splits();
-        let dispatches = matmul::encode_split_k(
-            &ctx,
-            "test.split",
-            params,
-            Layout::Matrices(transpose),
-            tile,
-            Product {
-                a: a_buf.as_entire_buffer_binding(),
-                b: b_buf.as_entire_buffer_binding(),
+    let shapes = [(9, 32, 5000), (70, 3, 4099)];
+    // A product with no column sums splits only on a GPU (on lavapipe only weight gradients
+    // do).
+    for profile in [ctx.profile(), LaunchProfile::big_gpu()] {
+        for (seed, &(m, n, k)) in shapes.iter().enumerate() {
+            let params = Params::new(m, n, k);
+            let plan = matmul::plan(params, Epilogue::None, &profile);
+            assert_eq!(
+                plan.splits() > 1,
+                !profile.cpu_adapter,
+                "{m}x{n}x{k} {profile:?}"
+            );
+            let mut rng = rng(900 + seed as u64);
+            let a = uniform(&mut rng, k * m, -1.0, 1.0);
+            let b = uniform(&mut rng, k * n, -1.0, 1.0);
+            let transpose = Transpose { a: true, b: false };
+            let expected = cpu::forward(&params, transpose, Epilogue::None, &a, &b, &[], &[]);
+            let (a_buf, b_buf) = (upload(&ctx, "a", &a), upload(&ctx, "b", &b));
+            let c = poisoned(&ctx, "c", m * n);
+            let dispatches = matmul::encode_plan(
+                &ctx,
+                "test.split",
+                &plan,
+                Layout::Matrices(transpose),
+                Epilogue::None,
+                operands([&a_buf, &b_buf, &a_buf, &a_buf], &c),
+            )
+            .expect("dispatch");
+            let splits = plan.splits();
+            let expected_launches = if splits > 1 { 2 } else { 1 };
+            assert_eq!(dispatches.len(), expected_launches, "{splits} splits");
+            assert_eq!(
+                dispatches[0].workgroups(),
+                plan.grid,
+                "the plan's grid runs"
+            );
+            run(&ctx, &dispatches, None);
+            let what = format!("matmul {m}x{n}x{k} planned for {profile:?} ({splits} splits)");
+            assert_close(&what, &read(&ctx, &c, m * n), &expected, 1e-3, 1e-4);
+        }
+    }
+}
+
+/// `a`, `b`, `bias`, `mask` → `c`, with no column sums.
+fn operands<'a>([a, b, bias, mask]: [&'a wgpu::Buffer; 4], c: &'a wgpu::Buffer) -> Operands<'a> {
+    Operands {
+        a: a.as_entire_buffer_binding(),
+        b: b.as_entire_buffer_binding(),
+        bias: bias.as_entire_buffer_binding(),
+        mask: mask.as_entire_buffer_binding(),
+        c: c.as_entire_buffer_binding(),
+        column_sums: None,
+    }
+}
+
+#[test]
+fn split_k_applies_every_epilogue_after_the_sum() {
+    let ctx = context();
+    // Odd sizes, k not a multiple of the split or the 16-deep slice.
+    let shapes = [(7, 13, 100), (33, 129, 784), (3, 200, 97), (65, 10, 51)];
+    for (s, &(m, n, k)) in shapes.iter().enumerate() {
+        for (e, &epilogue) in EPILOGUES.iter().enumerate() {
+            let tile = Tile::ALL[(s + e) % Tile::ALL.len()];
+            let transpose = TRANSPOSES[(s + 2 * e) % TRANSPOSES.len()];
+            let mut rng = rng((1100 + s * 10 + e) as u64);
+            let a = uniform(&mut rng, m * k, -1.0, 1.0);
+            let b = uniform(&mut rng, k * n, -1.0, 1.0);
+            let bias = uniform(&mut rng, n, -1.0, 1.0);
+            let mask = uniform(&mut rng, m * n, -1.0, 1.0);
+            let params = Params::new(m, n, k);
+            let expected = cpu::forward(&params, transpose, epilogue, &a, &b, &bias, &mask);
+            // Two-slice splits, as a big GPU's plan splits its shortest.
+            let plan = GemmPlan::new(
+                Params {
+                    k_chunk: 32,
+                    ..params
+                },
+                tile,
+            );
+            assert!(plan.splits() > 1, "{m}x{n}x{k} should split");
+            let (a_buf, b_buf) = (upload(&ctx, "a", &a), upload(&ctx, "b", &b));
+            let (bias_buf, mask_buf) = (upload(&ctx, "bias", &bias), upload(&ctx, "mask", &mask));
+            let c = poisoned(&ctx, "c", m * n);
+            let dispatches = matmul::encode_plan(
+                &ctx,
+                "test.split_epilogue",
+                &plan,
+                Layout::Matrices(transpose),
+                epilogue,
+                operands([&a_buf, &b_buf, &bias_buf, &mask_buf], &c),
+            )
+            .expect("dispatch");
+            assert_eq!(dispatches.len(), 2, "product and sum");
+            run(&ctx, &dispatches, None);
+            let what = format!(
+                "split-k matmul {m}x{n}x{k} {transpose:?} {epilogue:?} {tile:?} ({} splits)",
+                plan.splits()
+            );
+            assert_close(&what, &read(&ctx, &c, m * n), &expected, 1e-3, 1e-4);
+        }
+    }
+}
+
+#[test]
+fn sum_splits_matches_cpu_with_every_epilogue_on_odd_shapes() {
+    let ctx = context();
+    // Elements not a multiple of the 256 threads of a workgroup; one split and many.
+    let shapes = [
+        (1, 1, 1),
+        (7, 13, 3),
+        (33, 129, 25),
+        (3, 200, 1),
+        (65, 10, 271),
+    ];
+    for (s, &(splits, m, n)) in shapes.iter().enumerate() {
+        for (e, &epilogue) in EPILOGUES.iter().enumerate() {
+            let mut rng = rng((1300 + s * 10 + e) as u64);
+            let partials = uniform(&mut rng, splits * m * n, -1.0, 1.0);
+            let bias = uniform(&mut rng, n, -1.0, 1.0);
+            let mask = uniform(&mut rng, m * n, -1.0, 1.0);
+            let params = SumParams {
+                splits: splits as u32,
+                m: m as u32,
+                n: n as u32,
+                ..Default::default()
+            };
+            let expected = cpu::sum_splits(&params, epilogue, &partials, &bias, &mask);
+            let partials_buf = upload(&ctx, "partials", &partials);
+            let (bias_buf, mask_buf) = (upload(&ctx, "bias", &bias), upload(&ctx, "mask", &mask));
+            let c = poisoned(&ctx, "c", m * n);
+            let io = SumIo {
+                partials: partials_buf.as_entire_buffer_binding(),
+                bias: bias_buf.as_entire_buffer_binding(),
+                mask: mask_buf.as_entire_buffer_binding(),
                 c: c.as_entire_buffer_binding(),
-                column_sums: None,
-            },
-        )
-        .expect("dispatch");
-        let expected_launches = if splits > 1 { 2 } else { 1 };
-        assert_eq!(
-            dispatches.len(),
-            expected_launches,
-            "product (and sum of {splits} partials)"
-        );
-        run(&ctx, &dispatches, None);
-        let what = format!("split-k matmul {m}x{n}x{k} on this device ({splits} splits)");
-        assert_close(&what, &read(&ctx, &c, m * n), &expected, 1e-3, 1e-4);
+            };
+            let dispatch = matmul::encode_sum_splits(&ctx, "test.sum_splits", params, epilogue, io)
+                .expect("dispatch");
+            run(&ctx, &[dispatch], None);
+            // The kernel sums in the reference's order: bit for bit.
+            let what = format!("matmul.sum_splits {splits}x{m}x{n} {epilogue:?}");
+            assert_close(&what, &read(&ctx, &c, m * n), &expected, 0.0, 0.0);
+        }
     }
 }
 

@@ -341,6 +341,7 @@ fn every_uniform_and_storage_struct_matches_its_rust_mirror() {
             out_w: u32, out_c: u32, kernel_h: u32, kernel_w: u32, stride_h: u32, stride_w: u32,
             pad_top: u32, pad_left: u32,
         })),
+        (Kernel::MatmulSumSplits, "Params", rust_layout!(matmul::SumParams { splits: u32, m: u32, n: u32, _pad0: u32 })),
         (Kernel::Pool2dForward, "Params", pool),
         (Kernel::Pool2dBackwardInput, "Params", pool),
         (Kernel::BiasBackward, "Params", rust_layout!(bias::Params { rows: u32, cols: u32, tail_len: u32, _pad0: u32 })),

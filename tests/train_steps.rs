@@ -11,7 +11,7 @@ use common::*;
 use gpu_cnn::data::{
     bundled_mnist_dir, epoch_order, load_dir, split_validation, Dataset, MnistSplits,
 };
-use gpu_cnn::gpu::GpuContext;
+use gpu_cnn::gpu::{GpuContext, LaunchProfile};
 use gpu_cnn::layers::conv2d::Conv2D;
 use gpu_cnn::layers::dense::Dense;
 use gpu_cnn::layers::flatten::Flatten;
@@ -49,8 +49,12 @@ fn dense(hidden: usize) -> ModelSpec {
 
 /// Trains `epochs` epochs on the GPU and the same steps on the CPU; compares after each epoch.
 fn golden(data: &MnistSplits, spec: ModelSpec, config: TrainConfig) {
-    let ctx = context();
-    let mut trainer = Trainer::new(&ctx, spec, data, config.clone()).expect("trainer");
+    golden_on(&context(), data, spec, config);
+}
+
+/// [`golden`] on `ctx` (which may plan as another device would).
+fn golden_on(ctx: &GpuContext, data: &MnistSplits, spec: ModelSpec, config: TrainConfig) {
+    let mut trainer = Trainer::new(ctx, spec, data, config.clone()).expect("trainer");
     let network = trainer.network();
     let layouts = network.layouts();
     let check_layouts = layouts.clone();
@@ -199,6 +203,29 @@ fn golden_run_matches_cpu_on_mnist_with_the_lecture_model() {
             ..Default::default()
         },
     );
+}
+
+#[test]
+fn golden_run_matches_cpu_with_a_big_gpus_plan_of_cnn_and_dense() {
+    // The plans the launch-plan test checks (cnn at batch 64, dense at batch 32), split-K
+    // forwards and input gradients included, run here on lavapipe.
+    let mut ctx = context();
+    ctx.plan_as(LaunchProfile::big_gpu());
+    let mnist = load_dir(&bundled_mnist_dir()).expect("bundled MNIST");
+    let data = MnistSplits {
+        train: take(&mnist.train, 64),
+        test: take(&mnist.test, 10),
+    };
+    for (name, batch_size) in [("cnn", 64), ("dense", 32)] {
+        let config = TrainConfig {
+            epochs: 1,
+            batch_size,
+            validation_split: 0.0,
+            seed: 12,
+            ..Default::default()
+        };
+        golden_on(&ctx, &data, preset(name).expect("preset"), config);
+    }
 }
 
 /// Takes the first `n` samples of `d`.

@@ -10,6 +10,7 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
 use super::pipeline_cache::DiskCache;
+use super::profile::LaunchProfile;
 use super::{GpuError, KernelCache};
 
 /// How the user asked for a device (`--device`).
@@ -101,6 +102,8 @@ pub struct GpuContext {
     /// Every pipeline and bind-group layout, built once and shared by every network, trainer
     /// and evaluator on this device (so `compare` compiles each kernel once).
     pub kernels: KernelCache,
+    /// What launch planning assumes about this device ([`GpuContext::profile`]).
+    profile: LaunchProfile,
     /// The driver's compiled pipelines, loaded from and saved to disk where supported.
     pipeline_cache: Option<DiskCache>,
     /// The first uncaptured wgpu error or device loss, if any (checked after each submit).
@@ -254,6 +257,7 @@ impl GpuContext {
         log::info!("using [{}] {}", info.backend.to_str(), info.name);
         Ok(Self {
             kernels: KernelCache::new(&device),
+            profile: LaunchProfile::new(info.device_type, &limits),
             pipeline_cache: DiskCache::open(&device, &info),
             device,
             queue,
@@ -278,13 +282,17 @@ impl GpuContext {
         )
     }
 
-    /// Workgroups one launch should offer to keep this device busy: a GPU has many compute
-    /// units, a CPU adapter (lavapipe) a few cores that extra workgroups only slow down.
-    pub fn target_workgroups(&self) -> u32 {
-        match self.info.device_type {
-            wgpu::DeviceType::Cpu => 4,
-            _ => 256,
-        }
+    /// What launch planning assumes about this device: derived from its adapter type and
+    /// limits, unless [`GpuContext::plan_as`] replaced it.
+    pub fn profile(&self) -> LaunchProfile {
+        self.profile
+    }
+
+    /// Plans every later launch as for `profile` instead of this adapter's own, so a test can
+    /// run a big GPU's plan on lavapipe. The device's real limits still bound every buffer and
+    /// dispatch.
+    pub fn plan_as(&mut self, profile: LaunchProfile) {
+        self.profile = profile;
     }
 
     /// Returns the first wgpu error or device loss seen since the device was opened.

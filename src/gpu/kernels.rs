@@ -26,6 +26,8 @@ pub enum Kernel {
     GatherForward,
     /// `shaders/matmul/forward.wgsl`: tiled `C = op(A)·op(B)` with a fused epilogue.
     MatmulForward,
+    /// `shaders/matmul/sum_splits.wgsl`: split-K partials summed in order, then the epilogue.
+    MatmulSumSplits,
     /// `shaders/bias/backward.wgsl`: column sums of an output gradient.
     BiasBackward,
     /// `shaders/pool2d/forward.wgsl`: max or average pooling.
@@ -58,6 +60,7 @@ impl Kernel {
         match self {
             Self::GatherForward => "gather.forward",
             Self::MatmulForward => "matmul.forward",
+            Self::MatmulSumSplits => "matmul.sum_splits",
             Self::BiasBackward => "bias.backward",
             Self::Pool2dForward => "pool2d.forward",
             Self::Pool2dBackwardInput => "pool2d.backward_input",
@@ -77,6 +80,7 @@ impl Kernel {
         match self {
             Self::GatherForward => "gather_forward",
             Self::MatmulForward => "matmul_forward",
+            Self::MatmulSumSplits => "matmul_sum_splits",
             Self::BiasBackward => "bias_backward",
             Self::Pool2dForward => "pool2d_forward",
             Self::Pool2dBackwardInput => "pool2d_backward_input",
@@ -96,6 +100,7 @@ impl Kernel {
         match self {
             Self::GatherForward => include_str!("../../shaders/gather/forward.wgsl"),
             Self::MatmulForward => include_str!("../../shaders/matmul/forward.wgsl"),
+            Self::MatmulSumSplits => include_str!("../../shaders/matmul/sum_splits.wgsl"),
             Self::BiasBackward => include_str!("../../shaders/bias/backward.wgsl"),
             Self::Pool2dForward => include_str!("../../shaders/pool2d/forward.wgsl"),
             Self::Pool2dBackwardInput => {
@@ -125,6 +130,8 @@ impl Kernel {
             Self::GatherForward => &[Read, Read, Read, ReadWrite, ReadWrite],
             // a, b, bias, mask → c
             Self::MatmulForward => &[Read, Read, Read, Read, ReadWrite, ReadWrite],
+            // partials, bias, mask → c
+            Self::MatmulSumSplits => &[Read, Read, Read, ReadWrite],
             // gradient → bias gradient
             Self::BiasBackward => &[Read, ReadWrite, ReadWrite],
             // x → y
@@ -172,9 +179,10 @@ impl Kernel {
     }
 
     /// Every kernel, for validation and warm-up.
-    pub const ALL: [Kernel; 13] = [
+    pub const ALL: [Kernel; 14] = [
         Self::GatherForward,
         Self::MatmulForward,
+        Self::MatmulSumSplits,
         Self::BiasBackward,
         Self::Pool2dForward,
         Self::Pool2dBackwardInput,

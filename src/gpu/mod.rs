@@ -1,5 +1,6 @@
 //! Everything that talks to wgpu directly: the device context, the pipeline cache, buffers,
-//! the parameter slab, the per-step table and the metrics readback.
+//! the parameter slab, the per-step table and the metrics readback; and the launch profile,
+//! the plain value of a device's facts that planning reads without one.
 //!
 //! Layers never pick a device: every function here takes the [`GpuContext`] it works on.
 
@@ -8,6 +9,7 @@ pub mod context;
 pub mod dispatch;
 pub mod kernels;
 pub mod pipeline_cache;
+pub mod profile;
 pub mod readback;
 pub mod slab;
 pub mod step_table;
@@ -15,6 +17,7 @@ pub mod step_table;
 pub use context::{AdapterSummary, DeviceSelector, GpuContext};
 pub use dispatch::Dispatch;
 pub use kernels::{Kernel, KernelCache};
+pub use profile::LaunchProfile;
 
 use thiserror::Error;
 

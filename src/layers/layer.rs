@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use super::activation::Activation;
 use super::col2im;
+use super::matmul::passes::KernelLayerGemms;
 use super::shape::Shape;
 use crate::gpu::{Dispatch, GpuContext, GpuError};
 
@@ -262,6 +263,11 @@ pub trait Op {
     /// Its sizes where it is a Dense layer the loss launch can run as the classifier head
     /// (`softmax_xent::Head`); `None` for every other op.
     fn head_shape(&self) -> Option<HeadShape> {
+        None
+    }
+    /// Its GEMMs where it is a layer with a kernel and a bias (dense, conv2d), so a plan's
+    /// launches can be listed with no device; `None` for every other op.
+    fn kernel_gemms(&self) -> Option<KernelLayerGemms> {
         None
     }
 

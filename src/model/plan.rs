@@ -16,9 +16,12 @@
 use super::shape::LayerInfo;
 use super::spec::{Activation, LayerSpec};
 use super::ModelError;
+use crate::gpu::LaunchProfile;
 use crate::layers::activation::ActivationLayer;
 use crate::layers::col2im;
 use crate::layers::layer::{Layer, Op, Pass};
+use crate::layers::matmul::passes::{forward_epilogue, Gemm, BACKWARD_WEIGHT_EPILOGUE};
+use crate::layers::matmul::{Epilogue, GemmPlan};
 use crate::layers::shape::Shape;
 
 /// Which optimisations the planner applies.
@@ -207,4 +210,75 @@ fn fuse_col2im(nodes: &[Node], steps: &mut [Step]) {
             steps[before].dy_columns = Some(geometry);
         }
     }
+}
+
+/// One GEMM launch of a plan, as the layers' encoders run it on a device of some profile.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GemmLaunch {
+    /// The launch's label (`conv2d_1.forward`).
+    pub label: String,
+    /// Its sizes and how it reads its operands.
+    pub gemm: Gemm,
+    /// What happens to each sum.
+    pub epilogue: Epilogue,
+    /// Its tile, k split and grid.
+    pub plan: GemmPlan,
+}
+
+impl GemmLaunch {
+    /// Floating-point operations of the product, `2·m·n·k`.
+    pub fn flops(&self) -> u64 {
+        let params = &self.gemm.params;
+        2 * u64::from(params.m) * u64::from(params.n) * u64::from(params.k)
+    }
+}
+
+/// Every GEMM launch of `nodes` run as `steps`, planned for `profile`, in the order the
+/// network encodes them: the forwards, then (in training) each layer's weight and input
+/// gradients in reverse. The head's passes run inside the loss launch and are not listed.
+pub fn gemm_launches(
+    nodes: &[Node],
+    steps: &[Step],
+    head: Option<usize>,
+    training: bool,
+    profile: &LaunchProfile,
+) -> Vec<GemmLaunch> {
+    let runs = |i: usize| steps[i].pass == Pass::Kernel && head != Some(i);
+    let launch = |i: usize, pass: &str, gemm: Gemm, epilogue: Epilogue| GemmLaunch {
+        label: format!("{}.{pass}", nodes[i].label),
+        gemm,
+        epilogue,
+        plan: gemm.plan(epilogue, profile),
+    };
+    let mut launches = Vec::new();
+    for (i, node) in nodes.iter().enumerate().filter(|&(i, _)| runs(i)) {
+        let gemms = node.op.kernel_gemms();
+        // An activation the epilogue cannot apply is an error when encoding, not a launch.
+        let epilogue = forward_epilogue(steps[i].activation);
+        if let (Some(gemms), Some(epilogue)) = (gemms, epilogue) {
+            launches.push(launch(i, "forward", gemms.forward, epilogue));
+        }
+    }
+    if !training {
+        return launches;
+    }
+    for (i, node) in nodes.iter().enumerate().rev().filter(|&(i, _)| runs(i)) {
+        let Some(gemms) = node.op.kernel_gemms() else {
+            continue;
+        };
+        let weight = gemms.backward_weight;
+        launches.push(launch(
+            i,
+            "backward_weight",
+            weight,
+            BACKWARD_WEIGHT_EPILOGUE,
+        ));
+        // The batch has no gradient: a layer with no kernel before it has no input gradient.
+        if steps[..i].iter().any(|step| step.pass == Pass::Kernel) {
+            let input = gemms.backward_input;
+            let epilogue = input.epilogue(steps[i].mask_input);
+            launches.push(launch(i, "backward_input", input.gemm(), epilogue));
+        }
+    }
+    launches
 }

@@ -222,25 +222,41 @@ pub fn check_kernel_layer(
     what: &str,
     op: &dyn Op,
     seed: u64,
-    (x_len, kernel_len, units, y_len): (usize, usize, usize, usize),
+    sizes: (usize, usize, usize, usize),
     forward: impl Fn(bool, &[f32], &[f32], &[f32]) -> Vec<f32>,
     backward: impl Fn(bool, &[f32], &[f32], &[f32]) -> gpu_cnn::layers::Gradients,
     tolerance: Tolerance,
 ) {
     let ctx = context();
+    check_kernel_layer_on(&ctx, what, op, seed, sizes, forward, backward, tolerance);
+}
+
+/// [`check_kernel_layer`] on `ctx` (which may plan as another device would,
+/// [`GpuContext::plan_as`]).
+#[allow(clippy::too_many_arguments)]
+pub fn check_kernel_layer_on(
+    ctx: &GpuContext,
+    what: &str,
+    op: &dyn Op,
+    seed: u64,
+    (x_len, kernel_len, units, y_len): (usize, usize, usize, usize),
+    forward: impl Fn(bool, &[f32], &[f32], &[f32]) -> Vec<f32>,
+    backward: impl Fn(bool, &[f32], &[f32], &[f32]) -> gpu_cnn::layers::Gradients,
+    tolerance: Tolerance,
+) {
     let Tolerance { atol, rtol } = tolerance;
     let mut rng = rng(seed);
     let x = uniform(&mut rng, x_len, -1.0, 1.0);
     let kernel = uniform(&mut rng, kernel_len, -1.0, 1.0);
     let bias = uniform(&mut rng, units, -1.0, 1.0);
-    let tensors = Uploaded::new(&ctx, &[("kernel", &kernel), ("bias", &bias)]);
+    let tensors = Uploaded::new(ctx, &[("kernel", &kernel), ("bias", &bias)]);
     for relu in [false, true] {
         let activation = if relu {
             Activation::Relu
         } else {
             Activation::Linear
         };
-        let gpu = op_forward(&ctx, op, &x, &tensors, y_len, activation);
+        let gpu = op_forward(ctx, op, &x, &tensors, y_len, activation);
         let cpu = forward(relu, &x, &kernel, &bias);
         assert_close(
             &format!("{what} forward relu {relu}"),
@@ -254,7 +270,7 @@ pub fn check_kernel_layer(
     let dz = uniform(&mut rng, y_len, -1.0, 1.0);
     for mask in [false, true] {
         let grads = [("kernel", kernel_len), ("bias", units)];
-        let (dx, gpu) = op_backward(&ctx, op, &x, &dz, &tensors, &grads, mask);
+        let (dx, gpu) = op_backward(ctx, op, &x, &dz, &tensors, &grads, mask);
         let cpu = backward(mask, &x, &kernel, &dz);
         let what = format!("{what} backward mask {mask}");
         assert_close(&format!("{what}: input"), &dx, &cpu.input, atol, rtol);

@@ -24,7 +24,7 @@ pub struct Params {
 }
 
 /// Columns one workgroup of `bias.backward` covers.
-const COLS_PER_GROUP: u32 = 16;
+pub const COLS_PER_GROUP: u32 = 16;
 
 /// What `bias.backward` reads and writes.
 pub struct Io<'a> {

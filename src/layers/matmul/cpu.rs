@@ -1,6 +1,6 @@
 //! Reference GEMM: plain triple loop, same operands and epilogues as the kernel.
 
-use super::{Epilogue, Params, Transpose};
+use super::{Epilogue, Params, SumParams, Transpose};
 
 /// `C [M, N] = epilogue(op(A) · op(B))`; `bias` is `[N]`, `mask` `[M, N]` (either may be empty
 /// when its epilogue is not used).
@@ -46,4 +46,38 @@ pub fn forward(
         }
     }
     c
+}
+
+/// `C [M, N] = epilogue(Σ_z partials[z, M, N])`, summed from split 0 up as
+/// `matmul.sum_splits` does; `bias` is `[N]`, `mask` `[M, N]` (either may be empty when its
+/// epilogue is not used).
+pub fn sum_splits(
+    params: &SumParams,
+    epilogue: Epilogue,
+    partials: &[f32],
+    bias: &[f32],
+    mask: &[f32],
+) -> Vec<f32> {
+    let (splits, n) = (params.splits as usize, params.n as usize);
+    let len = params.m as usize * n;
+    (0..len)
+        .map(|index| {
+            let mut sum = 0.0f32;
+            for split in 0..splits {
+                sum += partials[split * len + index];
+            }
+            match epilogue {
+                Epilogue::None | Epilogue::ColumnSums => sum,
+                Epilogue::Bias => sum + bias[index % n],
+                Epilogue::BiasRelu => (sum + bias[index % n]).max(0.0),
+                Epilogue::ReluMask => {
+                    if mask[index] > 0.0 {
+                        sum
+                    } else {
+                        0.0
+                    }
+                }
+            }
+        })
+        .collect()
 }

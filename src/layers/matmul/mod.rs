@@ -5,12 +5,16 @@
 
 pub mod cpu;
 pub mod passes;
+pub mod plan;
+pub mod split;
+
+pub use plan::{plan, GemmPlan};
+pub use split::{encode_plan, encode_sum_splits, SumIo, SumParams};
 
 use bytemuck::{Pod, Zeroable};
 
 use crate::gpu::kernels::{flag, Overrides};
 use crate::gpu::{buffers, Dispatch, GpuContext, GpuError, Kernel};
-use crate::layers::bias;
 
 /// Mirrors `struct Params` of `shaders/matmul/forward.wgsl`.
 #[repr(C)]
@@ -62,6 +66,14 @@ impl Params {
         }
     }
 
+    /// These parameters summed over the whole of k in one split.
+    pub fn unsplit(self) -> Self {
+        Self {
+            k_chunk: self.k.next_multiple_of(TILE_K).max(TILE_K),
+            ..self
+        }
+    }
+
     /// Number of k splits (the grid's z size).
     pub fn splits(&self) -> u32 {
         self.k.div_ceil(self.k_chunk).max(1)
@@ -69,8 +81,9 @@ impl Params {
 
     /// These parameters with the k range split so that a product with few output tiles (of
     /// shape `tile`) still gives the device `target_workgroups` workgroups, each summing at least
-    /// [`MIN_SPLIT_K`] terms. Depends on the shape and the target alone, so runs on one
-    /// adapter are reproducible.
+    /// [`MIN_SPLIT_K`] terms: how a CPU adapter's plan splits weight gradients
+    /// ([`plan::plan`]). Depends on the shape and the target alone, so runs on one adapter are
+    /// reproducible.
     pub fn split_k(self, target_workgroups: u32, tile: Tile) -> Self {
         let tiles = tile.count(self.m, self.n);
         let splits = (target_workgroups / tiles.max(1))
@@ -213,20 +226,24 @@ impl Tile {
     /// times the loads per multiply-add. A pure function of the sizes, so a run is
     /// reproducible on any adapter.
     pub fn for_product(m: u32, n: u32, k: u32) -> Self {
-        let cost = |tile: Self| {
-            let per_tile = tile.rows() * tile.cols() + STAGING_COST * (tile.rows() + tile.cols());
-            u64::from(tile.count(m, n)) * u64::from(per_tile)
-        };
         // SHAPES is ordered largest first and `min_by_key` keeps the first of equal keys.
         let shape = Self::SHAPES
             .into_iter()
-            .min_by_key(|&tile| cost(tile))
+            .min_by_key(|&tile| tile.cost(m, n))
             .unwrap_or(Self::M64_N64);
         if k <= SHORT_K {
             shape
         } else {
             shape.in_large_blocks()
         }
+    }
+
+    /// What one k step of an `m × n` product costs in this tile's shape, in multiply-adds:
+    /// each tile's `rows · cols` (padding included) plus [`STAGING_COST`] for each of the
+    /// `rows + cols` operand values it stages ([`Tile::for_product`]'s model).
+    pub fn cost(self, m: u32, n: u32) -> u64 {
+        let per_tile = self.rows() * self.cols() + STAGING_COST * (self.rows() + self.cols());
+        u64::from(self.count(m, n)) * u64::from(per_tile)
     }
 }
 
@@ -285,13 +302,15 @@ const TILE_K: u32 = 16;
 /// f32 division, exact below 2^21 whatever the device's division error (k indices run a
 /// slice past k).
 pub const MAX_IMPLICIT_K: u32 = (1 << 21) - TILE_K;
-/// Fewest terms one split sums.
+/// Fewest terms one split sums on a CPU adapter ([`Params::split_k`]; a GPU's plan takes
+/// [`plan::GPU_MIN_SPLIT_K`]).
 pub const MIN_SPLIT_K: u32 = 256;
-/// Most splits of one product.
+/// Most splits of one product on a CPU adapter ([`plan::GPU_MAX_SPLITS`] on a GPU).
 const MAX_SPLITS: u32 = 64;
 
 /// The operands of one launch; `bias` and `mask` are read only by the epilogues that use them
 /// (pass any read-only buffer otherwise).
+#[derive(Clone, Debug)]
 pub struct Operands<'a> {
     /// Left operand.
     pub a: wgpu::BufferBinding<'a>,
@@ -308,7 +327,8 @@ pub struct Operands<'a> {
     pub column_sums: Option<wgpu::BufferBinding<'a>>,
 }
 
-/// Builds one `matmul.forward` launch.
+/// Builds one `matmul.forward` launch of `params` in tiles of `overrides.tile`, split as
+/// `params.k_chunk` says (over the grid [`plan::grid`] gives).
 pub fn encode(
     ctx: &GpuContext,
     label: &str,
@@ -332,95 +352,8 @@ pub fn encode(
             operands.c,
             column_sums,
         ],
-        [
-            params.n.div_ceil(overrides.tile.cols()),
-            params.m.div_ceil(overrides.tile.rows()),
-            params.splits(),
-        ],
+        plan::grid(&params, overrides.tile),
     )
-}
-
-/// The operands of a plain product `c = opA(a) · opB(b)`.
-pub struct Product<'a> {
-    /// Left operand.
-    pub a: wgpu::BufferBinding<'a>,
-    /// Right operand.
-    pub b: wgpu::BufferBinding<'a>,
-    /// The result.
-    pub c: wgpu::BufferBinding<'a>,
-    /// Where the column sums of opB go ([`Epilogue::ColumnSums`]), if wanted.
-    pub column_sums: Option<wgpu::BufferBinding<'a>>,
-}
-
-/// Builds `C = opA · opB` (no epilogue, or the column sums of opB when the product asks for
-/// them) in tiles of `tile`, split over k as [`Params::split_k`] decides for this device
-/// ([`GpuContext::target_workgroups`]): one launch writing `c` (and the sums) directly, or one
-/// writing `[splits, M (+1), N]` partials plus the `bias.backward` launch that sums them into
-/// `c` (and the sums) in a fixed order.
-pub fn encode_split_k(
-    ctx: &GpuContext,
-    label: &str,
-    params: Params,
-    layout: Layout,
-    tile: Tile,
-    product: Product<'_>,
-) -> Result<Vec<Dispatch>, GpuError> {
-    let params = params.split_k(ctx.target_workgroups(), tile);
-    let splits = params.splits();
-    let with_sums = product.column_sums.is_some();
-    let epilogue = if with_sums {
-        Epilogue::ColumnSums
-    } else {
-        Epilogue::None
-    };
-    let overrides = MatmulOverrides {
-        layout,
-        epilogue,
-        tile,
-    };
-    if splits == 1 {
-        let operands = Operands {
-            bias: product.a.clone(),
-            mask: product.a.clone(),
-            a: product.a,
-            b: product.b,
-            c: product.c,
-            column_sums: product.column_sums,
-        };
-        return Ok(vec![encode(ctx, label, params, overrides, operands)?]);
-    }
-    let rows = params.m + u32::from(with_sums);
-    let len = u64::from(splits) * u64::from(rows) * u64::from(params.n);
-    let partials = buffers::storage(
-        ctx,
-        &format!("{label}.partials [{splits}, {rows}, {}]", params.n),
-        len * 4,
-    )?;
-    let operands = Operands {
-        bias: product.a.clone(),
-        mask: product.a.clone(),
-        a: product.a,
-        b: product.b,
-        c: buffers::whole(&partials),
-        column_sums: None,
-    };
-    let gemm = encode(ctx, label, params, overrides, operands)?;
-    let sum = bias::encode_backward(
-        ctx,
-        &format!("{label}.sum_splits"),
-        bias::Params {
-            rows: splits,
-            cols: rows * params.n,
-            tail_len: if with_sums { params.n } else { 0 },
-            ..Default::default()
-        },
-        bias::Io {
-            grad: buffers::whole(&partials),
-            bias_grad: product.c,
-            tail: product.column_sums,
-        },
-    )?;
-    Ok(vec![gemm, sum])
 }
 
 #[cfg(test)]

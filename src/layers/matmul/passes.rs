@@ -2,12 +2,11 @@
 //! the layer chooses the GEMM sizes and operand [`Layout`] of each pass ([`KernelLayerGemms`]),
 //! this module the epilogues and the labels, from the layer's named views. The bias gradient
 //! comes with the weight gradient ([`Epilogue::ColumnSums`]); the input gradient is one GEMM,
-//! or a column GEMM and col2im ([`InputGradient`]).
+//! or a column GEMM and col2im ([`InputGradient`]). Each GEMM launches as [`plan`] lays it out
+//! for the device's profile.
 
-use super::{
-    encode, encode_split_k, Epilogue, Layout, MatmulOverrides, Operands, Params, Product, Tile,
-};
-use crate::gpu::{buffers, Dispatch, GpuContext, GpuError};
+use super::{encode_plan, plan, Epilogue, GemmPlan, Layout, Operands, Params};
+use crate::gpu::{buffers, Dispatch, GpuContext, GpuError, LaunchProfile};
 use crate::layers::activation::Activation;
 use crate::layers::layer::{
     BackwardIo, CpuStep, ForwardIo, HeadShape, HostGradients, HostTensors, Op, View,
@@ -25,9 +24,43 @@ pub struct Gemm {
 }
 
 impl Gemm {
-    /// The tile this GEMM runs in, chosen from its sizes ([`Tile::for_product`]).
-    pub fn tile(&self) -> Tile {
-        Tile::for_product(self.params.m, self.params.n, self.params.k)
+    /// How this GEMM with `epilogue` launches on a device of `profile` ([`plan`]).
+    pub fn plan(&self, epilogue: Epilogue, profile: &LaunchProfile) -> GemmPlan {
+        plan(self.params, epilogue, profile)
+    }
+
+    /// The launches of this GEMM with `epilogue`, as planned for `ctx`'s profile.
+    pub fn encode(
+        &self,
+        ctx: &GpuContext,
+        label: &str,
+        epilogue: Epilogue,
+        operands: Operands<'_>,
+    ) -> Result<Vec<Dispatch>, GpuError> {
+        let plan = self.plan(epilogue, &ctx.profile());
+        encode_plan(ctx, label, &plan, self.layout, epilogue, operands)
+    }
+}
+
+/// The forward GEMM's epilogue with `activation` fused, if the epilogue can apply it.
+pub fn forward_epilogue(activation: Activation) -> Option<Epilogue> {
+    match activation {
+        Activation::Linear => Some(Epilogue::Bias),
+        Activation::Relu => Some(Epilogue::BiasRelu),
+        _ => None,
+    }
+}
+
+/// The weight-gradient GEMM's epilogue: the bias gradient as the column sums of dz.
+pub const BACKWARD_WEIGHT_EPILOGUE: Epilogue = Epilogue::ColumnSums;
+
+/// The input-gradient GEMM's epilogue where it writes `dx`, masked by `x > 0` when the planner
+/// fused a ReLU.
+fn backward_input_epilogue(mask_input: bool) -> Epilogue {
+    if mask_input {
+        Epilogue::ReluMask
+    } else {
+        Epilogue::None
     }
 }
 
@@ -51,6 +84,15 @@ impl InputGradient {
     pub fn gemm(&self) -> Gemm {
         match *self {
             Self::Gemm(gemm) | Self::Columns { gemm, .. } => gemm,
+        }
+    }
+
+    /// Its GEMM's epilogue: the ReLU mask where the planner fused one and the GEMM writes
+    /// `dx`; none for the column gradient (col2im masks).
+    pub fn epilogue(&self, mask_input: bool) -> Epilogue {
+        match self {
+            Self::Gemm(_) => backward_input_epilogue(mask_input),
+            Self::Columns { .. } => Epilogue::None,
         }
     }
 }
@@ -87,15 +129,11 @@ impl KernelLayerGemms {
         io: &ForwardIo<'_>,
     ) -> Result<Vec<Dispatch>, GpuError> {
         let label = format!("{}.forward", io.label);
-        let epilogue = match io.activation {
-            Activation::Linear => Epilogue::Bias,
-            Activation::Relu => Epilogue::BiasRelu,
-            other => {
-                return Err(GpuError::Wgpu {
-                    context: label,
-                    message: format!("the GEMM epilogue cannot apply {other}"),
-                })
-            }
+        let Some(epilogue) = forward_epilogue(io.activation) else {
+            return Err(GpuError::Wgpu {
+                context: label,
+                message: format!("the GEMM epilogue cannot apply {}", io.activation),
+            });
         };
         let operands = Operands {
             a: io.x.binding.clone(),
@@ -105,18 +143,7 @@ impl KernelLayerGemms {
             c: io.y.binding.clone(),
             column_sums: None,
         };
-        let overrides = MatmulOverrides {
-            layout: self.forward.layout,
-            epilogue,
-            tile: self.forward.tile(),
-        };
-        Ok(vec![encode(
-            ctx,
-            &label,
-            self.forward.params,
-            overrides,
-            operands,
-        )?])
+        self.forward.encode(ctx, &label, epilogue, operands)
     }
 
     /// The weight gradient with the bias gradient as its column sums of dz (split over k when
@@ -128,19 +155,17 @@ impl KernelLayerGemms {
         io: &BackwardIo<'_>,
     ) -> Result<Vec<Dispatch>, GpuError> {
         let label = format!("{}.backward_weight", io.label);
-        let mut dispatches = encode_split_k(
-            ctx,
-            &label,
-            self.backward_weight.params,
-            self.backward_weight.layout,
-            self.backward_weight.tile(),
-            Product {
-                a: io.x.binding.clone(),
-                b: io.dy.binding.clone(),
-                c: io.grads.get(&label, "kernel")?,
-                column_sums: Some(io.grads.get(&label, "bias")?),
-            },
-        )?;
+        let operands = Operands {
+            a: io.x.binding.clone(),
+            b: io.dy.binding.clone(),
+            bias: io.x.binding.clone(),
+            mask: io.x.binding.clone(),
+            c: io.grads.get(&label, "kernel")?,
+            column_sums: Some(io.grads.get(&label, "bias")?),
+        };
+        let mut dispatches =
+            self.backward_weight
+                .encode(ctx, &label, BACKWARD_WEIGHT_EPILOGUE, operands)?;
         if let Some(dx) = &io.dx {
             let label = format!("{}.backward_input", io.label);
             dispatches.extend(self.encode_backward_input(ctx, &label, io, dx)?);
@@ -149,7 +174,9 @@ impl KernelLayerGemms {
     }
 
     /// `dx` from `dz`: one GEMM whose epilogue masks by `x > 0` when the planner fused the
-    /// previous layer's ReLU, or the column GEMM into a scratch buffer and col2im, which masks.
+    /// previous layer's ReLU; or the column GEMM, into `dx` itself where the planner left
+    /// col2im to the previous layer's backward, else into a scratch buffer that col2im (which
+    /// masks) sums into `dx`.
     fn encode_backward_input(
         &self,
         ctx: &GpuContext,
@@ -159,6 +186,7 @@ impl KernelLayerGemms {
     ) -> Result<Vec<Dispatch>, GpuError> {
         let kernel = io.tensors.get(label, "kernel")?;
         let gemm = self.backward_input.gemm();
+        let epilogue = self.backward_input.epilogue(io.mask_input);
         let product = |c: wgpu::BufferBinding<'_>, epilogue| {
             let operands = Operands {
                 a: io.dy.binding.clone(),
@@ -168,28 +196,16 @@ impl KernelLayerGemms {
                 c,
                 column_sums: None,
             };
-            let overrides = MatmulOverrides {
-                layout: gemm.layout,
-                epilogue,
-                tile: gemm.tile(),
-            };
-            encode(ctx, label, gemm.params, overrides, operands)
+            gemm.encode(ctx, label, epilogue, operands)
         };
         match self.backward_input {
             InputGradient::Gemm(_) if io.dx_as_columns => Err(GpuError::Wgpu {
                 context: label.to_string(),
                 message: "the plan asked for a column gradient this layer does not compute".into(),
             }),
-            InputGradient::Gemm(_) => {
-                let epilogue = if io.mask_input {
-                    Epilogue::ReluMask
-                } else {
-                    Epilogue::None
-                };
-                Ok(vec![product(dx.binding.clone(), epilogue)?])
-            }
+            InputGradient::Gemm(_) => product(dx.binding.clone(), epilogue),
             InputGradient::Columns { .. } if io.dx_as_columns => {
-                Ok(vec![product(dx.binding.clone(), Epilogue::None)?])
+                product(dx.binding.clone(), epilogue)
             }
             InputGradient::Columns { col2im, .. } => {
                 let (rows, cols) = (col2im.column_rows(), col2im.column_len());
@@ -198,8 +214,8 @@ impl KernelLayerGemms {
                     &format!("{label}.columns [{rows}, {cols}]"),
                     (rows * cols * 4) as u64,
                 )?;
-                let gemm = product(buffers::whole(&columns), Epilogue::None)?;
-                let sum = pool2d::encode_col2im(
+                let mut launches = product(buffers::whole(&columns), epilogue)?;
+                launches.push(pool2d::encode_col2im(
                     ctx,
                     &format!("{label}.col2im"),
                     &col2im,
@@ -209,8 +225,8 @@ impl KernelLayerGemms {
                         dy: buffers::whole(&columns),
                         dx: dx.binding.clone(),
                     },
-                )?;
-                Ok(vec![gemm, sum])
+                )?);
+                Ok(launches)
             }
         }
     }
@@ -250,6 +266,10 @@ impl<T: KernelLayer> Op for T {
             InputGradient::Columns { col2im, .. } => Some(col2im),
             InputGradient::Gemm(_) => None,
         }
+    }
+
+    fn kernel_gemms(&self) -> Option<KernelLayerGemms> {
+        Some(self.gemms())
     }
 
     fn encode_forward(

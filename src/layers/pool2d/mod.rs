@@ -390,18 +390,19 @@ impl Op for PoolOp {
         };
         let io_mask = io.mask_input;
         let label = format!("{}.backward_input", io.label);
-        let params =
-            match &io.dy_columns {
-                Some(columns) => self.params.reading_columns(columns).ok_or_else(|| {
-                    GpuError::Wgpu {
+        let params = match &io.dy_columns {
+            Some(columns) => {
+                self.params
+                    .reading_columns(columns)
+                    .ok_or_else(|| GpuError::Wgpu {
                         context: label.clone(),
                         message: format!(
                             "the column gradient's geometry {columns:?} does not meet the output"
                         ),
-                    }
-                })?,
-                None => self.params,
-            };
+                    })?
+            }
+            None => self.params,
+        };
         let io = BackwardBuffers {
             x: io.x.binding.clone(),
             dy: io.dy.binding.clone(),

@@ -1,0 +1,181 @@
+//! The GEMM launches of the presets' training plans, planned for a device profile with no
+//! device: on a big GPU (an H200) every GEMM of more than 1 MFLOP launches at least 128
+//! workgroups; on lavapipe the tiles and splits are those the trained-weight digests were
+//! recorded with (`tests/preset_digests.rs`).
+
+use gpu_cnn::gpu::LaunchProfile;
+use gpu_cnn::layers::matmul::{Epilogue, Tile};
+use gpu_cnn::model::plan::{gemm_launches, head, nodes, schedule, Fusion, GemmLaunch};
+use gpu_cnn::model::presets::{preset, NAMES};
+use gpu_cnn::model::shape::infer;
+
+/// A GEMM of more than this many floating-point operations must fill a big GPU.
+const BIG_GEMM_FLOPS: u64 = 1_000_000;
+/// Fewest workgroups such a GEMM launches on a big GPU.
+const FEWEST_WORKGROUPS: u64 = 128;
+
+/// The GEMM launches of one training step of preset `name` at batch `rows`, planned for
+/// `profile`, and the head's `2·rows·inputs·units` (the loss launch runs it), if it has one.
+fn training_launches(
+    name: &str,
+    rows: usize,
+    profile: &LaunchProfile,
+) -> (Vec<GemmLaunch>, Option<u64>) {
+    let layers = infer(&preset(name).expect("preset")).expect("shapes");
+    let nodes = nodes(&layers, rows).expect("nodes");
+    let steps = schedule(&nodes, true, Fusion::ALL);
+    let head = head(&nodes, &steps, true, Fusion::ALL);
+    let head_flops = head
+        .and_then(|h| nodes[h].op.head_shape())
+        .map(|shape| 2 * (shape.rows * shape.inputs * shape.units) as u64);
+    let launches = gemm_launches(&nodes, &steps, head, true, profile);
+    (launches, head_flops)
+}
+
+/// One line per launch: label, m×n×k, MFLOP, tile, splits, workgroups.
+fn table(launches: &[GemmLaunch]) -> String {
+    let mut lines = vec![format!(
+        "{:<26} {:>20} {:>8} {:>10} {:>6} {:>6}",
+        "launch", "m×n×k", "MFLOP", "tile", "splits", "groups"
+    )];
+    for launch in launches {
+        let (params, plan) = (&launch.gemm.params, &launch.plan);
+        let tile = format!(
+            "{}×{}/{}",
+            plan.tile.rows(),
+            plan.tile.cols(),
+            if plan.tile == plan.tile.in_large_blocks() {
+                "8×8"
+            } else {
+                "4×4"
+            }
+        );
+        lines.push(format!(
+            "{:<26} {:>20} {:>8.2} {:>10} {:>6} {:>6}",
+            launch.label,
+            format!("{}×{}×{}", params.m, params.n, params.k),
+            launch.flops() as f64 / 1e6,
+            tile,
+            plan.splits(),
+            plan.workgroups()
+        ));
+    }
+    lines.join("\n")
+}
+
+/// Asserts every GEMM of more than 1 MFLOP has at least 128 workgroups on a big GPU, and that
+/// the head (run inside the loss launch, not as a GEMM launch) is under 1 MFLOP.
+fn check_fills_a_big_gpu(name: &str, rows: usize, expected_launches: usize) {
+    let (launches, head_flops) = training_launches(name, rows, &LaunchProfile::big_gpu());
+    let table = table(&launches);
+    println!("{name} at batch {rows}, training, on a big GPU:\n{table}");
+    assert_eq!(launches.len(), expected_launches, "{name}:\n{table}");
+    let starved: Vec<&str> = launches
+        .iter()
+        .filter(|launch| {
+            launch.flops() > BIG_GEMM_FLOPS && launch.plan.workgroups() < FEWEST_WORKGROUPS
+        })
+        .map(|launch| launch.label.as_str())
+        .collect();
+    assert!(
+        starved.is_empty(),
+        "{name}: {starved:?} do more than 1 MFLOP in fewer than {FEWEST_WORKGROUPS} \
+         workgroups:\n{table}"
+    );
+    // The classifier head is no GEMM launch: the loss launch runs it in one workgroup, which
+    // is only right while it stays small.
+    let head_flops = head_flops.expect("the last Dense layer runs as the loss launch's head");
+    assert!(
+        head_flops < BIG_GEMM_FLOPS,
+        "{name}: the head does {head_flops} flops in the loss launch's one workgroup"
+    );
+    println!("head (inside the loss launch): {head_flops} flops, under 1 MFLOP");
+}
+
+#[test]
+fn cnn_gemms_over_1_mflop_launch_at_least_128_workgroups_on_a_big_gpu() {
+    // Three convolutions (the first has no input gradient) and one hidden Dense layer.
+    check_fills_a_big_gpu("cnn", 64, 4 + 4 + 3);
+}
+
+#[test]
+fn dense_gemms_over_1_mflop_launch_at_least_128_workgroups_on_a_big_gpu() {
+    // One hidden Dense layer over the batch itself: no input gradient.
+    check_fills_a_big_gpu("dense", 32, 2);
+}
+
+/// The launch labelled `label`.
+fn find<'a>(launches: &'a [GemmLaunch], label: &str) -> &'a GemmLaunch {
+    launches
+        .iter()
+        .find(|launch| launch.label == label)
+        .unwrap_or_else(|| panic!("no launch {label}:\n{}", table(launches)))
+}
+
+#[test]
+fn lavapipe_keeps_the_cost_models_tiles_and_splits_only_weight_gradients() {
+    // Every preset at a few batch sizes: the plan of before the profile, tile for tile.
+    let batches = [7, 32, 64];
+    let every = NAMES
+        .iter()
+        .flat_map(|&name| batches.map(|rows| (name, rows)));
+    for (name, rows) in every {
+        let (launches, _) = training_launches(name, rows, &LaunchProfile::lavapipe());
+        for launch in &launches {
+            let params = launch.gemm.params;
+            let tile = Tile::for_product(params.m, params.n, params.k);
+            let expected = if launch.label.ends_with("backward_weight") {
+                params.split_k(4, tile)
+            } else {
+                params
+            };
+            assert_eq!(
+                (launch.plan.tile, launch.plan.params),
+                (tile, expected),
+                "{name} at batch {rows}: {}",
+                launch.label
+            );
+        }
+    }
+    let (cnn, _) = training_launches("cnn", 64, &LaunchProfile::lavapipe());
+    let large = Tile::in_large_blocks;
+    let pinned = [
+        ("conv2d.forward", Tile::M64_N32, 1),
+        ("conv2d.backward_weight", large(Tile::M16_N32), 4),
+        ("conv2d_1.forward", large(Tile::M64_N64), 1),
+        ("conv2d_1.backward_input", large(Tile::M64_N32), 1),
+        ("conv2d_1.backward_weight", large(Tile::M32_N64), 1),
+        ("conv2d_2.forward", large(Tile::M64_N64), 1),
+        ("dense.forward", large(Tile::M64_N64), 1),
+        ("dense.backward_input", large(Tile::M64_N64), 1),
+    ];
+    for (label, tile, splits) in pinned {
+        let plan = find(&cnn, label).plan;
+        assert_eq!((plan.tile, plan.splits()), (tile, splits), "cnn {label}");
+    }
+    let (dense, _) = training_launches("dense", 32, &LaunchProfile::lavapipe());
+    let forward = find(&dense, "dense.forward");
+    assert_eq!(forward.epilogue, Epilogue::BiasRelu);
+    assert_eq!(
+        (forward.plan.tile, forward.plan.splits()),
+        (large(Tile::M32_N64), 1)
+    );
+    let weight = find(&dense, "dense.backward_weight").plan;
+    assert_eq!((weight.tile, weight.splits()), (Tile::M64_N64, 1));
+}
+
+#[test]
+fn a_big_gpu_splits_forward_and_input_gradients_that_tiles_cannot_fill() {
+    let (cnn, _) = training_launches("cnn", 64, &LaunchProfile::big_gpu());
+    for (label, epilogue) in [
+        ("conv2d_2.forward", Epilogue::BiasRelu),
+        ("dense.forward", Epilogue::BiasRelu),
+        ("dense.backward_input", Epilogue::ReluMask),
+    ] {
+        let launch = find(&cnn, label);
+        assert_eq!(launch.epilogue, epilogue, "{label}");
+        assert!(launch.plan.splits() > 1, "{label}: {:?}", launch.plan);
+    }
+    let (dense, _) = training_launches("dense", 32, &LaunchProfile::big_gpu());
+    assert!(find(&dense, "dense.forward").plan.splits() > 1);
+}
