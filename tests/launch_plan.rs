@@ -113,8 +113,8 @@ fn find<'a>(launches: &'a [GemmLaunch], label: &str) -> &'a GemmLaunch {
 }
 
 #[test]
-fn lavapipe_keeps_the_cost_models_tiles_and_splits_only_weight_gradients() {
-    // Every preset at a few batch sizes: the plan of before the profile, tile for tile.
+fn lavapipe_takes_the_cost_models_tiles_and_splits_only_weight_gradients() {
+    // Every preset at a few batch sizes: the cost model's tile in rounds of two workgroups.
     let batches = [7, 32, 64];
     let every = NAMES
         .iter()
@@ -123,7 +123,7 @@ fn lavapipe_keeps_the_cost_models_tiles_and_splits_only_weight_gradients() {
         let (launches, _) = training_launches(name, rows, &LaunchProfile::lavapipe());
         for launch in &launches {
             let params = launch.gemm.params;
-            let tile = Tile::for_product(params.m, params.n, params.k);
+            let tile = Tile::for_product(params.m, params.n, params.k, 2);
             let expected = if launch.label.ends_with("backward_weight") {
                 params.split_k(4, tile)
             } else {
@@ -139,15 +139,17 @@ fn lavapipe_keeps_the_cost_models_tiles_and_splits_only_weight_gradients() {
     }
     let (cnn, _) = training_launches("cnn", 64, &LaunchProfile::lavapipe());
     let large = Tile::in_large_blocks;
+    let tall = Tile::in_tall_blocks;
     let pinned = [
         ("conv2d.forward", Tile::M64_N32, 1),
         ("conv2d.backward_weight", large(Tile::M16_N32), 4),
-        ("conv2d_1.forward", large(Tile::M64_N64), 1),
-        ("conv2d_1.backward_input", large(Tile::M64_N32), 1),
-        ("conv2d_1.backward_weight", large(Tile::M32_N64), 1),
-        ("conv2d_2.forward", large(Tile::M64_N64), 1),
-        ("dense.forward", large(Tile::M64_N64), 1),
-        ("dense.backward_input", large(Tile::M64_N64), 1),
+        ("conv2d_1.forward", tall(Tile::M64_N64), 1),
+        ("conv2d_1.backward_input", tall(Tile::M64_N64), 1),
+        ("conv2d_1.backward_weight", tall(Tile::M32_N64), 1),
+        ("conv2d_2.forward", tall(Tile::M64_N64), 1),
+        // Two 32 × 64 tiles for lavapipe's two cores, not one 64 × 64.
+        ("dense.forward", tall(Tile::M32_N64), 1),
+        ("dense.backward_input", tall(Tile::M64_N64), 1),
     ];
     for (label, tile, splits) in pinned {
         let plan = find(&cnn, label).plan;
@@ -158,7 +160,7 @@ fn lavapipe_keeps_the_cost_models_tiles_and_splits_only_weight_gradients() {
     assert_eq!(forward.epilogue, Epilogue::BiasRelu);
     assert_eq!(
         (forward.plan.tile, forward.plan.splits()),
-        (large(Tile::M32_N64), 1)
+        (tall(Tile::M32_N64), 1)
     );
     let weight = find(&dense, "dense.backward_weight").plan;
     assert_eq!((weight.tile, weight.splits()), (Tile::M64_N64, 1));

@@ -360,6 +360,10 @@ fn matmul_forward(
     var acc01: array<vec4<f32>, 4>;
     var acc10: array<vec4<f32>, 4>;
     var acc11: array<vec4<f32>, 4>;
+    var acc20: array<vec4<f32>, 4>;
+    var acc21: array<vec4<f32>, 4>;
+    var acc30: array<vec4<f32>, 4>;
+    var acc31: array<vec4<f32>, 4>;
     var sums0 = vec4<f32>(0.0);
     var sums1 = vec4<f32>(0.0);
     let k_end = min(params.k, (group.z + 1u) * params.k_chunk);
@@ -385,9 +389,15 @@ fn matmul_forward(
             let r0 = a_tile[kk * QUADS_M + lane.y];
             let c0 = b_tile[kk * QUADS_N + lane.x];
             var r1 = vec4<f32>(0.0);
+            var r2 = vec4<f32>(0.0);
+            var r3 = vec4<f32>(0.0);
             var c1 = vec4<f32>(0.0);
-            if MICRO_M == 2u {
+            if MICRO_M >= 2u {
                 r1 = a_tile[kk * QUADS_M + lane.y + LANES_M];
+            }
+            if MICRO_M == 4u {
+                r2 = a_tile[kk * QUADS_M + lane.y + 2u * LANES_M];
+                r3 = a_tile[kk * QUADS_M + lane.y + 3u * LANES_M];
             }
             if MICRO_N == 2u {
                 c1 = b_tile[kk * QUADS_N + lane.x + LANES_N];
@@ -400,27 +410,44 @@ fn matmul_forward(
                 sums0 += c0;
                 sums1 += c1;
             }
-            if MICRO_M == 2u {
+            if MICRO_M >= 2u {
                 accumulate(&acc10, r1, c0);
                 if MICRO_N == 2u {
                     accumulate(&acc11, r1, c1);
+                }
+            }
+            if MICRO_M == 4u {
+                accumulate(&acc20, r2, c0);
+                accumulate(&acc30, r3, c0);
+                if MICRO_N == 2u {
+                    accumulate(&acc21, r2, c1);
+                    accumulate(&acc31, r3, c1);
                 }
             }
         }
         workgroupBarrier();
     }
     let row = row0 + lane.y * 4u;
-    let row_far = row + LANES_M * 4u;
     let col = col0 + lane.x * 4u;
     let col_far = col + LANES_N * 4u;
+    // Row quad q of this thread starts at row + q·LANES_M·4.
+    let rows_apart = LANES_M * 4u;
     store_block(group.z, row, col, acc00);
     if MICRO_N == 2u {
         store_block(group.z, row, col_far, acc01);
     }
-    if MICRO_M == 2u {
-        store_block(group.z, row_far, col, acc10);
+    if MICRO_M >= 2u {
+        store_block(group.z, row + rows_apart, col, acc10);
         if MICRO_N == 2u {
-            store_block(group.z, row_far, col_far, acc11);
+            store_block(group.z, row + rows_apart, col_far, acc11);
+        }
+    }
+    if MICRO_M == 4u {
+        store_block(group.z, row + 2u * rows_apart, col, acc20);
+        store_block(group.z, row + 3u * rows_apart, col, acc30);
+        if MICRO_N == 2u {
+            store_block(group.z, row + 2u * rows_apart, col_far, acc21);
+            store_block(group.z, row + 3u * rows_apart, col_far, acc31);
         }
     }
     // Every thread summed its columns; the first row of threads of the first row of tiles

@@ -13,6 +13,11 @@ pub const GPU_MIN_WORKGROUPS: u32 = 128;
 /// and extra workgroups only slow it down.
 pub const CPU_TARGET_WORKGROUPS: u32 = 4;
 
+/// Workgroups a CPU adapter runs at once, for the tile cost model's rounds: lavapipe runs a
+/// workgroup per core, and the machines this project trains on here have two. A fixed number,
+/// not the machine's, so a plan (and the bits a seed trains to) is the same on every machine.
+pub const CPU_PARALLEL_WORKGROUPS: u32 = 2;
+
 /// The device facts launch planning depends on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LaunchProfile {
@@ -22,6 +27,9 @@ pub struct LaunchProfile {
     pub target_workgroups: u32,
     /// Fewest workgroups a GEMM launch is planned with where its product allows (on a GPU).
     pub min_workgroups: u32,
+    /// Workgroups the device runs at once, as the tile cost model counts rounds (1: the cost
+    /// is the total work).
+    pub parallel_workgroups: u32,
     /// Most workgroups in one grid dimension.
     pub max_workgroups_per_dimension: u32,
     /// Largest storage binding (and buffer), in bytes.
@@ -40,6 +48,11 @@ impl LaunchProfile {
                 GPU_TARGET_WORKGROUPS
             },
             min_workgroups: if cpu_adapter { 1 } else { GPU_MIN_WORKGROUPS },
+            parallel_workgroups: if cpu_adapter {
+                CPU_PARALLEL_WORKGROUPS
+            } else {
+                1
+            },
             max_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
             max_storage_binding_size: limits
                 .max_storage_buffer_binding_size

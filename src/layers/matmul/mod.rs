@@ -149,32 +149,35 @@ pub enum Layout {
 }
 
 /// The shape of the block of C that one workgroup computes: `lanes_m × lanes_n` threads, each
-/// computing a block of `4·micro × 4·micro` outputs (the `LANES_*` and `MICRO_*` overrides).
-/// Four shapes ([`Tile::SHAPES`]), each in two thread blocks: 4 × 4 per thread, or 8 × 8 per
-/// thread in a quarter of the threads. The larger block reads each staged value for twice the
-/// multiply-adds; the smaller spreads staging over more threads, which pays where k is short.
-/// The kernel's workgroup arrays hold at most a 64 × 64 tile, and a thread stages at most
-/// eight vec4s of A.
+/// computing a block of `4·micro_m × 4·micro_n` outputs (the `LANES_*` and `MICRO_*`
+/// overrides). Four shapes ([`Tile::SHAPES`]), each in 4 × 4 blocks per thread or 8 × 8 in a
+/// quarter of the threads, and the two widest also in 16 × 8 blocks in an eighth of them. A
+/// larger block reads each value it loads from the tile for more multiply-adds (loads from
+/// workgroup memory are half the time of a GEMM on lavapipe); a smaller one spreads staging
+/// over more threads, which pays where k is short. The kernel's workgroup arrays hold at most
+/// a 64 × 64 tile, and a thread stages at most eight vec4s of A.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Tile {
     lanes_m: u32,
     lanes_n: u32,
-    micro: u32,
+    micro_m: u32,
+    micro_n: u32,
 }
 
 impl Tile {
     /// 64 × 64: the default, for large products.
-    pub const M64_N64: Self = Self::new(64, 64, 1);
+    pub const M64_N64: Self = Self::new(64, 64, 1, 1);
     /// 64 × 32: for N ≤ 32.
-    pub const M64_N32: Self = Self::new(64, 32, 1);
+    pub const M64_N32: Self = Self::new(64, 32, 1, 1);
     /// 32 × 64: for M ≤ 32.
-    pub const M32_N64: Self = Self::new(32, 64, 1);
+    pub const M32_N64: Self = Self::new(32, 64, 1, 1);
     /// 16 × 32: for small M and N (a 3×3 kernel's taps by 32 channels).
-    pub const M16_N32: Self = Self::new(16, 32, 1);
+    pub const M16_N32: Self = Self::new(16, 32, 1, 1);
     /// Every tile shape in 4 × 4 blocks per thread, largest first.
     pub const SHAPES: [Self; 4] = [Self::M64_N64, Self::M64_N32, Self::M32_N64, Self::M16_N32];
-    /// Every tile: each shape in 4 × 4 and in 8 × 8 blocks per thread.
-    pub const ALL: [Self; 8] = [
+    /// Every tile: each shape in 4 × 4 and in 8 × 8 blocks per thread, and the shapes 64 wide
+    /// in 16 × 8 blocks.
+    pub const ALL: [Self; 10] = [
         Self::M64_N64,
         Self::M64_N32,
         Self::M32_N64,
@@ -183,33 +186,46 @@ impl Tile {
         Self::M64_N32.in_large_blocks(),
         Self::M32_N64.in_large_blocks(),
         Self::M16_N32.in_large_blocks(),
+        Self::M64_N64.in_tall_blocks(),
+        Self::M32_N64.in_tall_blocks(),
     ];
 
-    const fn new(rows: u32, cols: u32, micro: u32) -> Self {
+    const fn new(rows: u32, cols: u32, micro_m: u32, micro_n: u32) -> Self {
         Self {
-            lanes_m: rows / 4 / micro,
-            lanes_n: cols / 4 / micro,
-            micro,
+            lanes_m: rows / 4 / micro_m,
+            lanes_n: cols / 4 / micro_n,
+            micro_m,
+            micro_n,
         }
     }
 
     /// The same shape with each thread computing an 8 × 8 block.
     pub const fn in_large_blocks(self) -> Self {
-        Self::new(
-            4 * self.lanes_m * self.micro,
-            4 * self.lanes_n * self.micro,
-            2,
-        )
+        Self::new(self.rows_const(), self.cols_const(), 2, 2)
+    }
+
+    /// The same shape with each thread computing a 16 × 8 block (for shapes 64 wide: narrower
+    /// ones would stage more than eight vec4s of A per thread).
+    pub const fn in_tall_blocks(self) -> Self {
+        Self::new(self.rows_const(), self.cols_const(), 4, 2)
+    }
+
+    const fn rows_const(self) -> u32 {
+        4 * self.lanes_m * self.micro_m
+    }
+
+    const fn cols_const(self) -> u32 {
+        4 * self.lanes_n * self.micro_n
     }
 
     /// Rows of C per tile.
     pub fn rows(self) -> u32 {
-        4 * self.lanes_m * self.micro
+        self.rows_const()
     }
 
     /// Columns of C per tile.
     pub fn cols(self) -> u32 {
-        4 * self.lanes_n * self.micro
+        self.cols_const()
     }
 
     /// Tiles covering an `m × n` product: the workgroups of one split.
@@ -217,44 +233,63 @@ impl Tile {
         m.div_ceil(self.rows()) * n.div_ceil(self.cols())
     }
 
-    /// The tile for an `m × n` product summed over `k`: the shape of least cost per k step,
-    /// counting for each tile its multiply-adds (`rows · cols`, padding included: the wasted
-    /// work) plus [`STAGING_COST`] for each of the `rows + cols` operand values it stages, the
-    /// larger tile on ties; then 8 × 8 blocks per thread unless `k` fits in
-    /// [`SHORT_K`] (a pass or two of the k loop, where staging dominates). Padding alone would
-    /// pick a 16 × 32 tile for a 1000 × 1000 product (it pads 1.6% less than 64 × 64) at four
-    /// times the loads per multiply-add. A pure function of the sizes, so a run is
-    /// reproducible on any adapter.
-    pub fn for_product(m: u32, n: u32, k: u32) -> Self {
+    /// The tile for an `m × n` product summed over `k` on a CPU adapter that runs `parallel`
+    /// workgroups at once: the shape of least [`Tile::cost`], the larger tile on ties; then
+    /// its largest blocks per thread ([`Tile::in_tallest_blocks`]) unless `k` fits in
+    /// [`SHORT_K`] (a pass or two of the k loop, where staging dominates). Padding alone would pick a 16 × 32 tile for a 1000 × 1000
+    /// product (it pads 1.6% less than 64 × 64) at four times the loads per multiply-add. A
+    /// pure function of the sizes, so a run is reproducible on any adapter.
+    pub fn for_product(m: u32, n: u32, k: u32, parallel: u32) -> Self {
         // SHAPES is ordered largest first and `min_by_key` keeps the first of equal keys.
         let shape = Self::SHAPES
             .into_iter()
-            .min_by_key(|&tile| tile.cost(m, n))
+            .min_by_key(|&tile| tile.cost(m, n, parallel))
             .unwrap_or(Self::M64_N64);
         if k <= SHORT_K {
             shape
         } else {
-            shape.in_large_blocks()
+            shape.in_tallest_blocks()
         }
     }
 
-    /// What one k step of an `m × n` product costs in this tile's shape, in multiply-adds:
-    /// each tile's `rows · cols` (padding included) plus [`STAGING_COST`] for each of the
-    /// `rows + cols` operand values it stages ([`Tile::for_product`]'s model).
-    pub fn cost(self, m: u32, n: u32) -> u64 {
-        let per_tile = self.rows() * self.cols() + STAGING_COST * (self.rows() + self.cols());
-        u64::from(self.count(m, n)) * u64::from(per_tile)
+    /// The same shape in the largest block per thread it has: 16 × 8 for shapes 64 wide, else
+    /// 8 × 8. On lavapipe 16 × 8 blocks run conv2d_1.forward (7,744 × 64 × 288) in 23% less
+    /// time than 8 × 8 ones, and its weight gradient (288 × 64 × 7,744) in 28% less.
+    pub fn in_tallest_blocks(self) -> Self {
+        if self.cols() == 64 {
+            self.in_tall_blocks()
+        } else {
+            self.in_large_blocks()
+        }
+    }
+
+    /// What one k step of an `m × n` product costs in this tile's shape on a device that runs
+    /// `parallel` workgroups at once, in multiply-adds: each tile's `rows · cols` (padding
+    /// included) plus the staging of its `rows` values of A and `cols` values of B
+    /// ([`STAGING_COST_A`], [`STAGING_COST_B`]), times the rounds of `parallel` tiles the
+    /// device runs. On lavapipe's two cores, 5 tiles take 3 rounds and 9 half-size tiles 4.5:
+    /// conv2d_1's weight gradient (288 × 64) runs 9% faster in 32 × 64 tiles than in 64 × 64
+    /// ones for the same CPU time.
+    pub fn cost(self, m: u32, n: u32, parallel: u32) -> u64 {
+        let staging = STAGING_COST_A * self.rows() + STAGING_COST_B * self.cols();
+        let per_tile = self.rows() * self.cols() + staging;
+        let rounds = self.count(m, n).div_ceil(parallel.max(1));
+        u64::from(rounds) * u64::from(per_tile)
     }
 }
 
 /// The longest k that [`Tile::for_product`] runs in 4 × 4 blocks per thread.
 const SHORT_K: u32 = 2 * TILE_K;
 
-/// What staging one operand value in workgroup memory costs, in multiply-adds, for
-/// [`Tile::for_product`]: fitted on lavapipe, where conv2d_1.forward (7,744 × 64 × 288) takes
-/// 1.12 times the CPU time in 32 × 64 tiles that it takes in 64 × 64 tiles (both unpadded,
-/// 8 × 8 blocks per thread), which makes one staged value cost about ten multiply-adds.
-const STAGING_COST: u32 = 10;
+/// What staging one value of A (`rows` of them per k step) and one value of B (`cols`) in
+/// workgroup memory costs, in multiply-adds, for [`Tile::cost`]. Fitted on lavapipe to the
+/// wall time of conv2d_1.forward (7,744 × 64 × 288, 8 × 8 blocks per thread) in 64 × 64,
+/// 32 × 64 and 64 × 32 tiles (1 : 1.16 : 1.63), they predict conv2d_1's column gradient
+/// (7,744 × 288 × 64, another layout) within 2% (1 : 1.05 : 1.47 measured 1 : 1.06 : 1.46).
+/// Staging, not the multiply-adds, is what a tile costs there: A's row descriptors and
+/// addressing (im2col for a convolution) cost about four times B's.
+const STAGING_COST_A: u32 = 200;
+const STAGING_COST_B: u32 = 50;
 
 impl Default for Tile {
     fn default() -> Self {
@@ -290,8 +325,8 @@ impl Overrides for MatmulOverrides {
             ("UNIT_STRIDE", flag(unit_stride)),
             ("LANES_M", f64::from(self.tile.lanes_m)),
             ("LANES_N", f64::from(self.tile.lanes_n)),
-            ("MICRO_M", f64::from(self.tile.micro)),
-            ("MICRO_N", f64::from(self.tile.micro)),
+            ("MICRO_M", f64::from(self.tile.micro_m)),
+            ("MICRO_N", f64::from(self.tile.micro_n)),
         ]
     }
 }
@@ -363,23 +398,30 @@ mod tests {
     #[test]
     fn tile_for_product_fits_narrow_and_short_products() {
         let large = Tile::in_large_blocks;
+        let tall = Tile::in_tall_blocks;
+        let for_product = |m, n, k| Tile::for_product(m, n, k, 2);
         // conv2d.backward_weight of a 3×3, 1-channel input, 32 filters: 9 taps × 32.
-        assert_eq!(Tile::for_product(9, 32, 43_264), large(Tile::M16_N32));
+        assert_eq!(for_product(9, 32, 43_264), large(Tile::M16_N32));
         // conv2d_1.backward_input: 10,816 input pixels × 32 channels.
-        assert_eq!(Tile::for_product(10_816, 32, 576), large(Tile::M64_N32));
+        assert_eq!(for_product(10_816, 32, 576), large(Tile::M64_N32));
         // conv2d.forward: 43,264 output pixels × 32 filters over 9 taps: a short k.
-        assert_eq!(Tile::for_product(43_264, 32, 9), Tile::M64_N32);
+        assert_eq!(for_product(43_264, 32, 9), Tile::M64_N32);
         // conv2d_1.forward: 7,744 output pixels × 64 filters: the full tile.
-        assert_eq!(Tile::for_product(7_744, 64, 288), large(Tile::M64_N64));
-        // conv2d_1.backward_weight: 288 taps × 64 filters: 5 tiles of 64 rows (10% padding)
-        // stage fewer values than 9 unpadded tiles of 32 rows.
-        assert_eq!(Tile::for_product(288, 64, 7_744), large(Tile::M64_N64));
-        // conv2d_1's column gradient: 7,744 output pixels × 288 (taps × channels), the same.
-        assert_eq!(Tile::for_product(7_744, 288, 64), large(Tile::M64_N64));
-        // Ties go to the larger tile: a 64 × 10 output pads to 64 × 32 either way.
-        assert_eq!(Tile::for_product(64, 10, 64), large(Tile::M64_N32));
-        assert_eq!(Tile::for_product(1, 1, 1), Tile::M16_N32);
-        assert_eq!(Tile::for_product(1000, 1000, 32), Tile::M64_N64);
+        assert_eq!(for_product(7_744, 64, 288), tall(Tile::M64_N64));
+        // conv2d_1.backward_weight: 288 taps × 64 filters: 9 unpadded tiles of 32 rows take
+        // 4.5 rounds of two, 5 tiles of 64 rows (10% padding) 3 rounds of twice the work.
+        assert_eq!(for_product(288, 64, 7_744), tall(Tile::M32_N64));
+        // conv2d_1's column gradient: 7,744 output pixels × 288 (taps × channels): 64 × 64
+        // tiles stage fewer values than unpadded 64 × 32 ones.
+        assert_eq!(for_product(7_744, 288, 64), tall(Tile::M64_N64));
+        // One device at a time sees rounds: 9 tiles of 64 × 64 in 5 rounds of two beat 18 of
+        // 32 × 64 in 9; one at a time, the same.
+        assert_eq!(for_product(576, 64, 576), tall(Tile::M64_N64));
+        assert_eq!(Tile::for_product(576, 64, 576, 1), tall(Tile::M64_N64));
+        // A 64 × 10 output: four 16 × 32 tiles in two rounds stage less than one 64 × 32.
+        assert_eq!(for_product(64, 10, 64), large(Tile::M16_N32));
+        assert_eq!(for_product(1, 1, 1), Tile::M16_N32);
+        assert_eq!(for_product(1000, 1000, 32), Tile::M64_N64);
     }
 
     #[test]
@@ -392,6 +434,21 @@ mod tests {
                 tile.lanes_m * tile.lanes_n
             );
         }
+    }
+
+    #[test]
+    fn tall_blocks_keep_the_shape_with_an_eighth_of_the_threads_and_eight_a_quads_each() {
+        for tile in [Tile::M64_N64, Tile::M32_N64] {
+            let tall = tile.in_tall_blocks();
+            assert_eq!((tall.rows(), tall.cols()), (tile.rows(), tile.cols()));
+            assert_eq!(8 * tall.lanes_m * tall.lanes_n, tile.lanes_m * tile.lanes_n);
+            // A k slice of A is 16 rows of rows / 4 quads, over the tile's threads.
+            let a_quads = 16 * tall.rows() / 4;
+            assert_eq!(a_quads / (tall.lanes_m * tall.lanes_n), 8);
+            assert_eq!(tile.in_tallest_blocks(), tall);
+        }
+        let narrow = Tile::M64_N32;
+        assert_eq!(narrow.in_tallest_blocks(), narrow.in_large_blocks());
     }
 
     #[test]

@@ -2,10 +2,10 @@
 //! [`LaunchProfile`], the tile, the k split and the grid ([`plan`]). The encoders run exactly
 //! what it returns, so a test of the plan on a big GPU's profile checks what would run there.
 //!
-//! - On a CPU adapter (lavapipe) the tile is the cheapest by [`Tile::for_product`]'s cost, and
-//!   only weight gradients (epilogue `ColumnSums`) split, as [`Params::split_k`] decides for a
-//!   few workgroups. Trained weights there are recorded bit for bit
-//!   (`tests/preset_digests.rs`), so this never changes.
+//! - On a CPU adapter (lavapipe) the tile is the cheapest by [`Tile::for_product`]'s cost, in
+//!   rounds of [`LaunchProfile::parallel_workgroups`], and only weight gradients (epilogue
+//!   `ColumnSums`) split, as [`Params::split_k`] decides for a few workgroups. Trained weights
+//!   there are recorded bit for bit (`tests/preset_digests.rs`): a change here moves them.
 //! - On a GPU the launch should offer at least [`LaunchProfile::min_workgroups`]: the cheapest
 //!   tile shape that does so alone; else k is split (any epilogue: the summing launch applies
 //!   it), aiming at [`LaunchProfile::target_workgroups`] with splits of at least
@@ -56,7 +56,7 @@ impl GemmPlan {
     /// Multiply-adds the tiles compute per k step, padding included, plus the staging cost
     /// ([`Tile::cost`]): the cost model that breaks ties between plans.
     fn cost(&self) -> u64 {
-        self.tile.cost(self.params.m, self.params.n)
+        self.tile.cost(self.params.m, self.params.n, 1)
     }
 }
 
@@ -87,7 +87,7 @@ pub fn plan(params: Params, epilogue: Epilogue, profile: &LaunchProfile) -> Gemm
 /// The plan of a CPU adapter: the cheapest tile, and weight gradients (the GEMMs that give
 /// column sums) split for [`LaunchProfile::target_workgroups`] ([`Params::split_k`]).
 fn plan_by_cost(params: Params, epilogue: Epilogue, profile: &LaunchProfile) -> GemmPlan {
-    let tile = Tile::for_product(params.m, params.n, params.k);
+    let tile = Tile::for_product(params.m, params.n, params.k, profile.parallel_workgroups);
     if epilogue == Epilogue::ColumnSums {
         GemmPlan::new(params.split_k(profile.target_workgroups, tile), tile)
     } else {
@@ -187,7 +187,7 @@ mod tests {
         let cpu = LaunchProfile::lavapipe();
         let params = Params::new(9, 32, 43_264);
         let weight = plan(params, Epilogue::ColumnSums, &cpu);
-        assert_eq!(weight.tile, Tile::for_product(9, 32, 43_264));
+        assert_eq!(weight.tile, Tile::for_product(9, 32, 43_264, 2));
         assert_eq!(weight.params, params.split_k(4, weight.tile));
         assert_eq!(weight.splits(), 4);
         for epilogue in [Epilogue::None, Epilogue::Bias, Epilogue::ReluMask] {
@@ -198,9 +198,10 @@ mod tests {
 
     #[test]
     fn a_gpu_takes_the_cheapest_tile_that_gives_enough_workgroups_alone() {
-        // 7,744 × 64: 121 tiles of 64 × 64 are too few; 64 × 32 gives 242.
+        // 7,744 × 64: 121 tiles of 64 × 64 are too few; 32 × 64 gives 242 (and stages less
+        // of A than 64 × 32, which gives as many).
         let plan = gpu(7_744, 64, 288, Epilogue::BiasRelu);
-        assert_eq!(plan.tile, Tile::M64_N32.in_large_blocks());
+        assert_eq!(plan.tile, Tile::M32_N64.in_large_blocks());
         assert_eq!((plan.splits(), plan.workgroups()), (1, 242));
         // 43,264 × 32 over 9 taps: the cost model's tile already gives 676.
         let plan = gpu(43_264, 32, 9, Epilogue::BiasRelu);
