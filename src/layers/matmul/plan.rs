@@ -12,7 +12,7 @@
 //!   [`GPU_MIN_SPLIT_K`] terms, in the cheapest shape that reaches the minimum that way; else the
 //!   shape and split with the most workgroups.
 
-use super::{Epilogue, Params, Tile, SHORT_K, TILE_K};
+use super::{Epilogue, Params, Tile, TILE_K};
 use crate::gpu::LaunchProfile;
 use crate::layers::bias;
 
@@ -87,7 +87,7 @@ pub fn plan(params: Params, epilogue: Epilogue, profile: &LaunchProfile) -> Gemm
 /// The plan of a CPU adapter: the cheapest tile, and weight gradients (the GEMMs that give
 /// column sums) split for [`LaunchProfile::target_workgroups`] ([`Params::split_k`]).
 fn plan_by_cost(params: Params, epilogue: Epilogue, profile: &LaunchProfile) -> GemmPlan {
-    let tile = Tile::for_product(params.m, params.n, params.k, profile.parallel_workgroups);
+    let tile = Tile::for_product(params.m, params.n, profile.parallel_workgroups);
     if epilogue == Epilogue::ColumnSums {
         GemmPlan::new(params.split_k(profile.target_workgroups, tile), tile)
     } else {
@@ -116,7 +116,11 @@ fn plan_for_gpu(params: Params, epilogue: Epilogue, profile: &LaunchProfile) -> 
     best.unwrap_or_else(|| GemmPlan::new(whole, Tile::default()))
 }
 
-/// `shape` in 8 × 8 blocks per thread unless `k` is short, as [`Tile::for_product`] decides.
+/// The longest k a GPU's plan runs in 4 × 4 blocks per thread (a pass or two of the k loop,
+/// where staging dominates).
+const SHORT_K: u32 = 2 * TILE_K;
+
+/// `shape` in 8 × 8 blocks per thread unless `k` is [`SHORT_K`] or shorter.
 fn blocks_for(shape: Tile, k: u32) -> Tile {
     if k <= SHORT_K {
         shape
@@ -187,7 +191,7 @@ mod tests {
         let cpu = LaunchProfile::lavapipe();
         let params = Params::new(9, 32, 43_264);
         let weight = plan(params, Epilogue::ColumnSums, &cpu);
-        assert_eq!(weight.tile, Tile::for_product(9, 32, 43_264, 2));
+        assert_eq!(weight.tile, Tile::for_product(9, 32, 2));
         assert_eq!(weight.params, params.split_k(4, weight.tile));
         assert_eq!(weight.splits(), 4);
         for epilogue in [Epilogue::None, Epilogue::Bias, Epilogue::ReluMask] {
