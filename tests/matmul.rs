@@ -162,7 +162,7 @@ fn split_k_matmul_sums_partials_to_the_cpu_result() {
             for (p, &transpose) in TRANSPOSES.iter().enumerate() {
                 let params = Params::new(m, n, k);
                 assert!(
-                    params.split_k(256, tile).splits() > 1,
+                    split_for_many(params, tile).splits() > 1,
                     "{m}x{n}x{k} should split on a GPU"
                 );
                 let mut rng = rng((300 + seed * 100 + t * 10 + p) as u64);
@@ -172,7 +172,7 @@ fn split_k_matmul_sums_partials_to_the_cpu_result() {
                 let (a_buf, b_buf) = (upload(&ctx, "a", &a), upload(&ctx, "b", &b));
                 let c = poisoned(&ctx, "c", m * n);
                 // Split as a GPU would (many target workgroups), so every shape splits here too.
-                let splits = params.split_k(256, tile).splits();
+                let splits = split_for_many(params, tile).splits();
                 let dispatches =
                     split_k_launches(&ctx, params, transpose, tile, [&a_buf, &b_buf, &c], None);
                 assert_eq!(dispatches.len(), 2, "product and sum of {splits} partials");
@@ -334,6 +334,14 @@ fn sum_splits_matches_cpu_with_every_epilogue_on_odd_shapes() {
     }
 }
 
+/// `params` split as a GPU's plan would for 256 workgroups in tiles of `tile` (at least 256
+/// terms a split, at most 64 splits), so every shape here splits on any adapter.
+fn split_for_many(params: Params, tile: Tile) -> Params {
+    let tiles = tile.count(params.m, params.n).max(1);
+    let splits = (256 / tiles).min(params.k / 256).clamp(1, 64);
+    params.split_into(params.k.div_ceil(splits))
+}
+
 /// `matmul.forward` into NaN-poisoned `[splits, m (+1), n]` partials (split as for 256 target
 /// workgroups) plus the `bias.backward` launch that sums them into `c` in order, and into
 /// `sums` the column sums of opB where given.
@@ -345,7 +353,7 @@ fn split_k_launches(
     [a, b, c]: [&wgpu::Buffer; 3],
     sums: Option<&wgpu::Buffer>,
 ) -> Vec<Dispatch> {
-    let params = params.split_k(256, tile);
+    let params = split_for_many(params, tile);
     let splits = params.splits();
     let rows = params.m + u32::from(sums.is_some());
     let partials = poisoned(ctx, "partials", (splits * rows * params.n) as usize);
@@ -425,7 +433,7 @@ fn column_sums_come_with_the_product_in_one_split_and_split_over_k() {
             let expected_sums = column_sums(&b, k, n, transpose.b);
             let (a_buf, b_buf) = (upload(&ctx, "a", &a), upload(&ctx, "b", &b));
             let (c, sums) = (poisoned(&ctx, "c", m * n), poisoned(&ctx, "sums", n));
-            let splits = params.split_k(256, tile).splits();
+            let splits = split_for_many(params, tile).splits();
             let dispatches = if splits > 1 {
                 split_k_launches(
                     &ctx,

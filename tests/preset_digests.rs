@@ -11,7 +11,10 @@
 //! 8 × 8 blocks per thread of that day kept all seven digests. The five presets whose later
 //! convolutions have a valid-padded input gradient were re-recorded when it became a column
 //! GEMM and col2im (2026-12-01), which sums over output channels first, then taps; dense and
-//! cnn-small (whose only convolution is the first layer) kept theirs.
+//! cnn-small (whose only convolution is the first layer) kept theirs. Then the six with a
+//! convolution, when lavapipe stopped splitting the first convolution's weight gradient over
+//! k (the same day): it sums in one pass, in k order. New tiles and blocks per thread keep every
+//! digest (each output still sums its k in ascending order).
 //!
 //! The digest is FNV-1a over every tensor's name and the bits of its values, so slab padding and
 //! alignment do not enter it. Record anew (only when a change is *meant* to move numbers) with
@@ -63,8 +66,15 @@ fn digest(name: &str) -> u64 {
 #[test]
 fn original_presets_train_to_their_recorded_weights() {
     let record = std::env::var_os("GPU_CNN_RECORD_DIGESTS").is_some();
+    let lines: Vec<&str> = FIXTURE.lines().filter(|l| !l.trim().is_empty()).collect();
+    // A fixture cut short (an emptied file re-recorded) would check nothing.
+    assert_eq!(
+        lines.len(),
+        7,
+        "the fixture holds the seven original presets"
+    );
     let mut mismatches = Vec::new();
-    for line in FIXTURE.lines().filter(|l| !l.trim().is_empty()) {
+    for line in lines {
         let (name, expected) = line.split_once(' ').expect("`name digest` lines");
         let found = format!("{:016x}", digest(name));
         if record {

@@ -9,9 +9,6 @@ pub const GPU_TARGET_WORKGROUPS: u32 = 256;
 /// Fewest workgroups a GEMM launch on a GPU is planned with where its product allows: about
 /// one per compute unit of a big GPU (an H200 has 132).
 pub const GPU_MIN_WORKGROUPS: u32 = 128;
-/// Workgroups a split launch aims for on a CPU adapter: lavapipe runs a workgroup per core,
-/// and extra workgroups only slow it down.
-pub const CPU_TARGET_WORKGROUPS: u32 = 4;
 
 /// Workgroups a CPU adapter runs at once, for the tile cost model's rounds: lavapipe runs a
 /// workgroup per core, and the machines this project trains on here have two. A fixed number,
@@ -21,7 +18,7 @@ pub const CPU_PARALLEL_WORKGROUPS: u32 = 2;
 /// The device facts launch planning depends on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LaunchProfile {
-    /// The adapter is a CPU (lavapipe): GEMMs keep the tiles and splits chosen by cost alone.
+    /// The adapter is a CPU (lavapipe): GEMMs take the tile of least cost and never split k.
     pub cpu_adapter: bool,
     /// Workgroups a launch split over k aims for.
     pub target_workgroups: u32,
@@ -42,8 +39,9 @@ impl LaunchProfile {
         let cpu_adapter = device_type == wgpu::DeviceType::Cpu;
         Self {
             cpu_adapter,
+            // A CPU adapter's plan never splits k (`matmul::plan`).
             target_workgroups: if cpu_adapter {
-                CPU_TARGET_WORKGROUPS
+                1
             } else {
                 GPU_TARGET_WORKGROUPS
             },
@@ -90,10 +88,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_cpu_adapter_aims_for_four_workgroups_a_gpu_for_many() {
+    fn a_cpu_adapter_aims_for_one_workgroup_a_gpu_for_many() {
         let cpu = LaunchProfile::lavapipe();
         assert!(cpu.cpu_adapter);
-        assert_eq!((cpu.target_workgroups, cpu.min_workgroups), (4, 1));
+        assert_eq!((cpu.target_workgroups, cpu.min_workgroups), (1, 1));
         assert_eq!(cpu.max_storage_binding_size, 128 << 20);
         let gpu = LaunchProfile::big_gpu();
         assert!(!gpu.cpu_adapter);

@@ -79,18 +79,13 @@ impl Params {
         self.k.div_ceil(self.k_chunk).max(1)
     }
 
-    /// These parameters with the k range split so that a product with few output tiles (of
-    /// shape `tile`) still gives the device `target_workgroups` workgroups, each summing at least
-    /// [`MIN_SPLIT_K`] terms: how a CPU adapter's plan splits weight gradients
-    /// ([`plan::plan`]). Depends on the shape and the target alone, so runs on one adapter are
-    /// reproducible.
-    pub fn split_k(self, target_workgroups: u32, tile: Tile) -> Self {
-        let tiles = tile.count(self.m, self.n);
-        let splits = (target_workgroups / tiles.max(1))
-            .min(self.k / MIN_SPLIT_K)
-            .clamp(1, MAX_SPLITS);
-        let k_chunk = self.k.div_ceil(splits).next_multiple_of(TILE_K).max(TILE_K);
-        Self { k_chunk, ..self }
+    /// These parameters with k split into sums of `k_chunk` terms (rounded up to whole k
+    /// slices).
+    pub fn split_into(self, k_chunk: u32) -> Self {
+        Self {
+            k_chunk: k_chunk.next_multiple_of(TILE_K).max(TILE_K),
+            ..self
+        }
     }
 }
 
@@ -331,11 +326,6 @@ const TILE_K: u32 = 16;
 /// f32 division, exact below 2^21 whatever the device's division error (k indices run a
 /// slice past k).
 pub const MAX_IMPLICIT_K: u32 = (1 << 21) - TILE_K;
-/// Fewest terms one split sums on a CPU adapter ([`Params::split_k`]; a GPU's plan takes
-/// [`plan::GPU_MIN_SPLIT_K`]).
-pub const MIN_SPLIT_K: u32 = 256;
-/// Most splits of one product on a CPU adapter ([`plan::GPU_MAX_SPLITS`] on a GPU).
-const MAX_SPLITS: u32 = 64;
 
 /// The operands of one launch; `bias` and `mask` are read only by the epilogues that use them
 /// (pass any read-only buffer otherwise).
@@ -442,26 +432,5 @@ mod tests {
         }
         let narrow = Tile::M64_N32;
         assert_eq!(narrow.in_tallest_blocks(), narrow.in_large_blocks());
-    }
-
-    #[test]
-    fn split_k_counts_tiles_of_the_chosen_shape() {
-        let params = Params::new(9, 32, 43_264);
-        // One 16 × 32 tile: 4 splits fill a 4-workgroup target.
-        assert_eq!(params.split_k(4, Tile::M16_N32).splits(), 4);
-        // 64 × 64 tiles of a 130 × 130 product: 9 tiles, already more than 4 workgroups.
-        assert_eq!(
-            Params::new(130, 130, 5000)
-                .split_k(4, Tile::M64_N64)
-                .splits(),
-            1
-        );
-        // The same product in 16 × 32 tiles: 9 × 5 = 45 tiles, 256 / 45 = 5 splits.
-        assert_eq!(
-            Params::new(130, 130, 5000)
-                .split_k(256, Tile::M16_N32)
-                .splits(),
-            5
-        );
     }
 }
