@@ -74,6 +74,7 @@ fn kernels(c: &mut Criterion) {
             tensors: tensors.clone(),
             y: View::whole(&y, vec![rows, 128]),
             activation: Activation::Relu,
+            pooled: None,
             training: true,
             seed: 0,
         };

@@ -11,8 +11,8 @@ use common::*;
 use gpu_cnn::gpu::LaunchProfile;
 use gpu_cnn::layers::conv2d::{cpu, ConvShape};
 use gpu_cnn::layers::matmul::passes::InputGradient;
-use gpu_cnn::layers::matmul::{self, Epilogue, MatmulOverrides, Operands, Tile, Transpose};
-use gpu_cnn::model::spec::{Padding, Size2};
+use gpu_cnn::layers::matmul::{self, Epilogue, Layout, MatmulOverrides, Operands, Tile, Transpose};
+use gpu_cnn::model::spec::{Padding, PoolKind, Size2};
 
 /// (batch, [h, w, c_in], filters, kernel, strides, padding)
 type Case = (usize, [usize; 3], usize, Size2, Size2, Padding);
@@ -208,6 +208,7 @@ fn conv2d_gemms_match_cpu_in_every_tile_shape() {
                         mask: a.as_entire_buffer_binding(),
                         c: c.as_entire_buffer_binding(),
                         column_sums: None,
+                        pooled: None,
                     },
                 )
                 .expect("dispatch");
@@ -219,6 +220,102 @@ fn conv2d_gemms_match_cpu_in_every_tile_shape() {
                     TOLERANCE.atol,
                     TOLERANCE.rtol,
                 );
+            }
+        }
+    }
+}
+
+/// The pooling fusion's GEMM: the forward with its rows in 2×2 pooling windows writes the
+/// convolution's output at every pixel of a whole window (those past the last window are left
+/// alone: the pooling reads none) and the window's max or mean, against the direct-loop
+/// convolution and pooling. Odd outputs (a row and column past the last window), batches and
+/// channels not a multiple of any tile, with and without the fused ReLU, in every tile.
+#[test]
+fn conv2d_pooled_forward_matches_convolution_then_pooling_in_every_tile() {
+    use gpu_cnn::layers::pool2d;
+    let ctx = context();
+    let s = |h, w| Size2 { h, w };
+    let cases: [Case; 4] = [
+        (3, [13, 13, 5], 7, s(3, 3), s(1, 1), Padding::Valid),
+        (2, [10, 9, 2], 33, s(2, 3), s(1, 1), Padding::Same),
+        (1, [9, 12, 3], 4, s(3, 3), s(2, 1), Padding::Valid),
+        (5, [28, 28, 1], 32, s(3, 3), s(1, 1), Padding::Valid),
+    ];
+    for (seed, case) in cases.iter().enumerate() {
+        let shape = shape_of(case);
+        let params = shape.pooled_forward().expect("a whole window");
+        let pool = pool2d::Params::new(
+            shape.batch,
+            [shape.out_h, shape.out_w, shape.out_c],
+            Size2::square(2),
+            Size2::square(2),
+        )
+        .expect("non-empty pooling");
+        let mut rng = rng(1300 + seed as u64);
+        let x = uniform(&mut rng, shape.input_len(), -1.0, 1.0);
+        let kernel = uniform(&mut rng, shape.kernel_len(), -1.0, 1.0);
+        let bias = uniform(&mut rng, shape.out_c, -1.0, 1.0);
+        let bufs = [
+            upload(&ctx, "x", &x),
+            upload(&ctx, "kernel", &kernel),
+            upload(&ctx, "bias", &bias),
+        ];
+        let [x_buf, kernel_buf, bias_buf] = &bufs;
+        for (relu, epilogue) in [(false, Epilogue::Bias), (true, Epilogue::BiasRelu)] {
+            let y_cpu = cpu::forward(&shape, relu, &x, &kernel, &bias);
+            for kind in [PoolKind::Max, PoolKind::Average] {
+                let pooled_cpu = pool2d::cpu::forward(&pool, kind, &y_cpu);
+                for tile in Tile::ALL {
+                    let y = poisoned(&ctx, "y", y_cpu.len());
+                    let pooled = poisoned(&ctx, "pooled", pooled_cpu.len());
+                    let dispatch = matmul::encode(
+                        &ctx,
+                        "test.conv2d.forward.pooled",
+                        params,
+                        MatmulOverrides {
+                            layout: Layout::ConvForwardPooled(kind),
+                            epilogue,
+                            tile,
+                        },
+                        Operands {
+                            a: x_buf.as_entire_buffer_binding(),
+                            b: kernel_buf.as_entire_buffer_binding(),
+                            bias: bias_buf.as_entire_buffer_binding(),
+                            mask: x_buf.as_entire_buffer_binding(),
+                            c: y.as_entire_buffer_binding(),
+                            column_sums: None,
+                            pooled: Some(pooled.as_entire_buffer_binding()),
+                        },
+                    )
+                    .expect("dispatch");
+                    run(&ctx, &[dispatch], None);
+                    let what = format!("{case:?} relu {relu} {kind:?} {tile:?}");
+                    assert_close(
+                        &format!("{what}: pooled"),
+                        &read(&ctx, &pooled, pooled_cpu.len()),
+                        &pooled_cpu,
+                        TOLERANCE.atol,
+                        TOLERANCE.rtol,
+                    );
+                    // The output at every pixel of a whole window.
+                    let (gpu_y, mut inside, mut expected) =
+                        (read(&ctx, &y, y_cpu.len()), vec![], vec![]);
+                    for (i, &value) in y_cpu.iter().enumerate() {
+                        let pixel = i / shape.out_c;
+                        let (oh, ow) = ((pixel / shape.out_w) % shape.out_h, pixel % shape.out_w);
+                        if oh < 2 * (shape.out_h / 2) && ow < 2 * (shape.out_w / 2) {
+                            inside.push(gpu_y[i]);
+                            expected.push(value);
+                        }
+                    }
+                    assert_close(
+                        &format!("{what}: output"),
+                        &inside,
+                        &expected,
+                        TOLERANCE.atol,
+                        TOLERANCE.rtol,
+                    );
+                }
             }
         }
     }

@@ -40,15 +40,11 @@ fn table(launches: &[GemmLaunch]) -> String {
     )];
     for launch in launches {
         let (params, plan) = (&launch.gemm.params, &launch.plan);
+        let (block_rows, block_cols) = plan.tile.block();
         let tile = format!(
-            "{}×{}/{}",
+            "{}×{}/{block_rows}×{block_cols}",
             plan.tile.rows(),
             plan.tile.cols(),
-            if plan.tile == plan.tile.in_large_blocks() {
-                "8×8"
-            } else {
-                "4×4"
-            }
         );
         lines.push(format!(
             "{:<26} {:>20} {:>8.2} {:>10} {:>6} {:>6}",
@@ -175,4 +171,44 @@ fn a_big_gpu_splits_forward_and_input_gradients_that_tiles_cannot_fill() {
     }
     let (dense, _) = training_launches("dense", 32, &LaunchProfile::big_gpu());
     assert!(find(&dense, "dense.forward").plan.splits() > 1);
+}
+
+#[test]
+fn cnn_poolings_run_in_their_convolutions_forward_launches() {
+    let layers = infer(&preset("cnn").expect("preset")).expect("shapes");
+    let nodes = nodes(&layers, 64).expect("nodes");
+    for training in [true, false] {
+        let steps = schedule(&nodes, training, Fusion::ALL);
+        let folded: Vec<(&str, &str)> = steps
+            .iter()
+            .enumerate()
+            .filter_map(|(i, step)| {
+                Some((
+                    nodes[i].label.as_str(),
+                    nodes[step.pools_into?].label.as_str(),
+                ))
+            })
+            .collect();
+        assert_eq!(
+            folded,
+            [("conv2d", "max_pooling2d"), ("conv2d_1", "max_pooling2d_1")],
+            "training {training}"
+        );
+        for (step, node) in steps.iter().zip(&nodes) {
+            let is_pool = node.label.starts_with("max_pooling2d");
+            assert_eq!(step.forward_in_producer, is_pool, "{}", node.label);
+        }
+        let plain = schedule(&nodes, training, Fusion::NONE);
+        assert!(plain
+            .iter()
+            .all(|s| s.pools_into.is_none() && !s.forward_in_producer));
+    }
+    // The folded forward GEMMs run over whole windows only: conv2d_1's 11 × 11 output has
+    // 5 × 5 windows, so 64 · 25 · 4 rows instead of 64 · 121.
+    let (launches, _) = training_launches("cnn", 64, &LaunchProfile::lavapipe());
+    let forward = find(&launches, "conv2d_1.forward");
+    assert_eq!(
+        (forward.gemm.params.m, forward.gemm.params.pooled_h),
+        (6_400, 5)
+    );
 }

@@ -80,6 +80,7 @@ fn check(case: Case) {
             mask: mask_buf.as_entire_buffer_binding(),
             c: c.as_entire_buffer_binding(),
             column_sums: None,
+            pooled: None,
         },
     )
     .expect("dispatch");
@@ -240,6 +241,7 @@ fn operands<'a>([a, b, bias, mask]: [&'a wgpu::Buffer; 4], c: &'a wgpu::Buffer) 
         mask: mask.as_entire_buffer_binding(),
         c: c.as_entire_buffer_binding(),
         column_sums: None,
+        pooled: None,
     }
 }
 
@@ -378,6 +380,7 @@ fn split_k_launches(
             mask: a.as_entire_buffer_binding(),
             c: partials.as_entire_buffer_binding(),
             column_sums: None,
+            pooled: None,
         },
     )
     .expect("dispatch");
@@ -456,6 +459,7 @@ fn column_sums_come_with_the_product_in_one_split_and_split_over_k() {
                     mask: a_buf.as_entire_buffer_binding(),
                     c: c.as_entire_buffer_binding(),
                     column_sums: Some(sums.as_entire_buffer_binding()),
+                    pooled: None,
                 };
                 vec![
                     matmul::encode(&ctx, "test.sums", params, overrides, operands)

@@ -339,7 +339,7 @@ fn every_uniform_and_storage_struct_matches_its_rust_mirror() {
         (Kernel::MatmulForward, "Params", rust_layout!(matmul::Params {
             m: u32, n: u32, k: u32, k_chunk: u32, in_h: u32, in_w: u32, in_c: u32, out_h: u32,
             out_w: u32, out_c: u32, kernel_h: u32, kernel_w: u32, stride_h: u32, stride_w: u32,
-            pad_top: u32, pad_left: u32,
+            pad_top: u32, pad_left: u32, pooled_h: u32, pooled_w: u32, _pad0: u32, _pad1: u32,
         })),
         (Kernel::MatmulSumSplits, "Params", rust_layout!(matmul::SumParams { splits: u32, m: u32, n: u32, _pad0: u32 })),
         (Kernel::Pool2dForward, "Params", pool),

@@ -36,6 +36,7 @@
 //   binding 4: mask    [M, N] f32 (read by EPILOGUE 3)
 //   binding 5: c       [M, N] f32 (output)
 //   binding 6: column_sums [N] f32 (output of EPILOGUE 4 without split-K)
+//   binding 7: pooled  [B, pooled_h, pooled_w, N] f32 (output with POOLED)
 
 struct Params {
     m: u32,
@@ -55,6 +56,11 @@ struct Params {
     stride_w: u32,
     pad_top: u32,
     pad_left: u32,
+    // POOLED: the pooled output's height and width (out_h / 2, out_w / 2, floored).
+    pooled_h: u32,
+    pooled_w: u32,
+    _pad0: u32,
+    _pad1: u32,
 }
 
 const MATRICES: u32 = 0u;
@@ -69,6 +75,14 @@ override EPILOGUE: u32 = 0u;
 override COLUMN_SUMS: bool = EPILOGUE == 4u;
 // Both convolution strides are 1 (CONV_BACKWARD_INPUT then needs no division).
 override UNIT_STRIDE: bool = false;
+// CONV_FORWARD only: a 2×2, stride-2 pooling of the output is computed too (the planner folds
+// the pooling layer after the convolution into it). Rows of C then run over the pooling
+// windows, four rows a window: row 4·w + q is output pixel (2·ph + q / 2, 2·pw + q % 2) of
+// window w = (b, ph, pw); each window's max (or, with POOL_AVERAGE, mean, summed in row-major
+// order as pool2d.forward does) after the epilogue goes to `pooled`. Pixels past the last
+// whole window (an odd height or width) are not computed: the pooling reads none of them.
+override POOLED: bool = false;
+override POOL_AVERAGE: bool = false;
 
 const TILE_K: u32 = 16u;
 // Threads along M and N, and vec4s of C per thread along M and N.
@@ -97,6 +111,7 @@ const MAX_A_PER_THREAD: u32 = 8u;
 @group(0) @binding(4) var<storage, read> mask: array<f32>;
 @group(0) @binding(5) var<storage, read_write> c: array<f32>;
 @group(0) @binding(6) var<storage, read_write> column_sums: array<f32>;
+@group(0) @binding(7) var<storage, read_write> pooled: array<f32>;
 
 // n / d and n % d for n < 2^21 (the launcher keeps K below that): an f32 division, within
 // 2.5 ulp on any Vulkan device, is then less than 1 from n / d, so its floor is the quotient or
@@ -155,6 +170,32 @@ struct RowQuad {
     w: vec4<i32>,
 }
 
+// Four output pixels (b, oh, ow) of a convolution.
+struct Pixels {
+    b: vec4<u32>,
+    h: vec4<u32>,
+    w: vec4<u32>,
+}
+
+// The output pixels that rows stand for, row-major over (b, oh, ow).
+fn output_pixels(rows: vec4<u32>) -> Pixels {
+    let ow = rows % params.out_w;
+    let oh = (rows / params.out_w) % params.out_h;
+    return Pixels(rows / (params.out_w * params.out_h), oh, ow);
+}
+
+// POOLED: the four pixels of the pooling window that rows first..first+3 (first a multiple
+// of 4) stand for.
+fn window_pixels(first: u32) -> Pixels {
+    let w = first / 4u;
+    let pw = w % params.pooled_w;
+    let ph = (w / params.pooled_w) % params.pooled_h;
+    let b = w / (params.pooled_w * params.pooled_h);
+    let h = vec4<u32>(2u * ph) + vec4<u32>(0u, 0u, 1u, 1u);
+    let x = vec4<u32>(2u * pw) + vec4<u32>(0u, 1u, 0u, 1u);
+    return Pixels(vec4<u32>(b), h, x);
+}
+
 fn describe_rows(first: u32) -> RowQuad {
     let rows = vec4<u32>(first, first + 1u, first + 2u, first + 3u);
     var q: RowQuad;
@@ -162,11 +203,13 @@ fn describe_rows(first: u32) -> RowQuad {
     q.ok = rows < vec4<u32>(params.m);
     switch OPERANDS {
         case CONV_FORWARD: {
-            let ow = rows % params.out_w;
-            let oh = (rows / params.out_w) % params.out_h;
-            q.base = rows / (params.out_w * params.out_h) * params.in_h;
-            q.h = vec4<i32>(oh * params.stride_h) - i32(params.pad_top);
-            q.w = vec4<i32>(ow * params.stride_w) - i32(params.pad_left);
+            var pixel = output_pixels(rows);
+            if POOLED {
+                pixel = window_pixels(first);
+            }
+            q.base = pixel.b * params.in_h;
+            q.h = vec4<i32>(pixel.h * params.stride_h) - i32(params.pad_top);
+            q.w = vec4<i32>(pixel.w * params.stride_w) - i32(params.pad_left);
         }
         case CONV_BACKWARD_INPUT: {
             let iw = rows % params.in_w;
@@ -304,8 +347,38 @@ fn accumulate(block: ptr<function, array<vec4<f32>, 4>>, rows: vec4<f32>, cols: 
 
 // The 4 x 4 block at (row, col) of split `split`'s C.
 fn store_block(split: u32, row: u32, col: u32, block: array<vec4<f32>, 4>) {
+    if POOLED {
+        store_window(row, col, block);
+        return;
+    }
     for (var i = 0u; i < 4u; i++) {
         store(split, row + i, col, block[i]);
+    }
+}
+
+// POOLED: the 4 x 4 block at (row, col) is one pooling window's four pixels by four columns:
+// each pixel goes to its place in the convolution's output, and the window's max (or mean)
+// to `pooled`.
+fn store_window(row: u32, col: u32, block: array<vec4<f32>, 4>) {
+    if row >= params.m {
+        return;
+    }
+    let pixel = window_pixels(row);
+    for (var j = 0u; j < 4u; j++) {
+        let col_j = col + j;
+        if col_j >= params.n {
+            continue;
+        }
+        var best = 0.0;
+        var sum = 0.0;
+        for (var i = 0u; i < 4u; i++) {
+            let value = epilogue(row + i, col_j, block[i][j]);
+            let at = (pixel.b.x * params.out_h + pixel.h[i]) * params.out_w + pixel.w[i];
+            c[at * params.n + col_j] = value;
+            best = select(max(best, value), value, i == 0u);
+            sum += value;
+        }
+        pooled[(row / 4u) * params.n + col_j] = select(best, sum / 4.0, POOL_AVERAGE);
     }
 }
 

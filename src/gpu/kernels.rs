@@ -128,8 +128,8 @@ impl Kernel {
         match self {
             // images, labels, indices → batch, batch labels
             Self::GatherForward => &[Read, Read, Read, ReadWrite, ReadWrite],
-            // a, b, bias, mask → c
-            Self::MatmulForward => &[Read, Read, Read, Read, ReadWrite, ReadWrite],
+            // a, b, bias, mask → c, column sums, pooled
+            Self::MatmulForward => &[Read, Read, Read, Read, ReadWrite, ReadWrite, ReadWrite],
             // partials, bias, mask → c
             Self::MatmulSumSplits => &[Read, Read, Read, ReadWrite],
             // gradient → bias gradient

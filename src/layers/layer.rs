@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use super::activation::Activation;
 use super::col2im;
 use super::matmul::passes::KernelLayerGemms;
-use super::shape::Shape;
+use super::shape::{PoolKind, Shape};
 use crate::gpu::{Dispatch, GpuContext, GpuError};
 
 /// Why one layer cannot be built: what is wrong and what to do.
@@ -166,6 +166,9 @@ pub struct ForwardIo<'a> {
     pub y: View<'a>,
     /// An activation the planner fused into this launch ([`Op::fuses_activation`]).
     pub activation: Activation,
+    /// The pooling layer after this one, where the planner folded its forward into this
+    /// launch ([`Op::pools_output`]): its kind and output `[rows, ...]`.
+    pub pooled: Option<(PoolKind, View<'a>)>,
     /// Training (batch statistics, dropout) or inference.
     pub training: bool,
     /// The layer's seed for random streams (Dropout).
@@ -281,6 +284,16 @@ pub trait Op {
     /// gradient, summing it as col2im does (pooling).
     fn reads_column_gradient(&self) -> bool {
         false
+    }
+    /// Whether its forward launch can also write the 2×2, stride-2 pooling of its output
+    /// (a convolution with an output of at least 2 × 2).
+    fn pools_output(&self) -> bool {
+        false
+    }
+    /// Its kind where it is a 2×2 pooling with stride 2 a producer can compute
+    /// ([`Op::pools_output`]).
+    fn pooling_2x2(&self) -> Option<PoolKind> {
+        None
     }
 
     /// Whether it is a ReLU the planner may fold into its neighbours' kernels.

@@ -438,17 +438,23 @@ impl Network {
     ) -> Result<Vec<Dispatch>, GpuError> {
         let mut body = Vec::new();
         for (i, (node, step)) in nodes.iter().zip(steps).enumerate() {
-            if step.pass == Pass::View || head == Some(i) {
+            if step.pass == Pass::View || step.forward_in_producer || head == Some(i) {
                 continue;
             }
             let (x, y) = acts.io[i];
             let (tensors, _) = self.tensors(node, &acts.scratch[i]);
+            let pooled = step.pools_into.and_then(|p| {
+                let kind = nodes[p].op.pooling_2x2()?;
+                let output = &acts.buffers[acts.io[p].1];
+                Some((kind, View::whole(output, nodes[p].output.batched(rows))))
+            });
             let io = ForwardIo {
                 label: &node.label,
                 x: View::whole(&acts.buffers[x], node.input.batched(rows)),
                 tensors,
                 y: View::whole(&acts.buffers[y], node.output.batched(rows)),
                 activation: step.activation,
+                pooled,
                 training,
                 seed: node_seed(self.seed, node.origin),
             };

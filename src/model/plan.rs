@@ -9,6 +9,9 @@
 //! input is not positive (Dense, Conv2D, pooling), which is exactly ReLU's backward. Where
 //! either side cannot, the ReLU runs as its own kernels.
 //!
+//! The pooling fusion: a 2×2, stride-2 pooling right after a convolution (but for views) is
+//! computed by the convolution's forward launch, whose rows then run over pooling windows.
+//!
 //! The col2im fusion: in training, a convolution whose input gradient goes through its column
 //! gradient ([`crate::layers::col2im`]) leaves the col2im sum to the backward of a pooling
 //! layer right before it, which reads the column gradient as its output gradient.
@@ -34,6 +37,9 @@ pub struct Fusion {
     /// In training, sum a convolution's column gradient in the backward of the pooling layer
     /// before it, instead of in a col2im launch of its own.
     pub col2im: bool,
+    /// Compute a 2×2, stride-2 pooling layer's forward in the launch of the convolution
+    /// before it.
+    pub pooling: bool,
 }
 
 impl Fusion {
@@ -42,12 +48,14 @@ impl Fusion {
         activations: true,
         head: true,
         col2im: true,
+        pooling: true,
     };
     /// None: every node runs its own kernels (the plain path fusions are tested against).
     pub const NONE: Self = Self {
         activations: false,
         head: false,
         col2im: false,
+        pooling: false,
     };
 }
 
@@ -101,6 +109,10 @@ pub struct Step {
     pub dy_columns: Option<col2im::Geometry>,
     /// Its backward writes the input gradient as its column gradient alone.
     pub dx_as_columns: bool,
+    /// The pooling node whose forward its forward launch computes too.
+    pub pools_into: Option<usize>,
+    /// Its forward runs in the launch of the node before it (a folded pooling).
+    pub forward_in_producer: bool,
 }
 
 /// Whether `spec` is the output softmax the loss kernel applies itself.
@@ -159,6 +171,8 @@ pub fn schedule(nodes: &[Node], training: bool, fusion: Fusion) -> Vec<Step> {
             mask_input: false,
             dy_columns: None,
             dx_as_columns: false,
+            pools_into: None,
+            forward_in_producer: false,
         })
         .collect();
     if fusion.activations {
@@ -167,7 +181,27 @@ pub fn schedule(nodes: &[Node], training: bool, fusion: Fusion) -> Vec<Step> {
     if training && fusion.col2im {
         fuse_col2im(nodes, &mut steps);
     }
+    if fusion.pooling {
+        fuse_pooling(nodes, &mut steps);
+    }
     steps
+}
+
+/// Folds each 2×2, stride-2 pooling into the forward of the convolution before it (looking
+/// through views, such as a ReLU already folded into the convolution) where the convolution
+/// can pool its output.
+fn fuse_pooling(nodes: &[Node], steps: &mut [Step]) {
+    for conv in 0..nodes.len() {
+        let produces = steps[conv].pass == Pass::Kernel && nodes[conv].op.pools_output();
+        let next = (conv + 1..nodes.len()).find(|&i| steps[i].pass == Pass::Kernel);
+        let Some(pool) = next.filter(|_| produces) else {
+            continue;
+        };
+        if nodes[pool].op.pooling_2x2().is_some() {
+            steps[conv].pools_into = Some(pool);
+            steps[pool].forward_in_producer = true;
+        }
+    }
 }
 
 /// Folds each ReLU into its producer's epilogue and its consumer's backward where both can.
@@ -244,6 +278,7 @@ pub fn gemm_launches(
     profile: &LaunchProfile,
 ) -> Vec<GemmLaunch> {
     let runs = |i: usize| steps[i].pass == Pass::Kernel && head != Some(i);
+    let forwards = |i: usize| runs(i) && !steps[i].forward_in_producer;
     let launch = |i: usize, pass: &str, gemm: Gemm, epilogue: Epilogue| GemmLaunch {
         label: format!("{}.{pass}", nodes[i].label),
         gemm,
@@ -251,12 +286,14 @@ pub fn gemm_launches(
         plan: gemm.plan(epilogue, profile),
     };
     let mut launches = Vec::new();
-    for (i, node) in nodes.iter().enumerate().filter(|&(i, _)| runs(i)) {
+    for (i, node) in nodes.iter().enumerate().filter(|&(i, _)| forwards(i)) {
         let gemms = node.op.kernel_gemms();
         // An activation the epilogue cannot apply is an error when encoding, not a launch.
         let epilogue = forward_epilogue(steps[i].activation);
-        if let (Some(gemms), Some(epilogue)) = (gemms, epilogue) {
-            launches.push(launch(i, "forward", gemms.forward, epilogue));
+        let pooled = steps[i].pools_into.and_then(|p| nodes[p].op.pooling_2x2());
+        let gemm = gemms.and_then(|gemms| gemms.forward_gemm(pooled));
+        if let (Some(gemm), Some(epilogue)) = (gemm, epilogue) {
+            launches.push(launch(i, "forward", gemm, epilogue));
         }
     }
     if !training {

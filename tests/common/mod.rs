@@ -166,6 +166,7 @@ pub fn op_forward(
         tensors: tensors.views(),
         y: View::whole(&y, vec![y_len]),
         activation,
+        pooled: None,
         training: true,
         seed: 0,
     };

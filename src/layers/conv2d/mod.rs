@@ -14,8 +14,10 @@
 //! buffer; the weight gradient's GEMM sums the bias gradient too). backward_input is an
 //! implicit GEMM over `dz` where the output has as many pixels as the input (`same`, stride 1),
 //! else a plain GEMM into the column gradient `dz · kernelᵀ` and col2im ([`col2im`]), which
-//! spends no multiply-add on the padding. The `activation` field expands to an Activation layer
-//! the planner may fold into the forward.
+//! spends no multiply-add on the padding. The forward can also compute a 2×2, stride-2
+//! pooling of its output in the same launch ([`ConvShape::pooled_forward`]) where the planner
+//! folds the pooling layer after it. The `activation` field expands to an Activation layer the
+//! planner may fold into the forward.
 
 pub mod cpu;
 pub mod geometry;
@@ -231,12 +233,25 @@ impl ConvShape {
                 params: self.gemm(pixels, self.out_c, taps * self.in_c),
                 layout: Layout::ConvForward,
             },
+            pooled_forward: self.pooled_forward(),
             backward_input: self.input_gradient(),
             backward_weight: Gemm {
                 params: self.gemm(taps * self.in_c, self.out_c, pixels),
                 layout: Layout::ConvBackwardWeight,
             },
         }
+    }
+
+    /// The forward GEMM with its rows in 2×2 pooling windows (`[B·PH·PW·4, C_out]`, PH and PW
+    /// the output's height and width halved, floored), where the output has a whole window.
+    pub fn pooled_forward(&self) -> Option<matmul::Params> {
+        let (pooled_h, pooled_w) = (self.out_h / 2, self.out_w / 2);
+        let rows = self.batch * pooled_h * pooled_w * 4;
+        (rows > 0).then(|| matmul::Params {
+            pooled_h: pooled_h as u32,
+            pooled_w: pooled_w as u32,
+            ..self.gemm(rows, self.out_c, self.taps() * self.in_c)
+        })
     }
 
     /// The input gradient through the column gradient where the output has fewer pixels than

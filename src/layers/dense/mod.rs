@@ -99,6 +99,7 @@ impl DenseShape {
         } = *self;
         KernelLayerGemms {
             forward: Self::gemm(rows, units, inputs, Transpose::default()),
+            pooled_forward: None,
             backward_input: InputGradient::Gemm(Self::gemm(
                 rows,
                 inputs,

@@ -15,6 +15,7 @@ use bytemuck::{Pod, Zeroable};
 
 use crate::gpu::kernels::{flag, Overrides};
 use crate::gpu::{buffers, Dispatch, GpuContext, GpuError, Kernel};
+use crate::layers::shape::PoolKind;
 
 /// Mirrors `struct Params` of `shaders/matmul/forward.wgsl`.
 #[repr(C)]
@@ -52,6 +53,14 @@ pub struct Params {
     pub pad_top: u32,
     /// Zero columns left of the input (convolutions).
     pub pad_left: u32,
+    /// The pooled output's height ([`Layout::ConvForwardPooled`]).
+    pub pooled_h: u32,
+    /// The pooled output's width ([`Layout::ConvForwardPooled`]).
+    pub pooled_w: u32,
+    /// Padding to 16-byte multiples.
+    pub _pad0: u32,
+    /// Padding to 16-byte multiples.
+    pub _pad1: u32,
 }
 
 impl Params {
@@ -133,6 +142,11 @@ pub enum Layout {
     Matrices(Transpose),
     /// `A` = im2col of the conv input, `B` = the kernel.
     ConvForward,
+    /// [`Layout::ConvForward`] with C's rows in 2×2 pooling windows, four rows a window (`m`
+    /// = batch · pooled_h · pooled_w · 4), and the pooling of the output (max or average,
+    /// stride 2) written to [`Operands::pooled`] too: the convolution and the pooling layer
+    /// after it in one launch.
+    ConvForwardPooled(PoolKind),
     /// `A` = the conv output gradient gathered per input pixel, `B` = the kernel re-indexed.
     ConvBackwardInput {
         /// Both strides are 1: every tap lands on a whole output position, so the gather
@@ -211,6 +225,11 @@ impl Tile {
 
     const fn cols_const(self) -> u32 {
         4 * self.lanes_n * self.micro_n
+    }
+
+    /// The block of C one thread computes, rows by columns.
+    pub fn block(self) -> (u32, u32) {
+        (4 * self.micro_m, 4 * self.micro_n)
     }
 
     /// Rows of C per tile.
@@ -301,17 +320,23 @@ impl Overrides for MatmulOverrides {
     fn constants(&self) -> Vec<(&'static str, f64)> {
         let (code, transpose) = match self.layout {
             Layout::Matrices(transpose) => (0.0, transpose),
-            Layout::ConvForward => (1.0, Transpose::default()),
+            Layout::ConvForward | Layout::ConvForwardPooled(_) => (1.0, Transpose::default()),
             Layout::ConvBackwardInput { .. } => (2.0, Transpose::default()),
             Layout::ConvBackwardWeight => (3.0, Transpose::default()),
         };
         let unit_stride = matches!(self.layout, Layout::ConvBackwardInput { unit_stride: true });
+        let pooled = match self.layout {
+            Layout::ConvForwardPooled(kind) => Some(kind),
+            _ => None,
+        };
         vec![
             ("OPERANDS", code),
             ("TRANS_A", flag(transpose.a)),
             ("TRANS_B", flag(transpose.b)),
             ("EPILOGUE", self.epilogue.code()),
             ("UNIT_STRIDE", flag(unit_stride)),
+            ("POOLED", flag(pooled.is_some())),
+            ("POOL_AVERAGE", flag(pooled == Some(PoolKind::Average))),
             ("LANES_M", f64::from(self.tile.lanes_m)),
             ("LANES_N", f64::from(self.tile.lanes_n)),
             ("MICRO_M", f64::from(self.tile.micro_m)),
@@ -344,6 +369,8 @@ pub struct Operands<'a> {
     /// `[N]`, for [`Epilogue::ColumnSums`] in one split (with split-K they go to row M of
     /// each partial in `c`).
     pub column_sums: Option<wgpu::BufferBinding<'a>>,
+    /// `[B, pooled_h, pooled_w, N]`, for [`Layout::ConvForwardPooled`].
+    pub pooled: Option<wgpu::BufferBinding<'a>>,
 }
 
 /// Builds one `matmul.forward` launch of `params` in tiles of `overrides.tile`, split as
@@ -355,8 +382,9 @@ pub fn encode(
     overrides: MatmulOverrides,
     operands: Operands<'_>,
 ) -> Result<Dispatch, GpuError> {
-    let mut stand_in = None;
-    let column_sums = buffers::or_stand_in(ctx, label, operands.column_sums, &mut stand_in)?;
+    let (mut sums_stand_in, mut pooled_stand_in) = (None, None);
+    let column_sums = buffers::or_stand_in(ctx, label, operands.column_sums, &mut sums_stand_in)?;
+    let pooled = buffers::or_stand_in(ctx, label, operands.pooled, &mut pooled_stand_in)?;
     Dispatch::new(
         ctx,
         Kernel::MatmulForward,
@@ -370,6 +398,7 @@ pub fn encode(
             operands.mask,
             operands.c,
             column_sums,
+            pooled,
         ],
         plan::grid(&params, overrides.tile),
     )

@@ -11,6 +11,7 @@ use crate::layers::activation::Activation;
 use crate::layers::layer::{
     BackwardIo, CpuStep, ForwardIo, HeadShape, HostGradients, HostTensors, Op, View,
 };
+use crate::layers::shape::PoolKind;
 use crate::layers::Gradients;
 use crate::layers::{col2im, pool2d};
 
@@ -24,9 +25,16 @@ pub struct Gemm {
 }
 
 impl Gemm {
-    /// How this GEMM with `epilogue` launches on a device of `profile` ([`plan`]).
+    /// How this GEMM with `epilogue` launches on a device of `profile` ([`plan`]); a pooled
+    /// convolution forward never splits k (its pooling needs whole sums).
     pub fn plan(&self, epilogue: Epilogue, profile: &LaunchProfile) -> GemmPlan {
-        plan(self.params, epilogue, profile)
+        let plan = plan(self.params, epilogue, profile);
+        match self.layout {
+            Layout::ConvForwardPooled(_) if plan.splits() > 1 => {
+                GemmPlan::new(self.params.unsplit(), plan.tile)
+            }
+            _ => plan,
+        }
     }
 
     /// The launches of this GEMM with `epilogue`, as planned for `ctx`'s profile.
@@ -102,6 +110,9 @@ impl InputGradient {
 pub struct KernelLayerGemms {
     /// `y = opA(x) · kernel + bias`.
     pub forward: Gemm,
+    /// The forward's sizes with its rows in 2×2 pooling windows, where the layer can pool its
+    /// output in the same launch ([`Layout::ConvForwardPooled`]).
+    pub pooled_forward: Option<Params>,
     /// `dx` from `dz` and the kernel.
     pub backward_input: InputGradient,
     /// `dkernel = opA(x) · dz`.
@@ -122,7 +133,20 @@ impl KernelLayerGemms {
         .unwrap_or(0)
     }
 
-    /// `y = act(opA(x) · kernel + bias)`, with ReLU when the planner fused it.
+    /// The forward GEMM as it runs: pooled in the same launch where the planner folded a
+    /// pooling layer of `pooled` kind into it.
+    pub fn forward_gemm(&self, pooled: Option<PoolKind>) -> Option<Gemm> {
+        match pooled {
+            None => Some(self.forward),
+            Some(kind) => self.pooled_forward.map(|params| Gemm {
+                params,
+                layout: Layout::ConvForwardPooled(kind),
+            }),
+        }
+    }
+
+    /// `y = act(opA(x) · kernel + bias)`, with ReLU when the planner fused it, and the pooling
+    /// of `y` when the planner folded one into it.
     pub fn encode_forward(
         &self,
         ctx: &GpuContext,
@@ -135,6 +159,12 @@ impl KernelLayerGemms {
                 message: format!("the GEMM epilogue cannot apply {}", io.activation),
             });
         };
+        let Some(gemm) = self.forward_gemm(io.pooled.as_ref().map(|(kind, _)| *kind)) else {
+            return Err(GpuError::Wgpu {
+                context: label,
+                message: "the plan folded a pooling this layer cannot compute".into(),
+            });
+        };
         let operands = Operands {
             a: io.x.binding.clone(),
             b: io.tensors.get(&label, "kernel")?,
@@ -142,8 +172,9 @@ impl KernelLayerGemms {
             mask: io.x.binding.clone(),
             c: io.y.binding.clone(),
             column_sums: None,
+            pooled: io.pooled.as_ref().map(|(_, y)| y.binding.clone()),
         };
-        self.forward.encode(ctx, &label, epilogue, operands)
+        gemm.encode(ctx, &label, epilogue, operands)
     }
 
     /// The weight gradient with the bias gradient as its column sums of dz (split over k when
@@ -162,6 +193,7 @@ impl KernelLayerGemms {
             mask: io.x.binding.clone(),
             c: io.grads.get(&label, "kernel")?,
             column_sums: Some(io.grads.get(&label, "bias")?),
+            pooled: None,
         };
         let mut dispatches =
             self.backward_weight
@@ -195,6 +227,7 @@ impl KernelLayerGemms {
                 mask: io.x.binding.clone(),
                 c,
                 column_sums: None,
+                pooled: None,
             };
             gemm.encode(ctx, label, epilogue, operands)
         };
@@ -270,6 +303,10 @@ impl<T: KernelLayer> Op for T {
 
     fn kernel_gemms(&self) -> Option<KernelLayerGemms> {
         Some(self.gemms())
+    }
+
+    fn pools_output(&self) -> bool {
+        self.gemms().pooled_forward.is_some()
     }
 
     fn encode_forward(

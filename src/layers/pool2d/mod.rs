@@ -358,6 +358,11 @@ impl Op for PoolOp {
         true
     }
 
+    fn pooling_2x2(&self) -> Option<PoolKind> {
+        let p = &self.params;
+        ([p.pool_h, p.pool_w, p.stride_h, p.stride_w] == [2; 4]).then_some(self.kind)
+    }
+
     fn encode_forward(
         &self,
         ctx: &GpuContext,
