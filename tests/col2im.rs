@@ -20,10 +20,7 @@ use gpu_cnn::layers::matmul::{self, Epilogue, Transpose};
 use gpu_cnn::layers::pool2d::{self, Params, PoolOp};
 use gpu_cnn::model::spec::{Padding, PoolKind, Size2};
 
-/// (batch, [h, w, c_in], filters, kernel, strides, padding)
-type Case = (usize, [usize; 3], usize, Size2, Size2, Padding);
-
-fn cases() -> Vec<Case> {
+fn cases() -> Vec<ConvCase> {
     let s = |h, w| Size2 { h, w };
     vec![
         (3, [7, 5, 2], 3, s(3, 2), s(1, 1), Padding::Valid),
@@ -36,15 +33,11 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-fn shape_of(&(batch, input, filters, kernel, strides, padding): &Case) -> ConvShape {
-    ConvShape::new(batch, input, filters, kernel, strides, padding).expect("non-empty output")
-}
-
 #[test]
 fn col2im_matches_cpu_bit_for_bit_with_and_without_the_relu_mask() {
     let ctx = context();
     for (seed, case) in cases().iter().enumerate() {
-        let geometry = shape_of(case).col2im();
+        let geometry = conv_shape(case).col2im();
         let mut rng = rng(900 + seed as u64);
         let columns = uniform(
             &mut rng,
@@ -164,7 +157,7 @@ fn pooling_backward_reading_a_column_gradient_equals_col2im_then_pooling() {
 #[test]
 fn column_gemm_then_col2im_is_the_direct_convolution_input_gradient() {
     for (seed, case) in cases().iter().enumerate() {
-        let shape = shape_of(case);
+        let shape = conv_shape(case);
         let mut rng = rng(950 + seed as u64);
         let x = uniform(&mut rng, shape.input_len(), -1.0, 1.0);
         let kernel = uniform(&mut rng, shape.kernel_len(), -1.0, 1.0);

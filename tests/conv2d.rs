@@ -9,15 +9,12 @@ mod common;
 
 use common::*;
 use gpu_cnn::gpu::LaunchProfile;
-use gpu_cnn::layers::conv2d::{cpu, ConvShape};
+use gpu_cnn::layers::conv2d::cpu;
 use gpu_cnn::layers::matmul::passes::InputGradient;
 use gpu_cnn::layers::matmul::{self, Epilogue, Layout, MatmulOverrides, Operands, Tile, Transpose};
 use gpu_cnn::model::spec::{Padding, PoolKind, Size2};
 
-/// (batch, [h, w, c_in], filters, kernel, strides, padding)
-type Case = (usize, [usize; 3], usize, Size2, Size2, Padding);
-
-fn cases() -> Vec<Case> {
+fn cases() -> Vec<ConvCase> {
     let s = |h, w| Size2 { h, w };
     vec![
         (3, [7, 5, 2], 3, s(3, 2), s(1, 1), Padding::Valid),
@@ -31,10 +28,6 @@ fn cases() -> Vec<Case> {
         // A small `same` convolution: its implicit input gradient splits k on a big GPU.
         (2, [4, 5, 8], 16, s(3, 3), s(1, 1), Padding::Same),
     ]
-}
-
-fn shape_of(&(batch, input, filters, kernel, strides, padding): &Case) -> ConvShape {
-    ConvShape::new(batch, input, filters, kernel, strides, padding).expect("non-empty output")
 }
 
 /// |gpu − cpu| ≤ 5e-4 + 1e-4·|cpu|.
@@ -52,7 +45,7 @@ fn conv2d_op_matches_cpu_on_odd_asymmetric_shapes_with_and_without_fused_relu() 
         .iter()
         .filter(|case| {
             matches!(
-                shape_of(case).input_gradient(),
+                conv_shape(case).input_gradient(),
                 InputGradient::Columns { .. }
             )
         })
@@ -63,7 +56,7 @@ fn conv2d_op_matches_cpu_on_odd_asymmetric_shapes_with_and_without_fused_relu() 
         cases().len()
     );
     for (seed, case) in cases().iter().enumerate() {
-        let shape = shape_of(case);
+        let shape = conv_shape(case);
         let sizes = (
             shape.input_len(),
             shape.kernel_len(),
@@ -89,7 +82,7 @@ fn conv2d_op_matches_cpu_when_planned_for_a_big_gpu() {
     ctx.plan_as(big);
     let (mut forward_splits, mut input_splits) = (0, 0);
     for (seed, case) in cases().iter().enumerate() {
-        let shape = shape_of(case);
+        let shape = conv_shape(case);
         let gemms = shape.gemms();
         forward_splits += usize::from(gemms.forward.plan(Epilogue::BiasRelu, &big).splits() > 1);
         let input = gemms.backward_input;
@@ -128,7 +121,7 @@ fn conv2d_op_matches_cpu_when_planned_for_a_big_gpu() {
 fn conv2d_gemms_match_cpu_in_every_tile_shape() {
     let ctx = context();
     for (seed, case) in cases().iter().enumerate() {
-        let shape = shape_of(case);
+        let shape = conv_shape(case);
         let mut rng = rng(700 + seed as u64);
         let x = uniform(&mut rng, shape.input_len(), -1.0, 1.0);
         let kernel = uniform(&mut rng, shape.kernel_len(), -1.0, 1.0);
@@ -235,14 +228,14 @@ fn conv2d_pooled_forward_matches_convolution_then_pooling_in_every_tile() {
     use gpu_cnn::layers::pool2d;
     let ctx = context();
     let s = |h, w| Size2 { h, w };
-    let cases: [Case; 4] = [
+    let cases: [ConvCase; 4] = [
         (3, [13, 13, 5], 7, s(3, 3), s(1, 1), Padding::Valid),
         (2, [10, 9, 2], 33, s(2, 3), s(1, 1), Padding::Same),
         (1, [9, 12, 3], 4, s(3, 3), s(2, 1), Padding::Valid),
         (5, [28, 28, 1], 32, s(3, 3), s(1, 1), Padding::Valid),
     ];
     for (seed, case) in cases.iter().enumerate() {
-        let shape = shape_of(case);
+        let shape = conv_shape(case);
         let params = shape.pooled_forward().expect("a whole window");
         let pool = pool2d::Params::new(
             shape.batch,

@@ -8,7 +8,9 @@ use bytemuck::Pod;
 use gpu_cnn::gpu::step_table::{StepParams, StepTable};
 use gpu_cnn::gpu::{buffers, DeviceSelector, Dispatch, GpuContext};
 use gpu_cnn::layers::activation::Activation;
+use gpu_cnn::layers::conv2d::ConvShape;
 use gpu_cnn::layers::layer::{BackwardIo, ForwardIo, Op, Tensors, View};
+use gpu_cnn::model::spec::{Padding, Size2};
 use rand::distr::{Distribution, Uniform};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -341,4 +343,12 @@ pub fn assert_gradient(what: &str, analytic: &[f32], numeric: &[f64]) {
         analytic.len(),
         bad.iter().take(12).cloned().collect::<Vec<_>>().join("\n")
     );
+}
+
+/// A convolution test case: (batch, [h, w, c_in], filters, kernel, strides, padding).
+pub type ConvCase = (usize, [usize; 3], usize, Size2, Size2, Padding);
+
+/// The shape of convolution case `case`.
+pub fn conv_shape(&(batch, input, filters, kernel, strides, padding): &ConvCase) -> ConvShape {
+    ConvShape::new(batch, input, filters, kernel, strides, padding).expect("non-empty output")
 }
