@@ -393,7 +393,6 @@ impl Op for PoolOp {
         let Some(dx) = &io.dx else {
             return Ok(Vec::new());
         };
-        let io_mask = io.mask_input;
         let label = format!("{}.backward_input", io.label);
         let params = match &io.dy_columns {
             Some(columns) => {
@@ -408,7 +407,7 @@ impl Op for PoolOp {
             }
             None => self.params,
         };
-        let io = BackwardBuffers {
+        let buffers = BackwardBuffers {
             x: io.x.binding.clone(),
             dy: io.dy.binding.clone(),
             dx: dx.binding.clone(),
@@ -417,8 +416,8 @@ impl Op for PoolOp {
             ctx,
             &label,
             (params, self.kind),
-            io_mask,
-            io,
+            io.mask_input,
+            buffers,
         )?])
     }
 
