@@ -99,10 +99,14 @@ pub fn alignment(ctx: &GpuContext) -> usize {
 
 impl ParamSlab {
     /// Uploads `values` (laid out as `layout`); gradients and moments start at zero.
+    /// Each buffer holds whole vec4s (`adam.step` reads them so); the padding stays zero.
     pub fn new(ctx: &GpuContext, layout: SlabLayout, values: &[f32]) -> Result<Self, GpuError> {
-        let bytes = (layout.total * 4) as u64;
+        let padded = layout.total.next_multiple_of(4);
+        let bytes = (padded * 4) as u64;
+        let mut padded_values = values.to_vec();
+        padded_values.resize(padded.max(values.len()), 0.0);
         let slab = Self {
-            params: buffers::storage_with(ctx, "slab.params", values)?,
+            params: buffers::storage_with(ctx, "slab.params", &padded_values)?,
             grads: buffers::storage(ctx, "slab.grads", bytes)?,
             m: buffers::storage(ctx, "slab.adam_m", bytes)?,
             v: buffers::storage(ctx, "slab.adam_v", bytes)?,

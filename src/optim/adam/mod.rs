@@ -90,6 +90,7 @@ pub fn encode_step(
             slab.m.as_entire_buffer_binding(),
             slab.v.as_entire_buffer_binding(),
         ],
-        grid_for(ctx, "adam.step", len as u64, 256)?,
+        // Four parameters a thread.
+        grid_for(ctx, "adam.step", len.div_ceil(4) as u64, 256)?,
     )
 }
