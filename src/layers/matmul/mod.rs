@@ -210,21 +210,13 @@ impl Tile {
 
     /// The same shape with each thread computing an 8 × 8 block.
     pub const fn in_large_blocks(self) -> Self {
-        Self::new(self.rows_const(), self.cols_const(), 2, 2)
+        Self::new(self.rows(), self.cols(), 2, 2)
     }
 
     /// The same shape with each thread computing a 16 × 8 block (for shapes 64 wide: narrower
     /// ones would stage more than eight vec4s of A per thread).
     pub const fn in_tall_blocks(self) -> Self {
-        Self::new(self.rows_const(), self.cols_const(), 4, 2)
-    }
-
-    const fn rows_const(self) -> u32 {
-        4 * self.lanes_m * self.micro_m
-    }
-
-    const fn cols_const(self) -> u32 {
-        4 * self.lanes_n * self.micro_n
+        Self::new(self.rows(), self.cols(), 4, 2)
     }
 
     /// The block of C one thread computes, rows by columns.
@@ -233,13 +225,13 @@ impl Tile {
     }
 
     /// Rows of C per tile.
-    pub fn rows(self) -> u32 {
-        self.rows_const()
+    pub const fn rows(self) -> u32 {
+        4 * self.lanes_m * self.micro_m
     }
 
     /// Columns of C per tile.
-    pub fn cols(self) -> u32 {
-        self.cols_const()
+    pub const fn cols(self) -> u32 {
+        4 * self.lanes_n * self.micro_n
     }
 
     /// Tiles covering an `m × n` product: the workgroups of one split.
