@@ -5,8 +5,9 @@
 //! `dense_1.bias` `[units]`), each stored unpadded as little-endian f32, so a checkpoint maps
 //! layer for layer onto a Keras model. Adam's moments are `optimizer/m/<name>` and
 //! `optimizer/v/<name>`. The header's `__metadata__` holds `format` ([`FORMAT`]), `model` (the
-//! spec as a TOML model file), `train_config` and `history` (JSON), `epochs_done` and
-//! `steps_done`.
+//! spec as a TOML model file, its `input` the image size it was trained on), `train_config` and
+//! `history` (JSON), `epochs_done` and `steps_done`, and `partial_epoch` (JSON) when an
+//! interruption stopped an epoch part-way.
 //!
 //! Loading takes two steps, because the slab layout depends on the loading device's alignment:
 //! [`load`] reads the file and its metadata; [`RawCheckpoint::into_checkpoint`] places every
@@ -26,7 +27,7 @@ use thiserror::Error;
 use crate::atomic;
 use crate::gpu::slab::{Layouts, SlabLayout};
 use crate::model::ModelSpec;
-use crate::run::{EpochStats, TrainConfig, TrainState};
+use crate::run::{EpochStats, PartialEpoch, TrainConfig, TrainState};
 
 /// The `format` metadata value of this version of the checkpoint format.
 pub const FORMAT: &str = "gpu-cnn-checkpoint/1";
@@ -34,6 +35,8 @@ pub const FORMAT: &str = "gpu-cnn-checkpoint/1";
 const M_PREFIX: &str = "optimizer/m/";
 /// Name prefix of Adam's second moment tensors.
 const V_PREFIX: &str = "optimizer/v/";
+/// The metadata key of an epoch stopped part-way.
+const PARTIAL_EPOCH: &str = "partial_epoch";
 /// What a file that cannot be a checkpoint of ours suggests.
 const DAMAGED: &str = "the file is damaged or not a gpu-cnn checkpoint";
 /// What a checkpoint of another model suggests.
@@ -67,6 +70,17 @@ pub enum CheckpointError {
         path: PathBuf,
         /// Its parent directory.
         dir: PathBuf,
+    },
+    /// The path cannot take a checkpoint, found before training starts.
+    #[error(
+        "{}: cannot save the checkpoint there: {source}; give another --save path",
+        .path.display()
+    )]
+    Claim {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// Why not.
+        source: atomic::ClaimError,
     },
     /// Writing the checkpoint failed (nothing was left at the path).
     #[error(
@@ -243,7 +257,7 @@ pub fn save(
         .map_err(|error| encode(format!("tensor does not match its shape: {error}")))?;
     let model = toml::to_string(spec).map_err(|e| encode(format!("model: {e}")))?;
     let json = |value: Result<String, serde_json::Error>| value.map_err(|e| encode(e.to_string()));
-    let metadata = HashMap::from([
+    let mut metadata = HashMap::from([
         ("format".to_string(), FORMAT.to_string()),
         ("model".to_string(), model),
         (
@@ -257,9 +271,24 @@ pub fn save(
             json(serde_json::to_string(&state.history))?,
         ),
     ]);
+    if let Some(partial) = &state.partial {
+        metadata.insert(
+            PARTIAL_EPOCH.to_string(),
+            json(serde_json::to_string(partial))?,
+        );
+    }
     let bytes = safetensors::serialize(views, Some(metadata))
         .map_err(|error| encode(format!("safetensors: {error}")))?;
     write_atomic(path, &bytes)
+}
+
+/// Claims `path` for a run that saves there ([`atomic::claim`]): checked writable, links
+/// resolved (save to the claim's `path`), other runs kept off; before any training.
+pub fn claim(path: &Path) -> Result<atomic::Claim, CheckpointError> {
+    atomic::claim(path).map_err(|source| CheckpointError::Claim {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Writes `bytes` to `path` with [`atomic::write`], after checking that its directory exists.
@@ -298,6 +327,7 @@ pub struct RawCheckpoint {
     epochs_done: usize,
     steps_done: u64,
     history: Vec<EpochStats>,
+    partial: Option<PartialEpoch>,
     tensors: BTreeMap<String, RawTensor>,
 }
 
@@ -350,6 +380,11 @@ pub fn load(path: &Path) -> Result<RawCheckpoint, CheckpointError> {
     let steps_done = get("steps_done")?
         .parse()
         .map_err(|e| bad("steps_done", format!("{e}")))?;
+    let partial = metadata
+        .get(PARTIAL_EPOCH)
+        .map(|text| serde_json::from_str(text))
+        .transpose()
+        .map_err(|e| bad(PARTIAL_EPOCH, e.to_string()))?;
     let tensors = file
         .iter()
         .map(|(name, view)| {
@@ -368,11 +403,22 @@ pub fn load(path: &Path) -> Result<RawCheckpoint, CheckpointError> {
         epochs_done,
         steps_done,
         history,
+        partial,
         tensors,
     })
 }
 
 impl RawCheckpoint {
+    /// Epochs the saved run completed.
+    pub fn epochs_done(&self) -> usize {
+        self.epochs_done
+    }
+
+    /// The epoch an interruption stopped part-way, if any.
+    pub fn partial_epoch(&self) -> Option<&PartialEpoch> {
+        self.partial.as_ref()
+    }
+
     /// Places every tensor at its slot of `layouts` (zeros in the padding); fails when a
     /// tensor is missing, has another shape or is not f32, or when the file holds tensors the
     /// layouts do not have.
@@ -433,6 +479,7 @@ impl RawCheckpoint {
                 v,
                 state,
                 history: self.history,
+                partial: self.partial,
             },
         })
     }

@@ -37,16 +37,50 @@ pub enum Error {
         /// What is allowed.
         hint: String,
     },
-    /// Training produced a non-finite loss.
+    /// Training produced a non-finite loss or parameter; nothing was saved from that step on.
     #[error(
-        "training diverged: the loss became {loss} in epoch {epoch}; lower the learning rate or \
-         check the input data"
+        "training diverged: {what} became {value} at step {step} of epoch {epoch}; no checkpoint \
+         was written from it (an earlier one is untouched); lower --learning-rate (now \
+         {learning_rate}) or raise --batch-size, and check the input data"
     )]
     Diverged {
         /// Epoch (from 1).
         epoch: usize,
-        /// The loss seen.
-        loss: f64,
+        /// Step within the epoch (from 1).
+        step: usize,
+        /// What became non-finite: `the loss`, or `a parameter of dense_1.kernel`.
+        what: String,
+        /// The value seen (`NaN`, `inf`).
+        value: String,
+        /// The learning rate training ran with.
+        learning_rate: f64,
+    },
+    /// The data does not fit the model (image size, channels or labels).
+    #[error("{data} does not fit model '{model}': {problem}; {hint}")]
+    Mismatch {
+        /// The data, e.g. `the test set of assets/mnist`.
+        data: String,
+        /// The model's name.
+        model: String,
+        /// What differs.
+        problem: String,
+        /// What to change.
+        hint: String,
+    },
+    /// A data set has no samples where some are needed.
+    #[error("{data} has no samples; give a data directory whose files hold images")]
+    EmptyData {
+        /// The data, e.g. `the test set of assets/mnist`.
+        data: String,
+    },
+    /// Writing to standard output failed (a closed pipe is not a failure: output just stops).
+    #[error(
+        "could not write to standard output: {source}; check that the file or disk it goes to \
+         has space"
+    )]
+    Output {
+        /// The underlying I/O error.
+        source: std::io::Error,
     },
 }
 

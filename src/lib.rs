@@ -8,6 +8,7 @@ pub mod atomic;
 pub mod bench;
 pub mod checkpoint;
 pub mod compare;
+pub mod compat;
 pub mod data;
 pub mod error;
 pub mod evaluate;

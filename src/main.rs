@@ -7,7 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use commands::{bench, compare, devices, evaluate, predict, show, summary, train};
+use commands::output::complain;
+use commands::{bench, compare, devices, evaluate, interrupt, predict, show, summary, train};
 
 /// Train and run convolutional neural networks in WGSL compute shaders (wgpu).
 #[derive(Parser)]
@@ -41,6 +42,7 @@ enum Command {
 
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    interrupt::install();
     let result = match Cli::parse().command {
         Command::Devices => devices::run(),
         Command::Summary(args) => summary::run(args),
@@ -52,9 +54,10 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
     };
     match result {
+        Ok(()) if interrupt::requested() => ExitCode::from(interrupt::EXIT_CODE),
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error}");
+            complain(format_args!("error: {error}\n"));
             ExitCode::FAILURE
         }
     }

@@ -70,4 +70,22 @@ pub struct TrainState {
     pub state: Vec<f32>,
     /// The epochs completed so far.
     pub history: Vec<EpochStats>,
+    /// The epoch an interruption stopped part-way, finished first when training continues.
+    pub partial: Option<PartialEpoch>,
+}
+
+/// An epoch stopped part-way at a chunk boundary (Ctrl-C): the steps it completed, so that a
+/// resumed run takes exactly the steps an uninterrupted one would.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PartialEpoch {
+    /// Epoch number, from 1.
+    pub epoch: usize,
+    /// Steps of it completed (`epochs_done` epochs and these steps make `steps_done`).
+    pub steps: usize,
+    /// Wall time of those steps.
+    pub seconds: f64,
+    /// Each completed step's summed loss, for the epoch's mean.
+    pub loss_sums: Vec<f32>,
+    /// Each completed step's correct predictions, for the epoch's accuracy.
+    pub correct: Vec<u32>,
 }

@@ -8,6 +8,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::compat;
 use crate::data::stream::GpuDataset;
 use crate::data::{epoch_order, split_validation, subsample, MnistSplits};
 use crate::error::{Error, Result};
@@ -20,7 +21,7 @@ use crate::layers::softmax_xent::Metrics;
 use crate::model::network::{Plan, Purpose};
 use crate::model::plan::Fusion;
 use crate::model::{ModelSpec, Network};
-pub use crate::run::{EpochStats, TrainConfig, TrainState};
+pub use crate::run::{EpochStats, PartialEpoch, TrainConfig, TrainState};
 
 /// Wall time one submitted chunk of steps should take: short enough for a lively progress bar,
 /// long enough that the GPU never waits for the host.
@@ -70,6 +71,23 @@ pub enum Submitted {
     Done,
 }
 
+/// How [`Trainer::fit_until`] ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FitOutcome {
+    /// Every epoch asked for is done.
+    Finished,
+    /// Stopped on request at a chunk boundary: `step` steps of epoch `epoch` are done (0: the
+    /// epoch had not started). [`Trainer::state`] holds them, to resume exactly.
+    Stopped {
+        /// The epoch stopped in, from 1.
+        epoch: usize,
+        /// Its steps completed.
+        step: usize,
+        /// Its steps in all.
+        steps: usize,
+    },
+}
+
 /// An epoch in flight, driven by [`Trainer::submit_chunk`] and [`Trainer::poll`] (or all at
 /// once by [`Trainer::run_epoch`]).
 pub struct EpochRun {
@@ -80,6 +98,11 @@ pub struct EpochRun {
     next: usize,
     chunk: usize,
     start: Instant,
+    /// Steps done before this run began (an interrupted epoch resumed), and their seconds.
+    first: usize,
+    earlier_seconds: f64,
+    /// The first step (from 0) whose loss landed non-finite, with that loss.
+    non_finite: Option<(usize, f32)>,
 }
 
 impl EpochRun {
@@ -100,9 +123,16 @@ impl EpochRun {
             let values: &[Metrics] = bytemuck::cast_slice(&piece.bytes);
             self.metrics[piece.tag..piece.tag + values.len()].copy_from_slice(values);
             self.landed += values.len();
+            if let Some(offset) = values.iter().position(|m| !m.loss_sum.is_finite()) {
+                let step = piece.tag + offset;
+                if self.non_finite.is_none_or(|(first, _)| step < first) {
+                    self.non_finite = Some((step, values[offset].loss_sum));
+                }
+            }
         }
-        if self.landed > 0 {
-            let per_step = self.start.elapsed().as_secs_f64() / self.landed as f64;
+        let landed_here = self.landed - self.first;
+        if landed_here > 0 {
+            let per_step = self.start.elapsed().as_secs_f64() / landed_here as f64;
             self.chunk = ((CHUNK_SECONDS / per_step) as usize).clamp(1, MAX_CHUNK_STEPS);
         }
     }
@@ -128,6 +158,7 @@ pub struct Trainer<'ctx> {
     validation_len: usize,
     steps_done: u64,
     history: Vec<EpochStats>,
+    partial: Option<PartialEpoch>,
     // Keep the resident data alive as long as the plans that bind it.
     _datasets: [GpuDataset; 2],
     _eval_indices: [wgpu::Buffer; 2],
@@ -149,6 +180,14 @@ impl TrainConfig {
                 "--batch-size",
                 0,
                 "give a batch size of at least 1",
+            ));
+        }
+        let rate = self.adam.learning_rate;
+        if !(rate.is_finite() && rate > 0.0) {
+            return Err(invalid(
+                "--learning-rate",
+                rate,
+                "give a positive number, e.g. 0.001 (Keras's default)",
             ));
         }
         if self.epochs == 0 {
@@ -194,7 +233,14 @@ impl<'ctx> Trainer<'ctx> {
         fusion: Fusion,
     ) -> Result<Self> {
         config.validate(data.train.len())?;
-        spec.input = [data.train.rows, data.train.cols, 1];
+        spec.input = compat::image_shape(&data.train);
+        compat::check(&spec, &data.train, "the training set", "")?;
+        compat::check(
+            &spec,
+            &data.test,
+            "the test set",
+            "give test images of the training images' size",
+        )?;
         let all = config.train_samples.map_or_else(
             || Ok((0..data.train.len() as u32).collect()),
             |n| subsample(data.train.len(), n, config.seed),
@@ -265,6 +311,7 @@ impl<'ctx> Trainer<'ctx> {
             validation_len: validation_indices.len(),
             steps_done: 0,
             history: Vec::new(),
+            partial: None,
             _datasets: [train_set, test_set],
             _eval_indices: [validation, test],
         })
@@ -300,14 +347,44 @@ impl<'ctx> Trainer<'ctx> {
     /// checkpoint, say); its error stops training.
     pub fn fit_then(
         &mut self,
+        progress: impl FnMut(Progress),
+        after_epoch: impl FnMut(&Self) -> Result<()>,
+    ) -> Result<Vec<EpochStats>> {
+        self.fit_until(progress, after_epoch, || false)?;
+        Ok(self.history.clone())
+    }
+
+    /// [`Trainer::fit_then`], asking `stop` before each chunk of steps: once it says yes,
+    /// training waits for the chunks in flight and stops there, [`FitOutcome::Stopped`], its
+    /// state ready to save and resume exactly. A non-finite loss or parameter ends training
+    /// with [`Error::Diverged`], naming the epoch and step.
+    pub fn fit_until(
+        &mut self,
         mut progress: impl FnMut(Progress),
         mut after_epoch: impl FnMut(&Self) -> Result<()>,
-    ) -> Result<Vec<EpochStats>> {
+        stop: impl Fn() -> bool,
+    ) -> Result<FitOutcome> {
         while self.epochs_done() < self.config.epochs {
-            self.run_epoch(self.epochs_done() + 1, &mut progress)?;
+            let epoch = self.epochs_done() + 1;
+            if self.run_epoch_until(epoch, &mut progress, &stop)?.is_none() {
+                let step = self.partial.as_ref().map_or(0, |partial| partial.steps);
+                return Ok(FitOutcome::Stopped {
+                    epoch,
+                    step,
+                    steps: self.steps_per_epoch(),
+                });
+            }
             after_epoch(self)?;
         }
-        Ok(self.history.clone())
+        Ok(FitOutcome::Finished)
+    }
+
+    /// The epoch an interruption stopped part-way and its steps done, if any: where
+    /// training continues.
+    pub fn state_partial_steps(&self) -> Option<(usize, usize)> {
+        self.partial
+            .as_ref()
+            .map(|partial| (partial.epoch, partial.steps))
     }
 
     /// Epochs completed.
@@ -346,6 +423,7 @@ impl<'ctx> Trainer<'ctx> {
                 self.network.state.layout.total,
             )?,
             history: self.history.clone(),
+            partial: self.partial.clone(),
         })
     }
 
@@ -382,8 +460,27 @@ impl<'ctx> Trainer<'ctx> {
             0,
             bytemuck::cast_slice(&state.state),
         );
+        if let Some(partial) = &state.partial {
+            let steps = self.steps_per_epoch();
+            if partial.epoch != state.history.len() + 1
+                || partial.steps > steps
+                || partial.loss_sums.len() != partial.steps
+                || partial.correct.len() != partial.steps
+            {
+                return Err(invalid(
+                    "training state",
+                    format!("epoch {} stopped at step {}", partial.epoch, partial.steps),
+                    format!(
+                        "after {} epochs of {steps} steps that cannot be: the state is of \
+                         other settings",
+                        state.history.len()
+                    ),
+                ));
+            }
+        }
         self.steps_done = state.steps_done;
         self.history = state.history;
+        self.partial = state.partial;
         Ok(())
     }
 
@@ -395,22 +492,112 @@ impl<'ctx> Trainer<'ctx> {
         progress: &mut impl FnMut(Progress),
     ) -> Result<EpochStats> {
         let mut run = self.begin_epoch(epoch);
+        self.drive(&mut run, progress, &|| false)?;
+        self.finish_epoch(run, progress)
+    }
+
+    /// [`Trainer::run_epoch`], asking `stop` before each chunk; `None` when it stopped the
+    /// epoch part-way (kept in the state as a [`PartialEpoch`]).
+    fn run_epoch_until(
+        &mut self,
+        epoch: usize,
+        progress: &mut impl FnMut(Progress),
+        stop: &impl Fn() -> bool,
+    ) -> Result<Option<EpochStats>> {
+        let mut run = self.begin_epoch(epoch);
+        if self.drive(&mut run, progress, stop)? {
+            self.finish_epoch(run, progress).map(Some)
+        } else {
+            self.stop_epoch(run)?;
+            Ok(None)
+        }
+    }
+
+    /// Submits `run`'s chunks and collects their metrics until every step is submitted (true)
+    /// or `stop` says so first (false), reporting progress and checking each landed loss.
+    fn drive(
+        &mut self,
+        run: &mut EpochRun,
+        progress: &mut impl FnMut(Progress),
+        stop: &impl Fn() -> bool,
+    ) -> Result<bool> {
         progress(Progress::EpochStart {
-            epoch,
+            epoch: run.epoch,
             steps: run.steps,
         });
         loop {
-            match self.submit_chunk(&mut run)? {
-                Submitted::Chunk => {}
-                Submitted::Busy => self.wait_for_slot(&mut run)?,
-                Submitted::Done => break,
+            if stop() {
+                return Ok(false);
             }
-            if let Some(report) = self.poll(&mut run)? {
+            match self.submit_chunk(run)? {
+                Submitted::Chunk => {}
+                Submitted::Busy => self.wait_for_slot(run)?,
+                Submitted::Done => return Ok(true),
+            }
+            if let Some(report) = self.poll(run)? {
                 progress(report);
             }
+            self.check_loss(run)?;
         }
-        let stats = self.finish_epoch(run, progress)?;
-        Ok(stats)
+    }
+
+    /// Fails with [`Error::Diverged`] when a landed step of `run` had a non-finite loss.
+    fn check_loss(&self, run: &EpochRun) -> Result<()> {
+        match run.non_finite {
+            Some((step, loss)) => Err(self.diverged(run.epoch, step + 1, "the loss", loss)),
+            None => Ok(()),
+        }
+    }
+
+    fn diverged(&self, epoch: usize, step: usize, what: &str, value: impl ToString) -> Error {
+        Error::Diverged {
+            epoch,
+            step,
+            what: what.to_string(),
+            value: value.to_string(),
+            learning_rate: self.config.adam.learning_rate,
+        }
+    }
+
+    /// Fails with [`Error::Diverged`] naming the tensor when a parameter is not finite.
+    fn check_parameters(&self, epoch: usize, step: usize) -> Result<()> {
+        let params = self.parameters()?;
+        let Some(index) = params.iter().position(|value| !value.is_finite()) else {
+            return Ok(());
+        };
+        let layout = &self.network.slab.layout;
+        let tensor = layout
+            .tensors
+            .iter()
+            .find(|slot| (slot.offset..slot.offset + slot.len).contains(&index))
+            .map_or_else(
+                || "the slab's padding".to_string(),
+                |slot| slot.name.clone(),
+            );
+        Err(self.diverged(
+            epoch,
+            step,
+            &format!("a parameter of {tensor}"),
+            params[index],
+        ))
+    }
+
+    /// Ends `run` part-way: waits for the chunks in flight and keeps the steps done as the
+    /// state's [`PartialEpoch`].
+    fn stop_epoch(&mut self, mut run: EpochRun) -> Result<()> {
+        run.collect(self.readback.finish(self.ctx)?);
+        self.check_loss(&run)?;
+        self.check_parameters(run.epoch, run.next)?;
+        let done = &run.metrics[..run.next];
+        self.steps_done += (run.next - run.first) as u64;
+        self.partial = Some(PartialEpoch {
+            epoch: run.epoch,
+            steps: run.next,
+            seconds: run.earlier_seconds + run.start.elapsed().as_secs_f64(),
+            loss_sums: done.iter().map(|m| m.loss_sum).collect(),
+            correct: done.iter().map(|m| m.correct).collect(),
+        });
+        Ok(())
     }
 
     /// Starts epoch `epoch` (from 1): uploads its sample order and step table. Nothing runs
@@ -420,6 +607,21 @@ impl<'ctx> Trainer<'ctx> {
         let n = self.train.indices.len();
         let batch = self.plan.rows;
         let steps = self.steps_per_epoch();
+        let mut metrics = vec![Metrics::default(); steps];
+        let (first, earlier_seconds) = match self.partial.take() {
+            Some(partial) if partial.epoch == epoch => {
+                for (slot, (&loss_sum, &correct)) in metrics
+                    .iter_mut()
+                    .zip(partial.loss_sums.iter().zip(&partial.correct))
+                {
+                    *slot = Metrics { loss_sum, correct };
+                }
+                (partial.steps, partial.seconds)
+            }
+            _ => (0, 0.0),
+        };
+        // Adam's step count at the epoch's first step.
+        let epoch_start = self.steps_done - first as u64;
         let order = epoch_order(&self.train.indices, self.config.seed, epoch - 1);
         ctx.queue
             .write_buffer(&self.train.buffer, 0, bytemuck::cast_slice(&order));
@@ -428,8 +630,8 @@ impl<'ctx> Trainer<'ctx> {
                 sample_start: (step * batch) as u32,
                 batch_rows: batch.min(n - step * batch) as u32,
                 slot: step as u32,
-                adam_alpha: self.config.adam.alpha(self.steps_done + step as u64 + 1),
-                step: (self.steps_done + step as u64) as u32,
+                adam_alpha: self.config.adam.alpha(epoch_start + step as u64 + 1),
+                step: (epoch_start + step as u64) as u32,
                 ..StepParams::default()
             })
             .collect();
@@ -437,11 +639,14 @@ impl<'ctx> Trainer<'ctx> {
         EpochRun {
             epoch,
             steps,
-            metrics: vec![Metrics::default(); steps],
-            landed: 0,
-            next: 0,
+            metrics,
+            landed: first,
+            next: first,
             chunk: FIRST_CHUNK_STEPS,
             start: Instant::now(),
+            first,
+            earlier_seconds,
+            non_finite: None,
         }
     }
 
@@ -521,16 +726,12 @@ impl<'ctx> Trainer<'ctx> {
         progress: &mut impl FnMut(Progress),
     ) -> Result<EpochStats> {
         run.collect(self.readback.finish(self.ctx)?);
-        let seconds = run.start.elapsed().as_secs_f64();
-        self.steps_done += run.steps as u64;
+        let seconds = run.earlier_seconds + run.start.elapsed().as_secs_f64();
+        self.check_loss(&run)?;
+        self.check_parameters(run.epoch, run.steps)?;
+        self.steps_done += (run.steps - run.first) as u64;
         progress(self.running(&run));
         let train = EvalStats::from_metrics(&run.metrics, self.train.indices.len());
-        if !train.loss.is_finite() {
-            return Err(Error::Diverged {
-                epoch: run.epoch,
-                loss: train.loss,
-            });
-        }
         let stats = EpochStats {
             epoch: run.epoch,
             steps: run.steps,

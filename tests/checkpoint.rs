@@ -14,7 +14,7 @@ use gpu_cnn::model::presets::preset;
 use gpu_cnn::model::shape::infer;
 use gpu_cnn::model::{LayerSpec, ModelSpec};
 use gpu_cnn::optim::adam::AdamConfig;
-use gpu_cnn::train::{EpochStats, TrainConfig, TrainState};
+use gpu_cnn::train::{EpochStats, PartialEpoch, TrainConfig, TrainState};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
@@ -88,6 +88,14 @@ fn state(layouts: &Layouts, rng: &mut StdRng) -> TrainState {
         v,
         state: moving,
         history,
+        // An interruption stopped epoch 4 after 17 steps.
+        partial: Some(PartialEpoch {
+            epoch: 4,
+            steps: 17,
+            seconds: rng.random::<f64>(),
+            loss_sums: (0..17).map(|_| rng.random::<f32>() * 64.0).collect(),
+            correct: (0..17).map(|_| rng.random_range(0..=64)).collect(),
+        }),
     }
 }
 

@@ -406,10 +406,9 @@ fn summary_of_a_model_file_names_it_after_the_file_and_resolves_its_shapes() {
 
 #[test]
 fn train_accepts_a_model_file_path() {
-    let (_dir, path) = model_file(
-        "flat.toml",
-        &output_layer_with("units = 10\nactivation = \"softmax\""),
-    );
+    // The small data's images are 4×4: the file says so.
+    let text = output_layer_with("units = 10\nactivation = \"softmax\"");
+    let (_dir, path) = model_file("flat.toml", &format!("input = [4, 4, 1]\n{text}"));
     let data = small_data();
     gpu_cnn()
         .args(["train", "--epochs", "1", "--batch-size", "4", "--data"])

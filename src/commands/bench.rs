@@ -76,13 +76,13 @@ pub fn run(args: BenchArgs) -> Result<(), Error> {
     let data = args.setup.load_data()?;
     let ctx = args.setup.open_device_quietly()?;
     if !args.json {
-        println!("Device: {}", ctx.describe());
+        say!("Device: {}", ctx.describe())?;
     }
     let mut reports = Vec::with_capacity(configs.len());
     for config in &configs {
         let report = bench::run(&ctx, &data, config)?;
         if !args.json {
-            print!("{}", kernel_table(&report));
+            say_part!("{}", kernel_table(&report))?;
         }
         reports.push(report);
     }
@@ -92,9 +92,9 @@ pub fn run(args: BenchArgs) -> Result<(), Error> {
             value: e.to_string(),
             hint: "report this as a bug".into(),
         })?;
-        println!("{json}");
+        say!("{json}")?;
     } else {
-        print!("{}", summary_table(&reports));
+        say_part!("{}", summary_table(&reports))?;
     }
     Ok(())
 }

@@ -65,11 +65,11 @@ pub fn run(args: CompareArgs) -> Result<(), Error> {
         })
         .collect();
     let text = table::text(&rows);
-    print!("\n{text}");
+    say_part!("\n{text}")?;
     if let Some(dir) = &args.report {
         report::write_text(&dir.join("compare.txt"), &text)?;
         table::png(&dir.join("compare.png"), &rows)?;
-        println!("Report written to {}", dir.display());
+        say!("Report written to {}", dir.display())?;
     }
     Ok(())
 }

@@ -13,7 +13,7 @@ pub fn run() -> Result<(), gpu_cnn::Error> {
         .into());
     }
     for adapter in adapters {
-        println!("{adapter}");
+        say!("{adapter}")?;
     }
     Ok(())
 }

@@ -27,17 +27,18 @@ pub fn run(args: EvaluateArgs) -> Result<(), Error> {
     let saved = super::load_checkpoint(&args.checkpoint)?;
     reporting::prepare(args.report.as_ref())?;
     let data = args.setup.load_data()?;
+    super::check_test_set(&args.checkpoint, &saved.spec, &data, &args.setup)?;
     let ctx = args.setup.open_device()?;
     let inference = restore::inference(&ctx, saved)?;
     let predictions = inference.predict(&data.test)?;
-    println!("{}", evaluation_line(&predictions.stats));
-    println!("\nTest accuracy: {:.4}", predictions.stats.accuracy);
+    say!("{}", evaluation_line(&predictions.stats))?;
+    say!("\nTest accuracy: {:.4}", predictions.stats.accuracy)?;
     if let Some(dir) = &args.report {
-        print!(
+        say_part!(
             "\n{}",
             reporting::evaluation(dir, &data.test, &predictions)?
-        );
-        println!("Report written to {}", dir.display());
+        )?;
+        say!("Report written to {}", dir.display())?;
     }
     Ok(())
 }

@@ -1,10 +1,14 @@
 //! One module per subcommand: its clap arguments and the glue that calls the library and
 //! prints. Shared here: the options several commands take.
 
+#[macro_use]
+pub mod output;
+
 pub mod bench;
 pub mod compare;
 pub mod devices;
 pub mod evaluate;
+pub mod interrupt;
 pub mod predict;
 pub mod progress;
 pub mod reporting;
@@ -16,12 +20,14 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use gpu_cnn::checkpoint::{self, RawCheckpoint};
+use gpu_cnn::compat;
 use gpu_cnn::data::{bundled_mnist_dir, load_dir, MnistSplits};
 use gpu_cnn::gpu::slab::Layouts;
 use gpu_cnn::gpu::{DeviceSelector, GpuContext};
 use gpu_cnn::model::network::{slab_layout, state_layout};
-use gpu_cnn::model::{presets, shape};
+use gpu_cnn::model::{presets, shape, ModelSpec};
 use gpu_cnn::train::TrainConfig;
+use gpu_cnn::Error;
 
 /// The `--model` help: the presets, and that a model file works too.
 pub fn model_help() -> String {
@@ -44,37 +50,137 @@ pub fn load_checkpoint(path: &Path) -> Result<RawCheckpoint, gpu_cnn::Error> {
     Ok(raw)
 }
 
-/// Keras's `fit` settings, shared by `train` and `compare`.
+/// Checks that the test set fits the model of the checkpoint at `path` (image size, labels)
+/// and is not empty, before any device opens.
+pub fn check_test_set(
+    path: &Path,
+    spec: &ModelSpec,
+    data: &MnistSplits,
+    setup: &Setup,
+) -> Result<(), Error> {
+    let what = setup.describe("test");
+    let fix = format!(
+        "{} was trained on other images: give the --data it was trained on",
+        path.display()
+    );
+    compat::check(spec, &data.test, &what, &fix)?;
+    compat::check_not_empty(&data.test, &what)?;
+    Ok(())
+}
+
+/// Keras's `fit` settings, shared by `train` and `compare`. Each is optional so that a resumed
+/// run can tell a setting given from one left out: `--resume` refuses any but `--epochs` that
+/// differs from the checkpoint's.
 #[derive(Args, Clone, Debug)]
 pub struct FitArgs {
-    /// Epochs to train (with --resume: the total to reach).
-    #[arg(long, default_value_t = 5)]
-    pub epochs: usize,
-    /// Samples per training step.
-    #[arg(long, default_value_t = 32)]
-    pub batch_size: usize,
-    /// Fraction of the training set held out for validation (its last part, as in Keras).
-    #[arg(long, default_value_t = 0.1, allow_negative_numbers = true)]
-    pub validation_split: f64,
-    /// Seed of initialisation, subsampling and shuffling.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    /// Epochs to train [default: 5; with --resume: the checkpoint's] (with --resume: the total
+    /// to reach).
+    #[arg(long, value_name = "N")]
+    pub epochs: Option<usize>,
+    /// Samples per training step [default: 32].
+    #[arg(long, value_name = "N")]
+    pub batch_size: Option<usize>,
+    /// Adam's learning rate [default: 0.001].
+    #[arg(long, value_name = "RATE")]
+    pub learning_rate: Option<f64>,
+    /// Fraction of the training set held out for validation (its last part, as in Keras)
+    /// [default: 0.1].
+    #[arg(long, value_name = "FRACTION", allow_negative_numbers = true)]
+    pub validation_split: Option<f64>,
+    /// Seed of initialisation, subsampling and shuffling [default: 0].
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
     /// Train on a random subset of this many training samples.
-    #[arg(long)]
+    #[arg(long, value_name = "N")]
     pub train_samples: Option<usize>,
 }
 
 impl FitArgs {
-    /// The training configuration these settings describe (Keras's Adam).
+    /// The training configuration these settings describe (Keras's Adam), defaults for the
+    /// settings not given.
     pub fn config(&self) -> TrainConfig {
-        TrainConfig {
-            epochs: self.epochs,
-            batch_size: self.batch_size,
-            validation_split: self.validation_split,
-            seed: self.seed,
+        let defaults = TrainConfig::default();
+        let mut config = TrainConfig {
+            epochs: self.epochs.unwrap_or(defaults.epochs),
+            batch_size: self.batch_size.unwrap_or(defaults.batch_size),
+            validation_split: self.validation_split.unwrap_or(defaults.validation_split),
+            seed: self.seed.unwrap_or(defaults.seed),
             train_samples: self.train_samples,
-            ..TrainConfig::default()
+            ..defaults
+        };
+        if let Some(rate) = self.learning_rate {
+            config.adam.learning_rate = rate;
         }
+        config
+    }
+
+    /// The configuration a run resumed from `saved` continues with: the saved one, trained up
+    /// to `--epochs` when given. Any other setting given must equal the saved one: a resumed
+    /// run that silently changed its batch or data would not be the run it continues.
+    pub fn resumed(&self, saved: &TrainConfig, epochs_done: usize) -> Result<TrainConfig, Error> {
+        let given = self.config();
+        let differs = |setting: &'static str, yours: String, saved: String| Error::InvalidSetting {
+            setting,
+            value: yours,
+            hint: format!(
+                "the checkpoint was trained with {saved}, and a resumed run keeps its settings: \
+                 leave {setting} out, or train afresh without --resume"
+            ),
+        };
+        let checks: [(&'static str, bool, String, String); 5] = [
+            (
+                "--batch-size",
+                self.batch_size.is_some_and(|n| n != saved.batch_size),
+                given.batch_size.to_string(),
+                saved.batch_size.to_string(),
+            ),
+            (
+                "--learning-rate",
+                self.learning_rate
+                    .is_some_and(|rate| rate != saved.adam.learning_rate),
+                given.adam.learning_rate.to_string(),
+                saved.adam.learning_rate.to_string(),
+            ),
+            (
+                "--validation-split",
+                self.validation_split
+                    .is_some_and(|split| split != saved.validation_split),
+                given.validation_split.to_string(),
+                saved.validation_split.to_string(),
+            ),
+            (
+                "--seed",
+                self.seed.is_some_and(|seed| seed != saved.seed),
+                given.seed.to_string(),
+                saved.seed.to_string(),
+            ),
+            (
+                "--train-samples",
+                self.train_samples.is_some() && self.train_samples != saved.train_samples,
+                self.train_samples.unwrap_or_default().to_string(),
+                saved
+                    .train_samples
+                    .map_or("all samples".to_string(), |n| n.to_string()),
+            ),
+        ];
+        if let Some((setting, _, yours, theirs)) = checks.into_iter().find(|check| check.1) {
+            return Err(differs(setting, yours, theirs));
+        }
+        let epochs = self.epochs.unwrap_or(saved.epochs);
+        if epochs < epochs_done {
+            return Err(Error::InvalidSetting {
+                setting: "--epochs",
+                value: epochs.to_string(),
+                hint: format!(
+                    "the checkpoint has {epochs_done} epochs done: give --epochs of at least \
+                     {epochs_done} (the total to reach)"
+                ),
+            });
+        }
+        Ok(TrainConfig {
+            epochs,
+            ..saved.clone()
+        })
     }
 }
 
@@ -92,14 +198,23 @@ pub struct Setup {
 impl Setup {
     /// Reads the data set (bundled MNIST unless `--data`).
     pub fn load_data(&self) -> Result<MnistSplits, gpu_cnn::Error> {
-        let dir = self.data.clone().unwrap_or_else(bundled_mnist_dir);
-        Ok(load_dir(&dir)?)
+        Ok(load_dir(&self.data_dir())?)
+    }
+
+    /// The data directory: `--data`, else the bundled MNIST.
+    pub fn data_dir(&self) -> PathBuf {
+        self.data.clone().unwrap_or_else(bundled_mnist_dir)
+    }
+
+    /// Names a split of the data in messages: `the test set of DIR`.
+    pub fn describe(&self, split: &str) -> String {
+        format!("the {split} set of {}", self.data_dir().display())
     }
 
     /// Opens the adapter and says which it is.
     pub fn open_device(&self) -> Result<GpuContext, gpu_cnn::Error> {
         let ctx = self.open_device_quietly()?;
-        println!("Device: {}", ctx.describe());
+        say!("Device: {}", ctx.describe())?;
         Ok(ctx)
     }
 

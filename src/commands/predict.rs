@@ -34,7 +34,13 @@ impl FromStr for Indices {
                 }
                 Ok(Self(start..end))
             }
-            None => number(text).map(|n| Self(n..n + 1)),
+            None => {
+                let n = number(text)?;
+                let end = n
+                    .checked_add(1)
+                    .ok_or_else(|| format!("'{text}' is past any test set"))?;
+                Ok(Self(n..end))
+            }
         }
     }
 }
@@ -55,15 +61,15 @@ pub struct PredictArgs {
     setup: Setup,
 }
 
-fn print_prediction(name: &str, label: Option<u8>, probabilities: &[f32]) {
+fn print_prediction(name: &str, label: Option<u8>, probabilities: &[f32]) -> Result<(), Error> {
     let best = argmax(probabilities);
     let truth = label.map_or(String::new(), |l| format!(" (label {l})"));
-    println!(
+    say!(
         "{name}{truth}: predicted {best} (p = {:.4})",
         probabilities[best]
-    );
+    )?;
     let row: Vec<String> = probabilities.iter().map(|p| format!("{p:.8e}")).collect();
-    println!("  [{}]", row.join(" "));
+    say!("  [{}]", row.join(" "))
 }
 
 /// Prints the probabilities and the predicted class of each image asked for.
@@ -85,6 +91,7 @@ pub fn run(args: PredictArgs) -> Result<(), Error> {
         None => None,
     };
     if let (Some(range), Some(data)) = (&index, &data) {
+        super::check_test_set(&args.checkpoint, &saved.spec, data, &args.setup)?;
         if range.end > data.test.len() {
             return Err(Error::InvalidSetting {
                 setting: "--index",
@@ -100,8 +107,9 @@ pub fn run(args: PredictArgs) -> Result<(), Error> {
     let inference = restore::inference(&ctx, saved)?;
     let classes = inference.network().spec.classes;
     if let (Some(range), Some(data)) = (index, &data) {
+        let image_len = data.test.sample_len();
         let subset = Dataset {
-            images: data.test.images[range.start * rows * cols..range.end * rows * cols].to_vec(),
+            images: data.test.images[range.start * image_len..range.end * image_len].to_vec(),
             labels: data.test.labels[range.clone()].to_vec(),
             rows,
             cols,
@@ -112,7 +120,7 @@ pub fn run(args: PredictArgs) -> Result<(), Error> {
                 &format!("test[{i}]"),
                 Some(data.test.labels[i]),
                 probabilities,
-            );
+            )?;
         }
     }
     if !digits.is_empty() {
@@ -128,7 +136,7 @@ pub fn run(args: PredictArgs) -> Result<(), Error> {
             .iter()
             .zip(predictions.probabilities.chunks(classes))
         {
-            print_prediction(&path.display().to_string(), None, probabilities);
+            print_prediction(&path.display().to_string(), None, probabilities)?;
         }
     }
     Ok(())

@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 
 use gpu_cnn::evaluate::EvalStats;
 use gpu_cnn::train::{per_step, EpochStats, Progress};
+use gpu_cnn::Error;
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// How much `train` prints, as Keras's `verbose`.
@@ -27,6 +28,8 @@ pub struct Reporter {
     epochs: usize,
     bar: Option<ProgressBar>,
     prefix: String,
+    /// The first error writing the output (training goes on; the command returns it).
+    failed: Option<Error>,
 }
 
 fn metrics(loss: f64, accuracy: f64) -> String {
@@ -73,6 +76,22 @@ impl Reporter {
             epochs,
             bar: None,
             prefix,
+            failed: None,
+        }
+    }
+
+    /// Clears a bar left by an epoch that stopped part-way; returns the first error writing
+    /// progress, if any.
+    pub fn finish(&mut self) -> Result<(), Error> {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        self.failed.take().map_or(Ok(()), Err)
+    }
+
+    fn keep_error(&mut self, written: Result<(), Error>) {
+        if let (Err(error), None) = (written, &self.failed) {
+            self.failed = Some(error);
         }
     }
 
@@ -81,7 +100,8 @@ impl Reporter {
         match (self.verbosity, progress) {
             (Verbosity::Silent, _) => {}
             (_, Progress::EpochStart { epoch, steps }) => {
-                println!("{}Epoch {epoch}/{}", self.prefix, self.epochs);
+                let header = say!("{}Epoch {epoch}/{}", self.prefix, self.epochs);
+                self.keep_error(header);
                 if self.verbosity == Verbosity::Bar {
                     let style = ProgressStyle::with_template(
                         "{pos:>5}/{len} [{bar:30}] - ETA: {eta} - {msg}",
@@ -109,7 +129,7 @@ impl Reporter {
                 if let Some(bar) = self.bar.take() {
                     bar.finish_and_clear();
                 }
-                println!("{}", epoch_line(&stats));
+                self.keep_error(say!("{}", epoch_line(&stats)));
             }
         }
     }

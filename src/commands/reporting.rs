@@ -27,20 +27,16 @@ pub fn evaluation(
         .filter(|&i| usize::from(test.labels[i]) != predicted[i])
         .take(MISTAKES_SHOWN)
         .collect();
-    if !mistakes.is_empty() {
+    let mistakes_png = dir.join("mistakes.png");
+    if mistakes.is_empty() {
+        report::remove_stale(&mistakes_png)?;
+    } else {
         let images: Vec<&[u8]> = mistakes.iter().map(|&i| test.image(i)).collect();
         let captions: Vec<String> = mistakes
             .iter()
             .map(|&i| format!("label {} → {}", test.labels[i], predicted[i]))
             .collect();
-        samples::png(
-            &dir.join("mistakes.png"),
-            &images,
-            test.rows,
-            test.cols,
-            &captions,
-            10,
-        )?;
+        samples::png(&mistakes_png, &images, test.rows, test.cols, &captions, 10)?;
     }
     Ok(table)
 }
@@ -59,8 +55,11 @@ pub fn training(dir: &Path, epochs: &[EpochStats]) -> Result<(), ReportError> {
         })
         .collect();
     report::write_text(&dir.join("history.csv"), &history::csv(&rows))?;
-    if !rows.is_empty() {
-        history::png(&dir.join("history.png"), &rows)?;
+    let history_png = dir.join("history.png");
+    if rows.is_empty() {
+        report::remove_stale(&history_png)?;
+    } else {
+        history::png(&history_png, &rows)?;
     }
     Ok(())
 }

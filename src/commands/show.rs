@@ -35,20 +35,20 @@ pub fn run(args: ShowArgs) -> Result<(), Error> {
     }
     let data = args.setup.load_data()?;
     let (train, test) = (&data.train, &data.test);
-    println!(
+    say!(
         "Train images shape: ({}, {}, {})",
         train.len(),
         train.rows,
         train.cols
-    );
-    println!("Train labels shape: ({},)", train.labels.len());
-    println!(
+    )?;
+    say!("Train labels shape: ({},)", train.labels.len())?;
+    say!(
         "Test images shape: ({}, {}, {})",
         test.len(),
         test.rows,
         test.cols
-    );
-    println!("Test labels shape: ({},)", test.labels.len());
+    )?;
+    say!("Test labels shape: ({},)", test.labels.len())?;
     let labels: Vec<u8> = match args.train_samples {
         Some(n) => subsample(train.len(), n, args.seed)?
             .iter()
@@ -58,7 +58,7 @@ pub fn run(args: ShowArgs) -> Result<(), Error> {
     };
     let counts = class_counts(&labels);
     let table = histogram::text(&counts);
-    println!("\nLabels of {} training samples:\n{table}", labels.len());
+    say!("\nLabels of {} training samples:\n{table}", labels.len())?;
     if let Some(dir) = &args.report {
         report::write_text(&dir.join("histogram.txt"), &table)?;
         histogram::png(
@@ -77,7 +77,7 @@ pub fn run(args: ShowArgs) -> Result<(), Error> {
             &captions,
             shown.clamp(1, 10),
         )?;
-        println!("Report written to {}", dir.display());
+        say!("Report written to {}", dir.display())?;
     }
     Ok(())
 }

@@ -16,6 +16,6 @@ pub struct SummaryArgs {
 pub fn run(args: SummaryArgs) -> Result<(), gpu_cnn::Error> {
     let spec = presets::resolve(&args.model)?;
     let layers = shape::infer(&spec)?;
-    print!("{}", gpu_cnn::report::summary(&spec, &layers));
+    say_part!("{}", gpu_cnn::report::summary(&spec, &layers))?;
     Ok(())
 }

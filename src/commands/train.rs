@@ -1,15 +1,23 @@
 //! `gpu-cnn train`: Keras's `fit` then `evaluate`, with checkpoints and reports.
+//!
+//! Everything a user can get wrong is checked before training starts: the settings, the
+//! checkpoint resumed and its settings, the data against the model, and that the `--save`
+//! path and `--report` directory can be written. Ctrl-C stops at the next chunk boundary and
+//! saves the steps done (see [`super::interrupt`]).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
-use gpu_cnn::checkpoint;
-use gpu_cnn::model::presets;
-use gpu_cnn::train::{TrainConfig, Trainer};
+use gpu_cnn::atomic::Claim;
+use gpu_cnn::checkpoint::{self, RawCheckpoint};
+use gpu_cnn::compat;
+use gpu_cnn::data::MnistSplits;
+use gpu_cnn::model::{presets, ModelSpec};
+use gpu_cnn::train::{FitOutcome, TrainConfig, Trainer};
 use gpu_cnn::Error;
 
 use super::progress::{evaluation_line, Reporter, Verbosity};
-use super::{model_help, reporting, FitArgs, Setup};
+use super::{interrupt, model_help, reporting, FitArgs, Setup};
 
 /// Arguments of `train`.
 #[derive(Args, Debug)]
@@ -24,7 +32,8 @@ pub struct TrainArgs {
     /// Output: 0 silent, 1 a progress bar per epoch, 2 one line per epoch (as Keras).
     #[arg(long, value_enum, default_value = "1")]
     verbose: Verbosity,
-    /// Save the weights, model and training state to this .safetensors file at the end.
+    /// Save the weights, model and training state to this .safetensors file at the end (and
+    /// on Ctrl-C).
     #[arg(long, value_name = "FILE")]
     save: Option<PathBuf>,
     /// Also save to the --save file every N epochs.
@@ -40,6 +49,66 @@ pub struct TrainArgs {
     setup: Setup,
 }
 
+/// The model and settings a run trains with, and the checkpoint it continues.
+struct Run {
+    spec: ModelSpec,
+    config: TrainConfig,
+    resumed: Option<RawCheckpoint>,
+}
+
+impl TrainArgs {
+    /// The model and settings: the checkpoint's when resuming (checked against the options
+    /// given), else `--model` and the options.
+    fn run(&self) -> Result<Run, Error> {
+        let Some(path) = &self.resume else {
+            let spec = presets::resolve(self.model.as_deref().unwrap_or("cnn"))?;
+            return Ok(Run {
+                spec,
+                config: self.fit.config(),
+                resumed: None,
+            });
+        };
+        let raw = super::load_checkpoint(path)?;
+        if let Some(model) = &self.model {
+            let mut wanted = presets::resolve(model)?;
+            if presets::NAMES.contains(&model.as_str()) {
+                // A preset takes the size of the images it was trained on.
+                wanted.input = raw.spec.input;
+            }
+            checkpoint::check_model(path, &raw.spec, &wanted)?;
+        }
+        Ok(Run {
+            spec: raw.spec.clone(),
+            config: self.fit.resumed(&raw.config, raw.epochs_done())?,
+            resumed: Some(raw),
+        })
+    }
+
+    /// Fits `spec` to the data: a preset takes the data's image size; a model file or a
+    /// resumed checkpoint must already have it.
+    fn fit_to_data(&self, spec: &mut ModelSpec, data: &MnistSplits) -> Result<(), Error> {
+        let is_preset = self.resume.is_none()
+            && presets::NAMES.contains(&self.model.as_deref().unwrap_or("cnn"));
+        if is_preset {
+            spec.input = compat::image_shape(&data.train);
+        }
+        let fix = match (&self.resume, &self.model) {
+            (Some(path), _) => format!(
+                "{} was trained on other images: resume with the --data it was trained on",
+                path.display()
+            ),
+            (None, Some(file)) => {
+                let [h, w, c] = compat::image_shape(&data.train);
+                format!("set `input = [{h}, {w}, {c}]` in {file}")
+            }
+            (None, None) => String::new(),
+        };
+        compat::check(spec, &data.train, &self.setup.describe("training"), &fix)?;
+        compat::check(spec, &data.test, &self.setup.describe("test"), &fix)?;
+        compat::check_not_empty(&data.test, &self.setup.describe("test"))
+    }
+}
+
 /// Trains, checkpoints, tests and reports.
 pub fn run(args: TrainArgs) -> Result<(), Error> {
     if args.checkpoint_every == Some(0) {
@@ -49,26 +118,15 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
             hint: "give a number of epochs of at least 1".into(),
         });
     }
-    // Everything a user can get wrong is checked before the data loads or a device opens.
-    let (spec, config, resumed) = match &args.resume {
-        Some(path) => {
-            let raw = super::load_checkpoint(path)?;
-            if let Some(model) = &args.model {
-                checkpoint::check_model(path, &raw.spec, &presets::resolve(model)?)?;
-            }
-            let config = TrainConfig {
-                epochs: args.fit.epochs,
-                ..raw.config.clone()
-            };
-            (raw.spec.clone(), config, Some(raw))
-        }
-        None => {
-            let spec = presets::resolve(args.model.as_deref().unwrap_or("cnn"))?;
-            (spec, args.fit.config(), None)
-        }
-    };
+    let Run {
+        mut spec,
+        config,
+        resumed,
+    } = args.run()?;
+    let claim = args.save.as_deref().map(checkpoint::claim).transpose()?;
     reporting::prepare(args.report.as_ref())?;
     let data = args.setup.load_data()?;
+    args.fit_to_data(&mut spec, &data)?;
     config.validate(data.train.len())?;
     let ctx = args.setup.open_device()?;
     let name = spec.name.clone();
@@ -76,22 +134,18 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
     if let Some(raw) = resumed {
         let saved = raw.into_checkpoint(&trainer.network().layouts())?;
         trainer.restore(saved.state)?;
-        println!(
-            "Resumed after epoch {} of {}",
-            trainer.epochs_done(),
-            config.epochs
-        );
+        say!("{}", resumed_line(&trainer))?;
     }
     let (train_len, validation_len) = trainer.split_sizes();
-    println!(
+    say!(
         "Model '{name}': {} parameters; training on {train_len} samples, validating on {validation_len}",
         trainer.network().param_count()
-    );
-    let save = |trainer: &Trainer, path: &PathBuf| -> Result<(), Error> {
+    )?;
+    let save = |trainer: &Trainer, claim: &Claim| -> Result<(), Error> {
         let state = trainer.state()?;
         checkpoint::save(
-            path,
-            &spec,
+            &claim.path,
+            &trainer.network().spec,
             trainer.config(),
             &trainer.network().layouts(),
             &state,
@@ -99,24 +153,56 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
         Ok(())
     };
     let mut reporter = Reporter::new(args.verbose, config.epochs, String::new());
-    trainer.fit_then(
+    interrupt::stop_cleanly();
+    let outcome = trainer.fit_until(
         |progress| reporter.report(progress),
-        |trainer| match (&args.save, args.checkpoint_every) {
-            (Some(path), Some(every)) if trainer.epochs_done() % every == 0 => save(trainer, path),
+        |trainer| match (&claim, args.checkpoint_every) {
+            (Some(claim), Some(every)) if trainer.epochs_done() % every == 0 => {
+                save(trainer, claim)
+            }
             _ => Ok(()),
         },
+        interrupt::requested,
     )?;
-    if let Some(path) = &args.save {
-        save(&trainer, path)?;
-        println!("Saved {}", path.display());
+    reporter.finish()?;
+    if let Some(claim) = &claim {
+        save(&trainer, claim)?;
+        say!("Saved {}", claim.path.display())?;
+    }
+    if let FitOutcome::Stopped { epoch, step, steps } = outcome {
+        return stopped(args.save.as_deref(), epoch, step, steps);
     }
     let test = trainer.predict_test()?;
-    println!("{}", evaluation_line(&test.stats));
-    println!("\nTest accuracy: {:.4}", test.stats.accuracy);
+    say!("{}", evaluation_line(&test.stats))?;
+    say!("\nTest accuracy: {:.4}", test.stats.accuracy)?;
     if let Some(dir) = &args.report {
         reporting::training(dir, trainer.history())?;
-        print!("\n{}", reporting::evaluation(dir, &data.test, &test)?);
-        println!("Report written to {}", dir.display());
+        say_part!("\n{}", reporting::evaluation(dir, &data.test, &test)?)?;
+        say!("Report written to {}", dir.display())?;
     }
     Ok(())
+}
+
+/// Where a resumed run continues.
+fn resumed_line(trainer: &Trainer) -> String {
+    let epochs = trainer.config().epochs;
+    match trainer.state_partial_steps() {
+        Some((epoch, step)) => format!(
+            "Resumed in epoch {epoch} of {epochs} after step {step} of {}",
+            trainer.steps_per_epoch()
+        ),
+        None => format!("Resumed after epoch {} of {epochs}", trainer.epochs_done()),
+    }
+}
+
+/// Says where Ctrl-C stopped training and how to continue; the program then exits 130.
+fn stopped(save: Option<&Path>, epoch: usize, step: usize, steps: usize) -> Result<(), Error> {
+    say!("Stopped in epoch {epoch} after step {step} of {steps}")?;
+    match save {
+        Some(path) => say!(
+            "Continue with: gpu-cnn train --resume {0} --save {0}",
+            path.display()
+        ),
+        None => say!("Nothing was saved: give --save FILE to keep an interrupted run"),
+    }
 }

@@ -55,6 +55,18 @@ pub fn ensure_dir(dir: &Path) -> Result<(), ReportError> {
     })
 }
 
+/// Removes the report file `path` where an earlier run left one this run has nothing for (a
+/// `mistakes.png` when every test image is right), so a report never mixes two runs.
+pub fn remove_stale(path: &Path) -> Result<(), ReportError> {
+    match std::fs::remove_file(path) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(ReportError::Write {
+            path: path.to_owned(),
+            source: error,
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Writes a text report (a table, a CSV) to `path` atomically ([`crate::atomic`]): a failure
 /// never leaves a partial file.
 pub fn write_text(path: &Path, text: &str) -> Result<(), ReportError> {

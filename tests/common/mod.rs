@@ -2,6 +2,8 @@
 //! one-shot dispatch and tolerant comparison.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod cli;
+
 use std::collections::BTreeMap;
 
 use bytemuck::Pod;
