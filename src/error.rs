@@ -41,7 +41,7 @@ pub enum Error {
     #[error(
         "training diverged: {what} became {value} at step {step} of epoch {epoch}; no checkpoint \
          was written from it (an earlier one is untouched); lower --learning-rate (now \
-         {learning_rate}) or raise --batch-size, and check the input data"
+         {learning_rate:e}) or raise --batch-size, and check the input data"
     )]
     Diverged {
         /// Epoch (from 1).

@@ -17,8 +17,10 @@ use crate::Result;
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EvalStats {
     /// Mean per-sample softmax cross-entropy.
+    #[serde(with = "crate::json_float")]
     pub loss: f64,
     /// Fraction of samples whose argmax is the label.
+    #[serde(with = "crate::json_float")]
     pub accuracy: f64,
     /// Samples evaluated.
     pub samples: usize,

@@ -44,10 +44,13 @@ pub struct EpochStats {
     /// Steps taken.
     pub steps: usize,
     /// Wall time of the training steps.
+    #[serde(with = "crate::json_float")]
     pub seconds: f64,
     /// Mean training loss over the epoch.
+    #[serde(with = "crate::json_float")]
     pub loss: f64,
     /// Training accuracy over the epoch.
+    #[serde(with = "crate::json_float")]
     pub accuracy: f64,
     /// Validation loss and accuracy, when there is a validation split.
     pub validation: Option<EvalStats>,

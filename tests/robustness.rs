@@ -9,7 +9,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command as Process, Stdio};
 use std::time::{Duration, Instant};
@@ -205,4 +205,310 @@ fn kill_9_at_random_moments_never_leaves_a_torn_checkpoint_nor_temporary_files_a
         .assert()
         .success();
     assert_eq!(names_in(dir.path()), ["run.safetensors"]);
+}
+
+/// Quick training on 512 bundled samples: dense, batch 64, one epoch.
+const QUICK: [&str; 10] = [
+    "train",
+    "--model",
+    "dense",
+    "--train-samples",
+    "512",
+    "--batch-size",
+    "64",
+    "--epochs",
+    "1",
+    "--verbose=2",
+];
+
+#[test]
+fn divergence_stops_naming_epoch_and_step_and_leaves_the_last_checkpoint_untouched() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("good.st");
+    gpu_cnn()
+        .args(QUICK)
+        .arg("--save")
+        .arg(&path)
+        .assert()
+        .success();
+    let good = fs::read(&path).unwrap();
+    let stderr = fails_with(
+        gpu_cnn()
+            .args(QUICK)
+            .args(["--learning-rate", "1e30", "--save"])
+            .arg(&path),
+        &[
+            "training diverged:",
+            "became NaN at step",
+            "of epoch 1",
+            "lower --learning-rate (now 1e30)",
+        ],
+    );
+    assert!(!stderr.contains("Saved"), "{stderr}");
+    assert_eq!(
+        fs::read(&path).unwrap(),
+        good,
+        "the good checkpoint changed"
+    );
+    assert_eq!(names_in(dir.path()), ["good.st"]);
+}
+
+#[test]
+fn a_closed_stdout_ends_output_quietly_while_train_still_saves_and_predict_succeeds() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("run.st");
+    let mut child = spawn(&QUICK, &path);
+    // Read one line, then close the pipe as `| head -1` does.
+    read_until(&mut child, "Device: ");
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    checkpoint::load(&path).expect("the run still saved");
+
+    let mut child = Process::new(env!("CARGO_BIN_EXE_gpu-cnn"))
+        .args(["predict", "--index", "0..9999"])
+        .arg(&path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    read_until(&mut child, "test[0]");
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("wait");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_under_stdout_is_a_clear_error() {
+    let full = fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let output = Process::new(env!("CARGO_BIN_EXE_gpu-cnn"))
+        .args(["summary", "--model", "cnn"])
+        .stdout(full)
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("could not write to standard output") && stderr.contains("No space left"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn predict_refuses_the_last_usize_as_an_index_without_wrapping() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("run.st");
+    gpu_cnn()
+        .args(QUICK)
+        .arg("--save")
+        .arg(&path)
+        .assert()
+        .success();
+    gpu_cnn()
+        .args(["predict", "--index", &usize::MAX.to_string()])
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is past any test set"))
+        .stderr(predicate::str::contains("panicked").not());
+}
+
+#[test]
+fn a_preset_trained_on_14x14_images_saves_that_size_and_refuses_28x28_data_after() {
+    let data = data_dir(40, 12, 14, 14);
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("small.st");
+    gpu_cnn()
+        .args([
+            "train",
+            "--model",
+            "cnn-small",
+            "--epochs",
+            "1",
+            "--verbose",
+            "0",
+        ])
+        .arg("--data")
+        .arg(data.path())
+        .arg("--save")
+        .arg(&path)
+        .assert()
+        .success();
+    assert_eq!(checkpoint::load(&path).unwrap().spec.input, [14, 14, 1]);
+    // It loads again on its own data ...
+    let evaluated = stdout_of(
+        gpu_cnn()
+            .arg("evaluate")
+            .arg(&path)
+            .arg("--data")
+            .arg(data.path()),
+    );
+    assert!(evaluated.contains("12/12 - loss: "), "{evaluated}");
+    // ... and refuses the bundled 28×28 images in every command, naming both sizes.
+    let needles = [
+        "its images are 28×28×1 but the model takes 14×14×1",
+        "give the --data",
+    ];
+    fails_with(gpu_cnn().arg("evaluate").arg(&path), &needles);
+    fails_with(
+        gpu_cnn().args(["predict", "--index", "300"]).arg(&path),
+        &needles,
+    );
+    fails_with(
+        gpu_cnn().args(["train", "--resume"]).arg(&path),
+        &[
+            "its images are 28×28×1 but the model takes 14×14×1",
+            "resume with the --data",
+        ],
+    );
+}
+
+/// Writes a model file `name` with `header` before the lecture's dense layers into `dir`.
+fn dense_file(dir: &Path, name: &str, header: &str, units: usize) -> std::path::PathBuf {
+    let path = dir.join(name);
+    let text = format!(
+        "{header}\n[[layers]]\ntype = \"Flatten\"\n\n[[layers]]\ntype = \"Dense\"\n\
+         units = {units}\nactivation = \"softmax\"\n"
+    );
+    fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn a_model_file_must_take_the_datas_image_size_and_have_a_class_for_every_label() {
+    let data = data_dir(40, 12, 14, 14);
+    let dir = TempDir::new().unwrap();
+    let default_input = dense_file(dir.path(), "flat.toml", "", 10);
+    fails_with(
+        gpu_cnn()
+            .args(["train", "--model"])
+            .arg(&default_input)
+            .arg("--data")
+            .arg(data.path()),
+        &[
+            "its images are 14×14×1 but the model takes 28×28×1",
+            "set `input = [14, 14, 1]`",
+        ],
+    );
+    let three = dense_file(dir.path(), "three.toml", "classes = 3", 3);
+    let stderr = fails_with(
+        gpu_cnn().args(["train", "--model"]).arg(&three),
+        &[
+            "has label",
+            "but the model has classes = 3",
+            "give the model classes =",
+        ],
+    );
+    assert!(!stderr.contains("Epoch"), "{stderr}");
+}
+
+#[test]
+fn resume_refuses_settings_that_differ_from_the_checkpoints_and_epochs_below_those_done() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("run.st");
+    // QUICK but two epochs.
+    gpu_cnn()
+        .args(&QUICK[..7])
+        .args(["--epochs", "2", "--save"])
+        .arg(&path)
+        .assert()
+        .success();
+    let resume = || {
+        let mut command = gpu_cnn();
+        command
+            .args(["train", "--verbose", "2", "--resume"])
+            .arg(&path);
+        command
+    };
+    for (option, value, saved) in [
+        ("--batch-size", "32", "64"),
+        ("--seed", "5", "0"),
+        ("--validation-split", "0.2", "0.1"),
+        ("--train-samples", "1000", "512"),
+        ("--learning-rate", "0.01", "0.001"),
+    ] {
+        fails_with(
+            resume().args([option, value]),
+            &[
+                &format!("invalid {option} {value}"),
+                &format!("the checkpoint was trained with {saved}"),
+            ],
+        );
+    }
+    fails_with(
+        resume().args(["--epochs", "1"]),
+        &["the checkpoint has 2 epochs done", "at least 2"],
+    );
+    // The same settings are welcome; two epochs done of two leaves nothing to train.
+    let again = stdout_of(resume().args(["--batch-size", "64"]));
+    assert!(again.contains("Resumed after epoch 2 of 2"), "{again}");
+    assert!(!again.contains("Epoch 3"), "{again}");
+}
+
+#[test]
+fn an_empty_test_set_is_refused_before_training_and_evaluating() {
+    let data = data_dir(40, 0, 28, 28);
+    let stderr = fails_with(
+        gpu_cnn()
+            .args(["train", "--model", "dense", "--data"])
+            .arg(data.path()),
+        &["the test set of", "has no samples"],
+    );
+    assert!(!stderr.contains("Epoch"), "{stderr}");
+}
+
+#[test]
+fn save_paths_that_cannot_take_a_checkpoint_fail_before_training() {
+    let dir = TempDir::new().unwrap();
+    let missing = dir.path().join("no/such/dir/run.st");
+    let output = fails_with(
+        gpu_cnn().args(QUICK).arg("--save").arg(&missing),
+        &["cannot save the checkpoint there", "does not exist"],
+    );
+    assert!(!output.contains("Epoch"), "{output}");
+    fails_with(
+        gpu_cnn().args(QUICK).arg("--save").arg(dir.path()),
+        &["it is a directory"],
+    );
+    let busy = dir.path().join("busy.st");
+    let claim = gpu_cnn::atomic::claim(&busy).unwrap();
+    fails_with(
+        gpu_cnn().args(QUICK).arg("--save").arg(&busy),
+        &[&format!(
+            "another gpu-cnn run (process {})",
+            std::process::id()
+        )],
+    );
+    drop(claim);
+    assert_eq!(names_in(dir.path()), Vec::<String>::new());
+}
+
+#[cfg(unix)]
+#[test]
+fn saving_onto_a_symbolic_link_writes_its_target_and_keeps_the_link() {
+    let dir = TempDir::new().unwrap();
+    let (link, target) = (dir.path().join("latest.st"), dir.path().join("run-1.st"));
+    std::os::unix::fs::symlink("run-1.st", &link).unwrap();
+    gpu_cnn()
+        .args(QUICK)
+        .arg("--save")
+        .arg(&link)
+        .assert()
+        .success();
+    assert!(fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    checkpoint::load(&target).expect("the target holds the checkpoint");
+    assert_eq!(names_in(dir.path()), ["latest.st", "run-1.st"]);
 }

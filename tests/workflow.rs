@@ -642,11 +642,15 @@ fn compare_prints_both_models_with_their_parameter_counts_and_draws_the_chart() 
 }
 
 #[test]
-fn perfect_predictions_write_no_mistakes_picture_and_the_matrix_counts_the_test_set() {
+fn perfect_predictions_write_no_mistakes_picture_remove_a_stale_one_and_the_matrix_counts_the_test_set(
+) {
     // Every image is a 3: one epoch of Adam learns to answer 3 always.
     let data = tiny_data(|_| 3);
     let dir = TempDir::new().unwrap();
     let report = dir.path().join("report");
+    // An earlier run's mistakes must not stay beside this run's report.
+    fs::create_dir(&report).unwrap();
+    fs::write(report.join("mistakes.png"), b"an earlier run's").unwrap();
     let stdout = stdout_of(
         gpu_cnn()
             .args([
