@@ -174,6 +174,21 @@ pub enum CheckpointError {
         /// The file's element type.
         found: String,
     },
+    /// A tensor holds a value that is not finite: the run it saved had diverged.
+    #[error(
+        "{}: tensor `{tensor}` holds {value} at element {index}: the run it saved had diverged; \
+         train afresh (lower --learning-rate) or resume an earlier checkpoint", .path.display()
+    )]
+    NonFinite {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// The tensor's name.
+        tensor: String,
+        /// Its first non-finite element.
+        index: usize,
+        /// That element (`NaN`, `inf`).
+        value: f32,
+    },
     /// The checkpoint is of another model than the one asked for.
     #[error(
         "{}: the checkpoint is of model '{found}', which differs from --model '{wanted}' \
@@ -515,4 +530,26 @@ pub fn check_model(
         wanted: wanted.name.clone(),
         difference,
     })
+}
+
+impl Checkpoint {
+    /// Fails naming the first tensor that holds a NaN or an infinity (a diverged run: its
+    /// predictions would be NaN, and a NaN behind a ReLU would live on in every later save);
+    /// `layouts` are the ones the checkpoint was placed on, `path` names it.
+    pub fn check_finite(&self, path: &Path, layouts: &Layouts) -> Result<(), CheckpointError> {
+        for (prefix, slab, layout) in layouts.slabs(&self.state) {
+            for slot in &layout.tensors {
+                let values = &slab[slot.offset..slot.offset + slot.len];
+                if let Some(index) = values.iter().position(|value| !value.is_finite()) {
+                    return Err(CheckpointError::NonFinite {
+                        path: path.to_path_buf(),
+                        tensor: format!("{prefix}{}", slot.name),
+                        index,
+                        value: values[index],
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
 }

@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 
 use common::cli::{data_dir, fails_with, gpu_cnn, names_in, stdout_of};
 use gpu_cnn::checkpoint;
+use gpu_cnn::gpu::slab::Layouts;
+use gpu_cnn::model::network::{slab_layout, state_layout};
 use predicates::prelude::*;
 use rand::{Rng, SeedableRng};
 use safetensors::SafeTensors;
@@ -53,6 +55,20 @@ fn history_without_seconds(path: &Path) -> Vec<String> {
             )
         })
         .collect()
+}
+
+/// The checkpoint at `path` placed on unpadded layouts, with those layouts.
+fn placed(path: &Path) -> (checkpoint::Checkpoint, Layouts) {
+    let raw = checkpoint::load(path).expect("checkpoint loads");
+    let layers = gpu_cnn::model::shape::infer(&raw.spec).expect("shapes");
+    let layouts = Layouts {
+        params: slab_layout(&layers, 1),
+        state: state_layout(&layers, 1),
+    };
+    let saved = raw
+        .into_checkpoint(&layouts)
+        .expect("tensors fit the model");
+    (saved, layouts)
 }
 
 /// `gpu-cnn ARGS` as a child process with stdout piped.
@@ -511,4 +527,29 @@ fn saving_onto_a_symbolic_link_writes_its_target_and_keeps_the_link() {
         .is_symlink());
     checkpoint::load(&target).expect("the target holds the checkpoint");
     assert_eq!(names_in(dir.path()), ["latest.st", "run-1.st"]);
+}
+
+#[test]
+fn a_checkpoint_holding_a_nan_is_refused_by_every_command_naming_the_tensor() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("run.st");
+    gpu_cnn()
+        .args(QUICK)
+        .arg("--save")
+        .arg(&path)
+        .assert()
+        .success();
+    let (mut saved, layouts) = placed(&path);
+    // One NaN in the first Dense layer's kernel, where a ReLU could hide it.
+    let kernel = &layouts.params.tensors[0];
+    assert_eq!(kernel.name, "dense.kernel");
+    saved.state.params[kernel.offset + 300] = f32::NAN;
+    checkpoint::save(&path, &saved.spec, &saved.config, &layouts, &saved.state).unwrap();
+    let needles = [
+        "tensor `dense.kernel` holds NaN at element 300",
+        "the run it saved had diverged",
+    ];
+    fails_with(gpu_cnn().arg("evaluate").arg(&path), &needles);
+    fails_with(gpu_cnn().arg("predict").arg(&path), &needles);
+    fails_with(gpu_cnn().args(["train", "--resume"]).arg(&path), &needles);
 }

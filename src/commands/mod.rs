@@ -37,8 +37,8 @@ pub fn model_help() -> String {
     )
 }
 
-/// Reads the checkpoint at `path` and checks that its tensors fit its model, before any data
-/// loads or device opens.
+/// Reads the checkpoint at `path` and checks that its tensors fit its model and are finite,
+/// before any data loads or device opens.
 pub fn load_checkpoint(path: &Path) -> Result<RawCheckpoint, gpu_cnn::Error> {
     let raw = checkpoint::load(path)?;
     let layers = shape::infer(&raw.spec)?;
@@ -46,7 +46,9 @@ pub fn load_checkpoint(path: &Path) -> Result<RawCheckpoint, gpu_cnn::Error> {
         params: slab_layout(&layers, 1),
         state: state_layout(&layers, 1),
     };
-    raw.clone().into_checkpoint(&layouts)?;
+    raw.clone()
+        .into_checkpoint(&layouts)?
+        .check_finite(path, &layouts)?;
     Ok(raw)
 }
 
