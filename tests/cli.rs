@@ -6,39 +6,22 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use predicates::prelude::*;
 use tempfile::TempDir;
 
-const FILES: [&str; 4] = [
-    "train-images-idx3-ubyte",
-    "train-labels-idx1-ubyte",
-    "t10k-images-idx3-ubyte",
-    "t10k-labels-idx1-ubyte",
-];
+mod common;
 
-fn gpu_cnn() -> Command {
-    Command::cargo_bin("gpu-cnn").expect("binary")
-}
+use common::cli::{gpu_cnn, idx_labels, FILES};
 
+/// An IDX image file of `count` images of `rows × cols` whose bytes count up modulo 251.
 fn idx_images(count: u32, rows: u32, cols: u32) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    for word in [0x0803, count, rows, cols] {
-        bytes.extend_from_slice(&u32::to_be_bytes(word));
-    }
-    bytes.extend((0..count * rows * cols).map(|i| (i % 251) as u8));
-    bytes
-}
-
-fn idx_labels(labels: &[u8]) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    for word in [0x0801, labels.len() as u32] {
-        bytes.extend_from_slice(&u32::to_be_bytes(word));
-    }
-    bytes.extend_from_slice(labels);
-    bytes
+    let len = (rows * cols) as usize;
+    let images: Vec<Vec<u8>> = (0..count as usize)
+        .map(|k| (0..len).map(|j| ((k * len + j) % 251) as u8).collect())
+        .collect();
+    common::cli::idx_images(&images, rows, cols)
 }
 
 /// A data directory of four small valid raw IDX files (20 training, 5 test images of 4×4).

@@ -10,19 +10,13 @@ use std::collections::{BTreeSet, HashMap};
 use std::fs;
 use std::path::Path;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use tempfile::TempDir;
 
-/// The four IDX files of a data directory, in the order train images, train labels, test
-/// images, test labels.
-const FILES: [&str; 4] = [
-    "train-images-idx3-ubyte",
-    "train-labels-idx1-ubyte",
-    "t10k-images-idx3-ubyte",
-    "t10k-labels-idx1-ubyte",
-];
+mod common;
+
+use common::cli::{fails_with, gpu_cnn, idx_images, idx_labels, stdout_of, FILES};
 
 /// Training settings of the bundled-MNIST runs: `dense` (named, as `train`'s default model
 /// may change), 300 samples, batch 64, one line per epoch.
@@ -36,35 +30,6 @@ const QUICK: [&str; 8] = [
     "--verbose",
     "2",
 ];
-
-fn gpu_cnn() -> Command {
-    Command::cargo_bin("gpu-cnn").expect("binary")
-}
-
-/// Runs `command`, expects success and returns its stdout.
-fn stdout_of(command: &mut Command) -> String {
-    let output = command.assert().success().get_output().stdout.clone();
-    String::from_utf8(output).expect("stdout is UTF-8")
-}
-
-/// Runs `command`, expects a failure (exit ≠ 0, no panic) whose stderr contains every one of
-/// `needles`; returns the stderr.
-fn fails_with(command: &mut Command, needles: &[&str]) -> String {
-    let output = command
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("panicked").not())
-        .get_output()
-        .clone();
-    let stderr = String::from_utf8(output.stderr).expect("stderr is UTF-8");
-    for needle in needles {
-        assert!(
-            stderr.contains(needle),
-            "stderr lacks {needle:?}:\n{stderr}"
-        );
-    }
-    stderr
-}
 
 /// Every path under `dir`, relative to it, directories included (sorted).
 fn tree(dir: &Path) -> BTreeSet<String> {
@@ -90,26 +55,6 @@ fn assert_tree(dir: &Path, expected: &[&str]) {
 }
 
 // ---- a tiny data directory ----
-
-fn idx_images(images: &[Vec<u8>], rows: u32, cols: u32) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    for word in [0x0803, images.len() as u32, rows, cols] {
-        bytes.extend_from_slice(&u32::to_be_bytes(word));
-    }
-    for image in images {
-        bytes.extend_from_slice(image);
-    }
-    bytes
-}
-
-fn idx_labels(labels: &[u8]) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    for word in [0x0801, labels.len() as u32] {
-        bytes.extend_from_slice(&u32::to_be_bytes(word));
-    }
-    bytes.extend_from_slice(labels);
-    bytes
-}
 
 /// A 28×28 image of `label`: a bright horizontal band whose row depends on the label, plus a
 /// little per-image texture, so that the classes differ.
