@@ -306,6 +306,14 @@ pub fn claim(path: &Path) -> Result<atomic::Claim, CheckpointError> {
     })
 }
 
+/// Deletes the checkpoint at `path` (a backup whose run has finished).
+pub fn remove(path: &Path) -> Result<(), CheckpointError> {
+    fs::remove_file(path).map_err(|source| CheckpointError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
 /// Writes `bytes` to `path` with [`atomic::write`], after checking that its directory exists.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
     let dir = atomic::parent_dir(path);

@@ -553,3 +553,41 @@ fn a_checkpoint_holding_a_nan_is_refused_by_every_command_naming_the_tensor() {
     fails_with(gpu_cnn().arg("predict").arg(&path), &needles);
     fails_with(gpu_cnn().args(["train", "--resume"]).arg(&path), &needles);
 }
+
+#[test]
+fn backup_keeps_an_interrupted_run_which_the_same_command_continues_and_deletes_at_the_end() {
+    let dir = TempDir::new().unwrap();
+    let (backup, whole) = (dir.path().join("backup"), dir.path().join("whole.st"));
+    let backup_arg = backup.to_string_lossy().into_owned();
+    let mut args = LONG_RUN.to_vec();
+    args.extend(["--backup", &backup_arg]);
+    let mut child = Process::new(env!("CARGO_BIN_EXE_gpu-cnn"))
+        .args(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    read_until(&mut child, "Epoch 2/2");
+    signal(&child, "TERM");
+    let output = child.wait_with_output().expect("wait");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(130), "{stdout}");
+    assert!(stdout.contains("its --backup"), "{stdout}");
+    let state = backup.join("backup.safetensors");
+    assert!(checkpoint::load(&state).unwrap().partial_epoch().is_some());
+    // The same command again continues there, finishes and deletes the backup.
+    let again = stdout_of(gpu_cnn().args(&args).arg("--save").arg(&whole));
+    assert!(
+        again.contains("Resumed in epoch 2 of 2 after step"),
+        "{again}"
+    );
+    assert_eq!(names_in(&backup), Vec::<String>::new());
+    let straight = dir.path().join("straight.st");
+    gpu_cnn()
+        .args(LONG_RUN)
+        .arg("--save")
+        .arg(&straight)
+        .assert()
+        .success();
+    assert_eq!(tensors(&whole), tensors(&straight));
+}

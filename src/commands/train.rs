@@ -4,6 +4,10 @@
 //! checkpoint resumed and its settings, the data against the model, and that the `--save`
 //! path and `--report` directory can be written. Ctrl-C stops at the next chunk boundary and
 //! saves the steps done (see [`super::interrupt`]).
+//!
+//! `--backup DIR` is Keras's `BackupAndRestore`: the run's state is saved to `DIR` after every
+//! epoch and on Ctrl-C, a run started again with the same `--backup` continues from it, and a
+//! run that finishes deletes it.
 
 use std::path::{Path, PathBuf};
 
@@ -40,14 +44,21 @@ pub struct TrainArgs {
     #[arg(long, value_name = "N", requires = "save")]
     checkpoint_every: Option<usize>,
     /// Continue the run saved in this checkpoint, with its model and settings.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "backup")]
     resume: Option<PathBuf>,
+    /// Keep the run's state in this directory after every epoch and on Ctrl-C; started again
+    /// with the same --backup, the run continues from it; deleted when the run finishes.
+    #[arg(long, value_name = "DIR")]
+    backup: Option<PathBuf>,
     /// Write the confusion matrix, history and mistakes (text and PNG) to this directory.
     #[arg(long, value_name = "DIR")]
     report: Option<PathBuf>,
     #[command(flatten)]
     setup: Setup,
 }
+
+/// The file `--backup DIR` keeps the run's state in.
+const BACKUP_FILE: &str = "backup.safetensors";
 
 /// The model and settings a run trains with, and the checkpoint it continues.
 struct Run {
@@ -57,10 +68,31 @@ struct Run {
 }
 
 impl TrainArgs {
+    /// The backup file of `--backup DIR`, the directory created when missing.
+    fn backup_file(&self) -> Result<Option<PathBuf>, Error> {
+        let Some(dir) = &self.backup else {
+            return Ok(None);
+        };
+        std::fs::create_dir_all(dir).map_err(|source| Error::InvalidSetting {
+            setting: "--backup",
+            value: dir.display().to_string(),
+            hint: format!("the directory cannot be created ({source}): give another"),
+        })?;
+        Ok(Some(dir.join(BACKUP_FILE)))
+    }
+
+    /// The checkpoint the run continues: `--resume`, or the backup when one is there.
+    fn resume_from(&self) -> Result<Option<PathBuf>, Error> {
+        match &self.resume {
+            Some(path) => Ok(Some(path.clone())),
+            None => Ok(self.backup_file()?.filter(|file| file.exists())),
+        }
+    }
+
     /// The model and settings: the checkpoint's when resuming (checked against the options
     /// given), else `--model` and the options.
-    fn run(&self) -> Result<Run, Error> {
-        let Some(path) = &self.resume else {
+    fn run(&self, resume_from: Option<&Path>) -> Result<Run, Error> {
+        let Some(path) = resume_from else {
             let spec = presets::resolve(self.model.as_deref().unwrap_or("cnn"))?;
             return Ok(Run {
                 spec,
@@ -86,13 +118,18 @@ impl TrainArgs {
 
     /// Fits `spec` to the data: a preset takes the data's image size; a model file or a
     /// resumed checkpoint must already have it.
-    fn fit_to_data(&self, spec: &mut ModelSpec, data: &MnistSplits) -> Result<(), Error> {
-        let is_preset = self.resume.is_none()
+    fn fit_to_data(
+        &self,
+        spec: &mut ModelSpec,
+        data: &MnistSplits,
+        resume_from: Option<&Path>,
+    ) -> Result<(), Error> {
+        let is_preset = resume_from.is_none()
             && presets::NAMES.contains(&self.model.as_deref().unwrap_or("cnn"));
         if is_preset {
             spec.input = compat::image_shape(&data.train);
         }
-        let fix = match (&self.resume, &self.model) {
+        let fix = match (resume_from, &self.model) {
             (Some(path), _) => format!(
                 "{} was trained on other images: resume with the --data it was trained on",
                 path.display()
@@ -118,15 +155,21 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
             hint: "give a number of epochs of at least 1".into(),
         });
     }
+    let resume_from = args.resume_from()?;
     let Run {
         mut spec,
         config,
         resumed,
-    } = args.run()?;
+    } = args.run(resume_from.as_deref())?;
     let claim = args.save.as_deref().map(checkpoint::claim).transpose()?;
+    let backup = args
+        .backup_file()?
+        .as_deref()
+        .map(checkpoint::claim)
+        .transpose()?;
     reporting::prepare(args.report.as_ref())?;
     let data = args.setup.load_data()?;
-    args.fit_to_data(&mut spec, &data)?;
+    args.fit_to_data(&mut spec, &data, resume_from.as_deref())?;
     config.validate(data.train.len())?;
     let ctx = args.setup.open_device()?;
     let name = spec.name.clone();
@@ -156,11 +199,16 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
     interrupt::stop_cleanly();
     let outcome = trainer.fit_until(
         |progress| reporter.report(progress),
-        |trainer| match (&claim, args.checkpoint_every) {
-            (Some(claim), Some(every)) if trainer.epochs_done() % every == 0 => {
-                save(trainer, claim)
+        |trainer| {
+            if let Some(backup) = &backup {
+                save(trainer, backup)?;
             }
-            _ => Ok(()),
+            match (&claim, args.checkpoint_every) {
+                (Some(claim), Some(every)) if trainer.epochs_done() % every == 0 => {
+                    save(trainer, claim)
+                }
+                _ => Ok(()),
+            }
         },
         interrupt::requested,
     )?;
@@ -170,7 +218,14 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
         say!("Saved {}", claim.path.display())?;
     }
     if let FitOutcome::Stopped { epoch, step, steps } = outcome {
-        return stopped(args.save.as_deref(), epoch, step, steps);
+        if let Some(backup) = &backup {
+            save(&trainer, backup)?;
+        }
+        return stopped(&args, epoch, step, steps);
+    }
+    if let Some(backup) = &backup {
+        // The run is done: its backup has served (Keras's BackupAndRestore deletes it too).
+        checkpoint::remove(&backup.path)?;
     }
     let test = trainer.predict_test()?;
     say!("{}", evaluation_line(&test.stats))?;
@@ -196,13 +251,19 @@ fn resumed_line(trainer: &Trainer) -> String {
 }
 
 /// Says where Ctrl-C stopped training and how to continue; the program then exits 130.
-fn stopped(save: Option<&Path>, epoch: usize, step: usize, steps: usize) -> Result<(), Error> {
+fn stopped(args: &TrainArgs, epoch: usize, step: usize, steps: usize) -> Result<(), Error> {
     say!("Stopped in epoch {epoch} after step {step} of {steps}")?;
-    match save {
-        Some(path) => say!(
+    match (&args.backup, &args.save) {
+        (Some(dir), _) => say!(
+            "Continue with the same command: its --backup {} holds the run",
+            dir.display()
+        ),
+        (None, Some(path)) => say!(
             "Continue with: gpu-cnn train --resume {0} --save {0}",
             path.display()
         ),
-        None => say!("Nothing was saved: give --save FILE to keep an interrupted run"),
+        (None, None) => {
+            say!("Nothing was saved: give --save FILE or --backup DIR to keep an interrupted run")
+        }
     }
 }
