@@ -167,7 +167,7 @@ impl Evaluator {
             parts.push((&self.probabilities, 0, (samples * self.classes * 4) as u64));
         }
         let total = parts.iter().map(|part| part.2).sum();
-        let mut readback = Readback::new(ctx, "eval.results", total, 1);
+        let mut readback = Readback::new(ctx, "eval.results", total, 1)?;
         let mut encoder = self.record(ctx, source, steps);
         let slot = readback.copy_parts(ctx, &mut encoder, &parts, &mut Vec::new())?;
         let submission = ctx.queue.submit([encoder.finish()]);

@@ -263,7 +263,7 @@ impl<'ctx> Trainer<'ctx> {
         Ok(Self {
             ctx,
             table: StepTable::new(ctx, "train.steps", steps)?,
-            readback: Readback::new(ctx, "train.metrics", chunk_bytes, READBACK_DEPTH),
+            readback: Readback::new(ctx, "train.metrics", chunk_bytes, READBACK_DEPTH)?,
             network,
             config,
             train,
