@@ -6,6 +6,7 @@ use thiserror::Error;
 use crate::checkpoint::CheckpointError;
 use crate::data::DataError;
 use crate::gpu::GpuError;
+use crate::model::memory::MemoryError;
 use crate::model::ModelError;
 use crate::report::ReportError;
 
@@ -21,6 +22,10 @@ pub enum Error {
     /// The model definition or its shapes.
     #[error(transparent)]
     Model(#[from] ModelError),
+    /// The model's buffers do not fit the device (checked before any allocation); boxed, as
+    /// it names a layer, a buffer and a limit.
+    #[error(transparent)]
+    Memory(#[from] Box<MemoryError>),
     /// Writing or reading a checkpoint.
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),

@@ -8,7 +8,8 @@ use crate::gpu::readback::Readback;
 use crate::gpu::step_table::{StepParams, StepTable};
 use crate::gpu::{buffers, GpuContext};
 use crate::layers::gather::Source;
-use crate::layers::softmax_xent::{self, Metrics};
+use crate::layers::softmax_xent::Metrics;
+use crate::model::memory;
 use crate::model::network::{Plan, Purpose};
 use crate::model::Network;
 use crate::Result;
@@ -117,19 +118,15 @@ impl Evaluator {
     ) -> Result<Self> {
         let rows = rows.max(1);
         let max_len = source_lens.iter().copied().max().unwrap_or(1).max(1);
-        let max_steps = max_len.div_ceil(rows);
         let classes = network.spec.classes;
+        let sizes = memory::eval_buffers(rows, max_len, classes);
+        let (max_steps, rows_per_step) = (sizes.max_steps, sizes.metrics_per_step);
         let probabilities = buffers::storage(
             ctx,
             &format!("eval.probabilities [{max_len}, {classes}]"),
-            (max_len * classes * 4) as u64,
+            sizes.probabilities,
         )?;
-        let rows_per_step = softmax_xent::Launch::inference(rows).groups as usize;
-        let metrics = buffers::storage(
-            ctx,
-            "eval.metrics",
-            (max_steps * rows_per_step * std::mem::size_of::<Metrics>()) as u64,
-        )?;
+        let metrics = buffers::storage(ctx, "eval.metrics", sizes.metrics)?;
         let purpose = Purpose::Evaluate {
             probabilities: Some(&probabilities),
         };
@@ -172,7 +169,7 @@ impl Evaluator {
             parts.push((&self.probabilities, 0, (samples * self.classes * 4) as u64));
         }
         let total = parts.iter().map(|part| part.2).sum();
-        let mut readback = Readback::new(ctx, "eval.results", total, 1);
+        let mut readback = Readback::new(ctx, "eval.results", total, 1)?;
         let mut encoder = self.record(ctx, source, steps);
         let slot = readback.copy_parts(ctx, &mut encoder, &parts, &mut Vec::new())?;
         let submission = ctx.queue.submit([encoder.finish()]);

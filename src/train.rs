@@ -18,6 +18,7 @@ use crate::gpu::step_table::{StepParams, StepTable};
 use crate::gpu::{buffers, GpuContext};
 use crate::layers::gather::Source;
 use crate::layers::softmax_xent::Metrics;
+use crate::model::memory::TrainingRun;
 use crate::model::network::{Plan, Purpose};
 use crate::model::plan::Fusion;
 use crate::model::{ModelSpec, Network};
@@ -246,6 +247,13 @@ impl<'ctx> Trainer<'ctx> {
             |n| subsample(data.train.len(), n, config.seed),
         )?;
         let (train_indices, validation_indices) = split_validation(&all, config.validation_split)?;
+        let run = TrainingRun::of(
+            data,
+            train_indices.len(),
+            validation_indices.len(),
+            config.batch_size,
+        );
+        run.check(ctx, &spec, fusion)?;
         let mut network = Network::new(ctx, spec, config.seed)?;
         network.fusion = fusion;
 
@@ -301,7 +309,7 @@ impl<'ctx> Trainer<'ctx> {
         Ok(Self {
             ctx,
             table: StepTable::new(ctx, "train.steps", steps)?,
-            readback: Readback::new(ctx, "train.metrics", chunk_bytes, READBACK_DEPTH),
+            readback: Readback::new(ctx, "train.metrics", chunk_bytes, READBACK_DEPTH)?,
             network,
             config,
             train,

@@ -12,16 +12,44 @@ const STORAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
     .union(wgpu::BufferUsages::COPY_DST)
     .union(wgpu::BufferUsages::COPY_SRC);
 
+/// Creates the buffer `descriptor` describes inside out-of-memory and validation error
+/// scopes, so a device that cannot hold it (or refuses the descriptor) is an error naming the
+/// buffer and its size, not a panic or a later uncaptured error. Every storage and staging
+/// buffer gpu-cnn makes is created here.
+pub fn create(
+    ctx: &GpuContext,
+    descriptor: &wgpu::BufferDescriptor<'_>,
+) -> Result<wgpu::Buffer, GpuError> {
+    ctx.check_buffer_size(descriptor.label.unwrap_or("a buffer"), descriptor.size)?;
+    let validation = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
+    let out_of_memory = ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+    let buffer = ctx.device.create_buffer(descriptor);
+    // Native scopes resolve at once: the futures are ready when popped.
+    let errors = [out_of_memory.pop(), validation.pop()].map(pollster::block_on);
+    match errors.into_iter().flatten().next() {
+        None => Ok(buffer),
+        Some(error) => Err(GpuError::Allocation {
+            buffer: descriptor.label.unwrap_or("a buffer").to_string(),
+            bytes: descriptor.size,
+            out_of_memory: matches!(error, wgpu::Error::OutOfMemory { .. }),
+            message: error.to_string(),
+        }),
+    }
+}
+
 /// A zeroed storage buffer of `bytes` (at least 4), checked against the binding limit.
 pub fn storage(ctx: &GpuContext, label: &str, bytes: u64) -> Result<wgpu::Buffer, GpuError> {
     let bytes = bytes.max(4).next_multiple_of(4);
     ctx.check_binding_size(label, bytes)?;
-    Ok(ctx.device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some(label),
-        size: bytes,
-        usage: STORAGE,
-        mapped_at_creation: false,
-    }))
+    create(
+        ctx,
+        &wgpu::BufferDescriptor {
+            label: Some(label),
+            size: bytes,
+            usage: STORAGE,
+            mapped_at_creation: false,
+        },
+    )
 }
 
 /// A storage buffer holding `data`, checked against the binding limit.
@@ -33,14 +61,10 @@ pub fn storage_with<T: Pod>(
     if data.is_empty() {
         return storage(ctx, label, 4);
     }
-    ctx.check_binding_size(label, std::mem::size_of_val(data) as u64)?;
-    Ok(ctx
-        .device
-        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some(label),
-            contents: bytemuck::cast_slice(data),
-            usage: STORAGE,
-        }))
+    let buffer = storage(ctx, label, std::mem::size_of_val(data) as u64)?;
+    ctx.queue
+        .write_buffer(&buffer, 0, bytemuck::cast_slice(data));
+    Ok(buffer)
 }
 
 /// A uniform buffer holding one `Params` struct.
@@ -51,6 +75,19 @@ pub fn uniform<T: Pod>(ctx: &GpuContext, label: &str, params: &T) -> wgpu::Buffe
             contents: bytemuck::bytes_of(params),
             usage: wgpu::BufferUsages::UNIFORM,
         })
+}
+
+/// A buffer of `bytes` (rounded up to 4) to copy results into and map for reading.
+pub fn staging(ctx: &GpuContext, label: &str, bytes: u64) -> Result<wgpu::Buffer, GpuError> {
+    create(
+        ctx,
+        &wgpu::BufferDescriptor {
+            label: Some(label),
+            size: bytes.max(4).next_multiple_of(4),
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        },
+    )
 }
 
 /// Copies `count` elements of type `T` starting at element `first` out of `buffer`, blocking
@@ -66,12 +103,7 @@ pub fn read<T: Pod>(
     if bytes == 0 {
         return Ok(Vec::new());
     }
-    let staging = ctx.device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some("readback.staging"),
-        size: bytes.next_multiple_of(4),
-        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-        mapped_at_creation: false,
-    });
+    let staging = staging(ctx, "readback.staging", bytes)?;
     let mut encoder = ctx
         .device
         .create_command_encoder(&wgpu::CommandEncoderDescriptor {
@@ -84,16 +116,13 @@ pub fn read<T: Pod>(
         0,
         bytes.next_multiple_of(4),
     );
-    ctx.queue.submit([encoder.finish()]);
+    let submission = ctx.queue.submit([encoder.finish()]);
     let (sender, receiver) = std::sync::mpsc::channel();
     staging.map_async(wgpu::MapMode::Read, .., move |result| {
         // The receiver outlives this callback: it is read right below.
         let _ = sender.send(result);
     });
-    ctx.wait_idle()?;
-    receiver
-        .recv()
-        .map_err(|e| GpuError::Readback(e.to_string()))?
+    ctx.wait_for(&submission, || receiver.try_recv().ok())?
         .map_err(|e| GpuError::Readback(e.to_string()))?;
     let view = staging
         .get_mapped_range(..)

@@ -8,6 +8,7 @@
 use std::fmt;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use super::pipeline_cache::DiskCache;
 use super::profile::LaunchProfile;
@@ -108,7 +109,13 @@ pub struct GpuContext {
     pipeline_cache: Option<DiskCache>,
     /// The first uncaptured wgpu error or device loss, if any (checked after each submit).
     failure: Arc<Mutex<Option<GpuError>>>,
+    /// Why the device was lost (or destroyed), kept for good: every later check fails with it.
+    lost: Arc<Mutex<Option<String>>>,
 }
+
+/// How long one poll blocks before a wait checks again whether the device was lost, so a
+/// lost device ends a wait within about this long instead of never.
+pub const POLL_SLICE: Duration = Duration::from_millis(100);
 
 /// Speed rank of an adapter type for `--device auto`: lower is faster.
 fn speed_rank(info: &wgpu::AdapterInfo) -> (u8, u8) {
@@ -245,13 +252,11 @@ impl GpuContext {
                 },
             );
         }));
-        let on_lost = Arc::clone(&failure);
+        let lost = Arc::new(Mutex::new(None));
+        let on_lost = Arc::clone(&lost);
         device.set_device_lost_callback(move |reason, message| {
-            if reason != wgpu::DeviceLostReason::Destroyed {
-                record_failure(
-                    &on_lost,
-                    GpuError::DeviceLost(format!("{reason:?}: {message}")),
-                );
+            if let Ok(mut slot) = on_lost.lock() {
+                slot.get_or_insert(format!("{reason:?}: {message}"));
             }
         });
         log::info!("using [{}] {}", info.backend.to_str(), info.name);
@@ -264,6 +269,7 @@ impl GpuContext {
             info,
             limits,
             failure,
+            lost,
         })
     }
 
@@ -295,20 +301,85 @@ impl GpuContext {
         self.profile = profile;
     }
 
-    /// Returns the first wgpu error or device loss seen since the device was opened.
+    /// Returns the device's loss on every call once it is lost (it explains any error that
+    /// follows it), else the first wgpu error seen since the last check.
     pub fn check(&self) -> Result<(), GpuError> {
-        match self.failure.lock() {
-            Ok(mut slot) => slot.take().map_or(Ok(()), Err),
-            Err(_) => Err(GpuError::DeviceLost("error handler panicked".into())),
+        let poisoned = || GpuError::DeviceLost("an error handler panicked".into());
+        let lost = self.lost.lock().map_err(|_| poisoned())?.clone();
+        if let Some(reason) = lost {
+            return Err(GpuError::DeviceLost(reason));
+        }
+        match self.failure.lock().map_err(|_| poisoned())?.take() {
+            Some(error) => Err(error),
+            None => Ok(()),
         }
     }
 
-    /// Blocks until all submitted work has finished, then reports any error it caused.
+    /// Blocks until all submitted work has finished, then reports any error it caused; a
+    /// device lost meanwhile ends the wait within [`POLL_SLICE`].
     pub fn wait_idle(&self) -> Result<(), GpuError> {
-        self.device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| GpuError::DeviceLost(e.to_string()))?;
-        self.check()
+        self.wait_until(None, || Some(()))
+    }
+
+    /// Blocks until `submission` (all work where `None`) has finished, polling the device in
+    /// slices of [`POLL_SLICE`], then returns what `ready` gives (a mapping's result, which
+    /// lands during that poll); the device's loss or an uncaptured error ends the wait with
+    /// that error instead, within a slice.
+    pub fn wait_until<T>(
+        &self,
+        submission: Option<&wgpu::SubmissionIndex>,
+        mut ready: impl FnMut() -> Option<T>,
+    ) -> Result<T, GpuError> {
+        loop {
+            let wait = wgpu::PollType::Wait {
+                submission_index: submission.cloned(),
+                timeout: Some(POLL_SLICE),
+            };
+            let done = match self.device.poll(wait) {
+                Ok(_) => true,
+                Err(wgpu::PollError::Timeout) => false,
+                Err(error) => {
+                    // A submission that never reached the GPU: a destroyed device reports its
+                    // loss at its next maintenance, another fault was recorded when it
+                    // happened.
+                    let _maintained = self.device.poll(wgpu::PollType::Poll);
+                    self.check()?;
+                    let reason = format!("a submission never reached it ({error})");
+                    return Err(GpuError::DeviceLost(reason));
+                }
+            };
+            self.check()?;
+            if done {
+                return ready().ok_or_else(|| {
+                    GpuError::Readback("the GPU finished without delivering the result".into())
+                });
+            }
+        }
+    }
+
+    /// [`GpuContext::wait_until`] `submission` has finished and `ready` gives a value.
+    pub fn wait_for<T>(
+        &self,
+        submission: &wgpu::SubmissionIndex,
+        ready: impl FnMut() -> Option<T>,
+    ) -> Result<T, GpuError> {
+        self.wait_until(Some(submission), ready)
+    }
+
+    /// Checks that a buffer of `bytes` fits this device's largest buffer.
+    pub fn check_buffer_size(&self, what: &str, bytes: u64) -> Result<(), GpuError> {
+        let limit = self.limits.max_buffer_size;
+        if bytes > limit {
+            return Err(GpuError::LimitExceeded {
+                what: what.to_string(),
+                needed: bytes,
+                limit,
+                adapter: self.info.name.clone(),
+                hint: "use a smaller --batch-size or a smaller model, or pick a device with \
+                       larger limits (gpu-cnn devices)",
+            });
+        }
+        Ok(())
     }
 
     /// Checks that a storage binding of `bytes` fits this device.

@@ -67,6 +67,23 @@ pub enum GpuError {
         /// What to do about it.
         hint: &'static str,
     },
+    /// The device could not create a buffer: out of memory, or a descriptor it refused.
+    #[error(
+        "could not allocate buffer `{buffer}` of {bytes} bytes on the GPU{}: {message}; use a \
+         smaller --batch-size or a smaller model, or pick a device with more memory (gpu-cnn \
+         devices)",
+        if *.out_of_memory { " (out of memory)" } else { "" }
+    )]
+    Allocation {
+        /// The buffer's label.
+        buffer: String,
+        /// Its size.
+        bytes: u64,
+        /// Whether the device ran out of memory (else it refused the descriptor).
+        out_of_memory: bool,
+        /// wgpu's message.
+        message: String,
+    },
     /// wgpu reported a validation or internal error.
     #[error("GPU error in {context}: {message}")]
     Wgpu {

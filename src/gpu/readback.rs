@@ -6,7 +6,7 @@
 use std::collections::VecDeque;
 use std::sync::mpsc;
 
-use super::{GpuContext, GpuError};
+use super::{buffers, GpuContext, GpuError};
 
 type MapResult = Result<(), wgpu::BufferAsyncError>;
 
@@ -36,24 +36,22 @@ pub struct Landed {
 
 impl Readback {
     /// A ring of `depth` slots of `slot_bytes` each.
-    pub fn new(ctx: &GpuContext, label: &str, slot_bytes: u64, depth: usize) -> Self {
+    pub fn new(
+        ctx: &GpuContext,
+        label: &str,
+        slot_bytes: u64,
+        depth: usize,
+    ) -> Result<Self, GpuError> {
         let slot_bytes = slot_bytes.max(4).next_multiple_of(4);
         let slots = (0..depth.max(1))
-            .map(|i| {
-                ctx.device.create_buffer(&wgpu::BufferDescriptor {
-                    label: Some(&format!("{label}.staging{i}")),
-                    size: slot_bytes,
-                    usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-                    mapped_at_creation: false,
-                })
-            })
-            .collect::<Vec<_>>();
-        Self {
+            .map(|i| buffers::staging(ctx, &format!("{label}.staging{i}"), slot_bytes))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
             free: (0..slots.len()).rev().collect(),
             slots,
             in_flight: VecDeque::new(),
             slot_bytes,
-        }
+        })
     }
 
     /// Records a copy of `bytes` at `offset` of `source` into a free slot and returns the
@@ -152,19 +150,11 @@ impl Readback {
             .in_flight
             .pop_front()
             .ok_or_else(|| GpuError::Readback("nothing in flight".into()))?;
-        loop {
-            if let Ok(result) = entry.done.try_recv() {
-                return self.take(entry, result);
-            }
-            let wait = wgpu::PollType::Wait {
-                submission_index: Some(entry.submission.clone()),
-                timeout: None,
-            };
-            ctx.device
-                .poll(wait)
-                .map_err(|e| GpuError::DeviceLost(e.to_string()))?;
-            ctx.check()?;
-        }
+        let result = match entry.done.try_recv() {
+            Ok(result) => result,
+            Err(_) => ctx.wait_for(&entry.submission, || entry.done.try_recv().ok())?,
+        };
+        self.take(entry, result)
     }
 
     /// Collects every copy that has landed, without blocking.

@@ -47,6 +47,12 @@ impl SlabLayout {
         Self { tensors, total }
     }
 
+    /// Elements of a buffer of this layout: [`SlabLayout::total`] rounded up to whole vec4s
+    /// (`adam.step` reads them so; the padding stays zero).
+    pub fn padded_len(&self) -> usize {
+        self.total.next_multiple_of(4)
+    }
+
     /// Values in the tensors, padding excluded.
     pub fn param_count(&self) -> usize {
         self.tensors.iter().map(|t| t.len).sum()
@@ -99,19 +105,19 @@ pub fn alignment(ctx: &GpuContext) -> usize {
 
 impl ParamSlab {
     /// Uploads `values` (laid out as `layout`); gradients and moments start at zero.
-    /// Each buffer holds whole vec4s (`adam.step` reads them so); the padding stays zero.
+    /// Each buffer holds [`SlabLayout::padded_len`] values; the padding stays zero.
     pub fn new(ctx: &GpuContext, layout: SlabLayout, values: &[f32]) -> Result<Self, GpuError> {
-        let padded = layout.total.next_multiple_of(4);
-        let bytes = (padded * 4) as u64;
-        let mut padded_values = values.to_vec();
-        padded_values.resize(padded.max(values.len()), 0.0);
+        let bytes = (layout.padded_len().max(values.len()) * 4) as u64;
         let slab = Self {
-            params: buffers::storage_with(ctx, "slab.params", &padded_values)?,
+            params: buffers::storage(ctx, "slab.params", bytes)?,
             grads: buffers::storage(ctx, "slab.grads", bytes)?,
             m: buffers::storage(ctx, "slab.adam_m", bytes)?,
             v: buffers::storage(ctx, "slab.adam_v", bytes)?,
             layout,
         };
+        // Written in place rather than through a padded copy: no second host copy of the
+        // parameters.
+        slab.write(ctx, &slab.params, values);
         Ok(slab)
     }
 

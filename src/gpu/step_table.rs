@@ -5,7 +5,7 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use super::{GpuContext, GpuError};
+use super::{buffers, GpuContext, GpuError};
 
 /// One step's entry, mirrored by `struct StepParams` in every kernel that binds group 1.
 #[repr(C)]
@@ -55,12 +55,13 @@ impl StepTable {
                 hint: "use a larger --batch-size",
             });
         }
-        let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        let descriptor = wgpu::BufferDescriptor {
             label: Some(label),
             size: bytes,
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
-        });
+        };
+        let buffer = buffers::create(ctx, &descriptor)?;
         let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some(label),
             layout: ctx.kernels.step_layout(),

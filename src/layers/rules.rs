@@ -8,6 +8,11 @@ use super::shape::{Shape, Size2};
 /// `u32`).
 pub const MAX_VALUES: usize = u32::MAX as usize;
 
+/// The most layers a model may have: beyond it a model is refused before any layer's shape is
+/// inferred (a spec of 100,000 layers would otherwise cost minutes and gigabytes to plan).
+/// The model-file parser refuses the same count.
+pub const MAX_LAYERS: usize = 1_000;
+
 /// What a layer's problems suggest when its output would be empty (the lecture's fixes).
 pub const COLLAPSE_HINT: &str =
     "use fewer pooling layers, a smaller pool size, or padding = \"same\" on the convolutions";

@@ -2,6 +2,8 @@
 //! the network that runs it on the GPU, with its CPU reference twin.
 
 pub mod file;
+pub mod layout;
+pub mod memory;
 pub mod network;
 pub mod plan;
 pub mod presets;
@@ -64,6 +66,19 @@ pub enum ModelError {
         problem: String,
         /// What to do.
         hint: String,
+    },
+    /// The model has more layers than [`crate::layers::rules::MAX_LAYERS`].
+    #[error(
+        "model '{model}': {layers} layers are more than the {max} a model may have; use fewer \
+         layers (a deep stack of 1x1 convolutions adds parameters and time, not accuracy)"
+    )]
+    TooManyLayers {
+        /// Model name.
+        model: String,
+        /// Layers in the model.
+        layers: usize,
+        /// The most allowed.
+        max: usize,
     },
     /// A model file exists but could not be read.
     #[error("{}: could not read the model file: {source}", .path.display())]

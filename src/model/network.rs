@@ -6,6 +6,8 @@ use rand::distr::{Distribution, Uniform};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
+use super::layout::{activation_layout, BufferDef};
+use super::memory::{self, BatchUse, MemoryLimits};
 use super::plan::{head, nodes, schedule, Fusion, Node, Step};
 use super::shape::{self, LayerInfo, Role};
 use super::spec::ModelSpec;
@@ -16,7 +18,7 @@ use crate::gpu::step_table::StepTable;
 use crate::gpu::{Dispatch, GpuContext, GpuError};
 use crate::layers::gather::{self, Source};
 use crate::layers::layer::{BackwardIo, ForwardIo, Init, Pass, Tensors, View};
-use crate::layers::{col2im, matmul, softmax, softmax_xent};
+use crate::layers::{col2im, softmax, softmax_xent};
 use crate::optim::adam::{self, AdamConfig};
 
 /// A model's layers with their parameters and state resident on the GPU.
@@ -182,6 +184,8 @@ impl Network {
     pub fn new(ctx: &GpuContext, spec: ModelSpec, seed: u64) -> Result<Self, Error> {
         let layers = shape::infer(&spec)?;
         let align = slab::alignment(ctx);
+        // Before any allocation: the initial values alone may be tens of gigabytes.
+        memory::network(&layers, align).check(&MemoryLimits::of(ctx))?;
         let layout = slab_layout(&layers, align);
         let params = initial_values(&layers, Role::Trainable, &layout, seed);
         let state_layout = state_layout(&layers, align);
@@ -225,30 +229,11 @@ impl Network {
         self.state.layout.param_count()
     }
 
-    /// The most batch rows whose widest activation still fits one storage binding of this
-    /// device and whose convolutions stay within the implicit GEMM's exact k range
-    /// ([`matmul::MAX_IMPLICIT_K`]); forward-only plans pick their batch within it.
+    /// The most batch rows a forward-only plan of this network may take on `ctx`
+    /// ([`memory::max_rows`]).
     pub fn max_rows(&self, ctx: &GpuContext) -> usize {
-        let limit = ctx
-            .limits
-            .max_storage_buffer_binding_size
-            .min(ctx.limits.max_buffer_size);
-        let input = self.spec.input.iter().product::<usize>();
-        let widest = self
-            .layers
-            .iter()
-            .map(|layer| layer.output.len())
-            .fold(input, usize::max);
-        let by_memory = (limit / (widest.max(1) as u64 * 4)).max(1) as usize;
-        // A convolution's weight gradient sums over every output pixel of the batch.
-        let most_pixels = self
-            .layers
-            .iter()
-            .map(|layer| layer.output.pixels())
-            .max()
-            .unwrap_or(1);
-        let by_index_range = matmul::MAX_IMPLICIT_K as usize / most_pixels.max(1);
-        by_memory.min(by_index_range).max(1)
+        let input_len = self.spec.input.iter().product::<usize>();
+        memory::max_rows(&self.layers, input_len, MemoryLimits::of(ctx).max_binding)
     }
 
     /// Builds the plan for batches of `rows` from each of `sources`: forward, loss and
@@ -263,6 +248,7 @@ impl Network {
         purpose: Purpose<'_>,
     ) -> Result<Plan, Error> {
         let training = matches!(purpose, Purpose::Train(_));
+        self.check_plan(ctx, rows, training)?;
         let nodes = nodes(&self.layers, rows)?;
         let steps = schedule(&nodes, training, self.fusion);
         let acts = self.activations(ctx, rows, &nodes, &steps, training)?;
@@ -290,8 +276,28 @@ impl Network {
         })
     }
 
+    /// Checks the network's buffers and those of a plan of `rows` against `ctx`'s limits,
+    /// before the plan allocates any.
+    fn check_plan(&self, ctx: &GpuContext, rows: usize, training: bool) -> Result<(), Error> {
+        let input_len = self.spec.input.iter().product::<usize>();
+        let use_ = BatchUse {
+            rows,
+            training,
+            fusion: self.fusion,
+        };
+        let mut plan = memory::network(&self.layers, slab::alignment(ctx));
+        plan.extend(memory::batch(
+            &self.layers,
+            input_len,
+            use_,
+            &ctx.profile(),
+        )?);
+        Ok(plan.check(&MemoryLimits::of(ctx))?)
+    }
+
     /// Allocates the batch, every node's output (a view shares its input's) and, in training,
-    /// their gradients, and each layer's scratch tensors.
+    /// their gradients, and each layer's scratch tensors: the [`activation_layout`] of the
+    /// plan, which the memory plan sizes too.
     fn activations(
         &self,
         ctx: &GpuContext,
@@ -300,49 +306,29 @@ impl Network {
         steps: &[Step],
         training: bool,
     ) -> Result<Activations, GpuError> {
-        let new_buffer = |label: &str, values: usize| {
-            let label = format!("{label} [{rows}, {}]", values / rows.max(1));
-            buffers::storage(ctx, &label, (values * 4) as u64)
-        };
         let input_len = self.spec.input.iter().product::<usize>();
-        let mut acts = Activations {
-            buffers: vec![new_buffer("batch", rows * input_len)?],
-            grads: vec![None],
-            io: Vec::with_capacity(nodes.len()),
-            scratch: Vec::with_capacity(nodes.len()),
-        };
-        for (node, step) in nodes.iter().zip(steps) {
-            let input = acts.io.last().map_or(0, |io| io.1);
-            if step.pass == Pass::View {
-                acts.io.push((input, input));
-            } else {
-                let len = rows * node.output.len();
-                acts.buffers
-                    .push(new_buffer(&format!("{}.output", node.label), len)?);
-                // The next convolution's column gradient, where it stands for this gradient.
-                let grad_len = step
-                    .dy_columns
-                    .map_or(len, |columns| columns.column_rows() * columns.column_len());
-                let grad = match training {
-                    true => Some(new_buffer(
-                        &format!("{}.output_grad", node.label),
-                        grad_len,
-                    )?),
-                    false => None,
-                };
-                acts.grads.push(grad);
-                acts.io.push((input, acts.buffers.len() - 1));
-            }
-            let scratch = node
-                .layer
-                .map(|index| self.layers[index].tensors_of(Role::Scratch));
-            let scratch = scratch.into_iter().flatten().map(|(name, tensor)| {
-                let buffer = buffers::storage(ctx, &name, (tensor.len() * 4) as u64)?;
-                Ok((tensor.name, buffer))
-            });
-            acts.scratch.push(scratch.collect::<Result<_, GpuError>>()?);
-        }
-        Ok(acts)
+        let layout = activation_layout(&self.layers, nodes, steps, (rows, input_len), training);
+        let allocate = |def: &BufferDef| buffers::storage(ctx, &def.label, def.bytes());
+        let scratch = layout.scratch.iter().map(|tensors| {
+            let buffers = tensors
+                .iter()
+                .map(|(name, def)| Ok((*name, allocate(def)?)));
+            buffers.collect::<Result<_, GpuError>>()
+        });
+        Ok(Activations {
+            buffers: layout
+                .buffers
+                .iter()
+                .map(allocate)
+                .collect::<Result<_, _>>()?,
+            grads: layout
+                .grads
+                .iter()
+                .map(|grad| grad.as_ref().map(allocate).transpose())
+                .collect::<Result<_, _>>()?,
+            scratch: scratch.collect::<Result<_, _>>()?,
+            io: layout.io,
+        })
     }
 
     /// One gather launch per data source into the batch buffers.

@@ -9,6 +9,7 @@ use super::ModelError;
 use crate::layers::layer::{Layer, Problem};
 pub use crate::layers::layer::{Role, TensorDef};
 pub use crate::layers::rules::COLLAPSE_HINT;
+pub use crate::layers::rules::MAX_LAYERS;
 use crate::layers::rules::{values, MAX_VALUES};
 pub use crate::layers::shape::Shape;
 
@@ -92,8 +93,15 @@ pub fn infer(spec: &ModelSpec) -> Result<Vec<LayerInfo>, ModelError> {
     Ok(layers)
 }
 
-/// The input shape and class count, before any layer.
+/// The layer count, input shape and class count, before any layer.
 fn check_task(spec: &ModelSpec) -> Result<(), ModelError> {
+    if spec.layers.len() > MAX_LAYERS {
+        return Err(ModelError::TooManyLayers {
+            model: spec.name.clone(),
+            layers: spec.layers.len(),
+            max: MAX_LAYERS,
+        });
+    }
     let [h, w, c] = spec.input;
     if h == 0 || w == 0 || c == 0 {
         return Err(ModelError::Input {
@@ -360,6 +368,49 @@ mod tests {
         spec.classes = 1;
         let message = infer(&spec).unwrap_err().to_string();
         assert!(message.contains("classes is 1"), "{message}");
+    }
+
+    #[test]
+    fn more_than_max_layers_is_refused_before_any_shape_is_inferred() {
+        let mut spec = preset("dense").unwrap();
+        let relu = LayerSpec::Activation(crate::layers::activation::ActivationLayer {
+            activation: Activation::Relu,
+        });
+        // MAX_LAYERS layers pass the count check (and the model is still valid).
+        spec.layers.splice(1..1, vec![relu; MAX_LAYERS - 3]);
+        assert_eq!(spec.layers.len(), MAX_LAYERS);
+        assert_eq!(infer(&spec).unwrap().len(), MAX_LAYERS);
+        // 100,000 layers are refused by count, naming the count and the cap.
+        let mut spec = preset("dense").unwrap();
+        let dense = spec.layers[1].clone();
+        spec.layers = vec![dense; 100_000];
+        let started = std::time::Instant::now();
+        let message = infer(&spec).unwrap_err().to_string();
+        assert!(message.contains("100000 layers"), "{message}");
+        assert!(message.contains("1000 a model may have"), "{message}");
+        assert!(
+            started.elapsed().as_millis() < 100,
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn a_same_convolution_with_a_kernel_near_usize_max_is_an_error_not_an_overflow() {
+        let mut spec = preset("cnn-same").unwrap();
+        spec.layers[0] = LayerSpec::Conv2D(Conv2D {
+            filters: 2,
+            kernel_size: Size2 {
+                h: usize::MAX - 1,
+                w: 3,
+            },
+            strides: Size2::one(),
+            padding: Padding::Same,
+            activation: Activation::Relu,
+        });
+        let message = infer(&spec).unwrap_err().to_string();
+        assert!(message.contains("layer 0 (conv2d)"), "{message}");
+        assert!(message.contains("more than"), "{message}");
     }
 
     #[test]

@@ -51,16 +51,22 @@ pub struct Geometry {
 impl Geometry {
     /// Rows of the column matrix: output pixels of the batch.
     pub fn column_rows(&self) -> usize {
-        (self.batch * self.out_h * self.out_w) as usize
+        self.batch as usize * self.out_h as usize * self.out_w as usize
     }
 
     /// Columns of the column matrix: taps times input channels.
     pub fn column_len(&self) -> usize {
-        (self.kernel_h * self.kernel_w * self.in_c) as usize
+        self.kernel_h as usize * self.kernel_w as usize * self.in_c as usize
+    }
+
+    /// Values of the column matrix, `column_rows · column_len`, saturating (a size no device
+    /// holds is reported by the memory check, not wrapped).
+    pub fn column_values(&self) -> u64 {
+        (self.column_rows() as u64).saturating_mul(self.column_len() as u64)
     }
 
     /// Values of the input gradient.
     pub fn input_len(&self) -> usize {
-        (self.batch * self.in_h * self.in_w * self.in_c) as usize
+        self.batch as usize * self.in_h as usize * self.in_w as usize * self.in_c as usize
     }
 }

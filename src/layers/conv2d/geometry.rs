@@ -3,7 +3,8 @@
 use crate::layers::shape::Padding;
 
 /// Output length and zero padding before the first element along one axis, or `None` when the
-/// output would be empty (a `valid` window larger than the input) or a size is zero.
+/// output would be empty (a `valid` window larger than the input), a size is zero, or the
+/// padding would overflow.
 ///
 /// `valid`: `out = floor((input - kernel) / stride) + 1`, no padding.
 /// `same`: `out = ceil(input / stride)`, total padding `max((out - 1)·stride + kernel - input, 0)`
@@ -21,7 +22,10 @@ pub fn output_extent(
         Padding::Valid => (input >= kernel).then(|| ((input - kernel) / stride + 1, 0)),
         Padding::Same => {
             let out = input.div_ceil(stride);
-            let total = ((out - 1) * stride + kernel).saturating_sub(input);
+            // `(out - 1)·stride < input`, but a kernel given in code may be near `usize::MAX`.
+            let total = ((out - 1) * stride)
+                .checked_add(kernel)?
+                .saturating_sub(input);
             Some((out, total / 2))
         }
     }
@@ -43,5 +47,7 @@ mod tests {
         // Stride 2 on an odd input: out = ceil(7 / 2) = 4, total padding (3·2 + 3 − 7) = 2.
         assert_eq!(output_extent(7, 3, 2, Padding::Same), Some((4, 1)));
         assert_eq!(output_extent(8, 3, 2, Padding::Same), Some((4, 0)));
+        // A kernel near usize::MAX overflows the padding: no output, not a wrapped one.
+        assert_eq!(output_extent(7, usize::MAX - 1, 2, Padding::Same), None);
     }
 }

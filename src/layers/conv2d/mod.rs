@@ -71,6 +71,7 @@ impl Layer for Conv2D {
         size_at_least_one("kernel_size", self.kernel_size)?;
         size_at_least_one("strides", self.strides)?;
         let (kernel, strides) = (self.kernel_size, self.strides);
+        check_kernel(&[kernel.h, kernel.w, c, self.filters])?;
         let rows = geometry::output_extent(h, kernel.h, strides.h, self.padding);
         let cols = geometry::output_extent(w, kernel.w, strides.w, self.padding);
         let (Some((out_h, _)), Some((out_w, _))) = (rows, cols) else {
@@ -83,9 +84,7 @@ impl Layer for Conv2D {
                 COLLAPSE_HINT,
             ));
         };
-        let output = image_output(out_h, out_w, self.filters)?;
-        check_kernel(&[kernel.h, kernel.w, c, self.filters])?;
-        Ok(output)
+        image_output(out_h, out_w, self.filters)
     }
 
     fn tensors(&self, input: Shape) -> Vec<TensorDef> {

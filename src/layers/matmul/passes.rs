@@ -245,7 +245,7 @@ impl KernelLayerGemms {
                 let columns = buffers::storage(
                     ctx,
                     &format!("{label}.columns [{rows}, {cols}]"),
-                    (rows * cols * 4) as u64,
+                    col2im.column_values().saturating_mul(4),
                 )?;
                 let mut launches = product(buffers::whole(&columns), epilogue)?;
                 launches.push(pool2d::encode_col2im(

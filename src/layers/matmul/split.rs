@@ -38,6 +38,13 @@ impl Overrides for SumOverrides {
     }
 }
 
+/// `[splits, rows, N]` of the partials `plan` writes when it splits k (`splits` is 1 when it
+/// does not, and no partials are written): `M` rows, and one more for the column sums.
+pub fn partials_shape(plan: &GemmPlan, epilogue: Epilogue) -> [u32; 3] {
+    let sums = u32::from(epilogue == Epilogue::ColumnSums);
+    [plan.splits(), plan.params.m + sums, plan.params.n]
+}
+
 /// The launches of `plan` for a GEMM reading its operands as `layout` and finishing with
 /// `epilogue`: one launch into `operands.c` (and the column sums), or, split over k, the
 /// launch into partials and the one that sums them into `operands.c`.
@@ -64,8 +71,7 @@ pub fn encode_plan(
         _ => Epilogue::None,
     };
     let params = plan.params;
-    let (splits, n) = (plan.splits(), params.n);
-    let rows = params.m + u32::from(partial_epilogue == Epilogue::ColumnSums);
+    let [splits, rows, n] = partials_shape(plan, epilogue);
     let len = u64::from(splits) * u64::from(rows) * u64::from(n);
     let partials = buffers::storage(
         ctx,
