@@ -308,7 +308,7 @@ fn a_full_disk_under_stdout_is_a_clear_error() {
         .open("/dev/full")
         .unwrap();
     let output = Process::new(env!("CARGO_BIN_EXE_gpu-cnn"))
-        .args(["summary", "--model", "cnn"])
+        .arg("show")
         .stdout(full)
         .output()
         .expect("run");
@@ -474,13 +474,30 @@ fn resume_refuses_settings_that_differ_from_the_checkpoints_and_epochs_below_tho
 #[test]
 fn an_empty_test_set_is_refused_before_training_and_evaluating() {
     let data = data_dir(40, 0, 28, 28);
+    let needles = ["the test set of", "has no samples"];
     let stderr = fails_with(
         gpu_cnn()
             .args(["train", "--model", "dense", "--data"])
             .arg(data.path()),
-        &["the test set of", "has no samples"],
+        &needles,
     );
     assert!(!stderr.contains("Epoch"), "{stderr}");
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("run.st");
+    gpu_cnn()
+        .args(QUICK)
+        .arg("--save")
+        .arg(&path)
+        .assert()
+        .success();
+    fails_with(
+        gpu_cnn()
+            .arg("evaluate")
+            .arg(&path)
+            .arg("--data")
+            .arg(data.path()),
+        &needles,
+    );
 }
 
 #[test]
@@ -495,6 +512,12 @@ fn save_paths_that_cannot_take_a_checkpoint_fail_before_training() {
     fails_with(
         gpu_cnn().args(QUICK).arg("--save").arg(dir.path()),
         &["it is a directory"],
+    );
+    // A directory nobody may write, root included.
+    #[cfg(target_os = "linux")]
+    fails_with(
+        gpu_cnn().args(QUICK).args(["--save", "/proc/run.st"]),
+        &["its directory cannot be written"],
     );
     let busy = dir.path().join("busy.st");
     let claim = gpu_cnn::atomic::claim(&busy).unwrap();
