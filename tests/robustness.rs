@@ -237,16 +237,21 @@ const QUICK: [&str; 10] = [
     "--verbose=2",
 ];
 
+/// Trains [`QUICK`] and saves the run at `path`.
+fn train_quick(path: &Path) {
+    gpu_cnn()
+        .args(QUICK)
+        .arg("--save")
+        .arg(path)
+        .assert()
+        .success();
+}
+
 #[test]
 fn divergence_stops_naming_epoch_and_step_and_leaves_the_last_checkpoint_untouched() {
     let dir = TempDir::new().unwrap();
     let path = dir.path().join("good.st");
-    gpu_cnn()
-        .args(QUICK)
-        .arg("--save")
-        .arg(&path)
-        .assert()
-        .success();
+    train_quick(&path);
     let good = fs::read(&path).unwrap();
     let stderr = fails_with(
         gpu_cnn()
@@ -324,12 +329,7 @@ fn a_full_disk_under_stdout_is_a_clear_error() {
 fn predict_refuses_the_last_usize_as_an_index_without_wrapping() {
     let dir = TempDir::new().unwrap();
     let path = dir.path().join("run.st");
-    gpu_cnn()
-        .args(QUICK)
-        .arg("--save")
-        .arg(&path)
-        .assert()
-        .success();
+    train_quick(&path);
     gpu_cnn()
         .args(["predict", "--index", &usize::MAX.to_string()])
         .arg(&path)
@@ -484,12 +484,7 @@ fn an_empty_test_set_is_refused_before_training_and_evaluating() {
     assert!(!stderr.contains("Epoch"), "{stderr}");
     let dir = TempDir::new().unwrap();
     let path = dir.path().join("run.st");
-    gpu_cnn()
-        .args(QUICK)
-        .arg("--save")
-        .arg(&path)
-        .assert()
-        .success();
+    train_quick(&path);
     fails_with(
         gpu_cnn()
             .arg("evaluate")
@@ -556,12 +551,7 @@ fn saving_onto_a_symbolic_link_writes_its_target_and_keeps_the_link() {
 fn a_checkpoint_holding_a_nan_is_refused_by_every_command_naming_the_tensor() {
     let dir = TempDir::new().unwrap();
     let path = dir.path().join("run.st");
-    gpu_cnn()
-        .args(QUICK)
-        .arg("--save")
-        .arg(&path)
-        .assert()
-        .success();
+    train_quick(&path);
     let (mut saved, layouts) = placed(&path);
     // One NaN in the first Dense layer's kernel, where a ReLU could hide it.
     let kernel = &layouts.params.tensors[0];

@@ -368,18 +368,7 @@ impl GpuContext {
 
     /// Checks that a buffer of `bytes` fits this device's largest buffer.
     pub fn check_buffer_size(&self, what: &str, bytes: u64) -> Result<(), GpuError> {
-        let limit = self.limits.max_buffer_size;
-        if bytes > limit {
-            return Err(GpuError::LimitExceeded {
-                what: what.to_string(),
-                needed: bytes,
-                limit,
-                adapter: self.info.name.clone(),
-                hint: "use a smaller --batch-size or a smaller model, or pick a device with \
-                       larger limits (gpu-cnn devices)",
-            });
-        }
-        Ok(())
+        self.check_size(what, bytes, self.limits.max_buffer_size)
     }
 
     /// Checks that a storage binding of `bytes` fits this device.
@@ -388,6 +377,11 @@ impl GpuContext {
             .limits
             .max_storage_buffer_binding_size
             .min(self.limits.max_buffer_size);
+        self.check_size(what, bytes, limit)
+    }
+
+    /// Fails naming `what`, its size and this device's `limit` when `bytes` exceeds it.
+    fn check_size(&self, what: &str, bytes: u64, limit: u64) -> Result<(), GpuError> {
         if bytes > limit {
             return Err(GpuError::LimitExceeded {
                 what: what.to_string(),
