@@ -12,6 +12,7 @@ pub mod data;
 pub mod error;
 pub mod evaluate;
 pub mod gpu;
+pub mod input_file;
 pub mod layers;
 pub mod model;
 pub mod optim;
