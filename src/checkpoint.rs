@@ -17,7 +17,6 @@
 //! `path`; on any error nothing is left at `path` and no temporary file remains.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -26,7 +25,8 @@ use thiserror::Error;
 
 use crate::atomic;
 use crate::gpu::slab::{Layouts, SlabLayout};
-use crate::model::ModelSpec;
+use crate::input_file::{self, FileKind, InputFileError};
+use crate::model::{file, ModelSpec};
 use crate::run::{EpochStats, PartialEpoch, TrainConfig, TrainState};
 
 /// The `format` metadata value of this version of the checkpoint format.
@@ -46,20 +46,9 @@ const OTHER_MODEL: &str =
 /// What can go wrong writing or reading a checkpoint; every variant names the file.
 #[derive(Debug, Error)]
 pub enum CheckpointError {
-    /// The checkpoint file does not exist.
-    #[error("{}: no such checkpoint file; check the path", .path.display())]
-    NotFound {
-        /// The checkpoint file.
-        path: PathBuf,
-    },
-    /// The checkpoint file exists but could not be read.
-    #[error("{}: could not read the checkpoint: {source}", .path.display())]
-    Read {
-        /// The checkpoint file.
-        path: PathBuf,
-        /// The underlying I/O error.
-        source: io::Error,
-    },
+    /// The checkpoint file is missing, not a regular file, too large, or unreadable.
+    #[error(transparent)]
+    File(#[from] InputFileError),
     /// The directory a checkpoint is saved into does not exist.
     #[error(
         "{}: cannot save the checkpoint: the directory {} does not exist; create it or save \
@@ -308,7 +297,7 @@ pub fn claim(path: &Path) -> Result<atomic::Claim, CheckpointError> {
 
 /// Deletes the checkpoint at `path` (a backup whose run has finished).
 pub fn remove(path: &Path) -> Result<(), CheckpointError> {
-    fs::remove_file(path).map_err(|source| CheckpointError::Write {
+    std::fs::remove_file(path).map_err(|source| CheckpointError::Write {
         path: path.to_path_buf(),
         source,
     })
@@ -354,23 +343,21 @@ pub struct RawCheckpoint {
     tensors: BTreeMap<String, RawTensor>,
 }
 
-/// Reads the checkpoint at `path`: its metadata parsed and its tensors in memory.
+/// Reads the checkpoint at `path` (a regular file of at most [`FileKind::Checkpoint`]'s cap):
+/// its metadata parsed and its tensors in memory.
 pub fn load(path: &Path) -> Result<RawCheckpoint, CheckpointError> {
-    let bytes = fs::read(path).map_err(|source| match source.kind() {
-        io::ErrorKind::NotFound => CheckpointError::NotFound {
-            path: path.to_path_buf(),
-        },
-        _ => CheckpointError::Read {
-            path: path.to_path_buf(),
-            source,
-        },
-    })?;
+    from_bytes(&input_file::read(path, FileKind::Checkpoint)?, path)
+}
+
+/// [`load`] on the bytes of a checkpoint file; `path` names the file in errors. Every
+/// allocation is bounded by the length of `bytes`.
+pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<RawCheckpoint, CheckpointError> {
     let damaged = |source| CheckpointError::Damaged {
         path: path.to_path_buf(),
         source,
     };
-    let (_, header) = SafeTensors::read_metadata(&bytes).map_err(damaged)?;
-    let file = SafeTensors::deserialize(&bytes).map_err(damaged)?;
+    let (_, header) = SafeTensors::read_metadata(bytes).map_err(damaged)?;
+    let file = SafeTensors::deserialize(bytes).map_err(damaged)?;
     let empty = HashMap::new();
     let metadata = header.metadata().as_ref().unwrap_or(&empty);
     let bad = |key, problem: String| CheckpointError::Metadata {
@@ -392,7 +379,7 @@ pub fn load(path: &Path) -> Result<RawCheckpoint, CheckpointError> {
             })
         }
     }
-    let spec = toml::from_str(get("model")?).map_err(|e| bad("model", e.to_string()))?;
+    let spec = file::parse_text(get("model")?).map_err(|e| bad("model", e.to_string()))?;
     let config = serde_json::from_str(get("train_config")?)
         .map_err(|e| bad("train_config", e.to_string()))?;
     let history =
@@ -445,6 +432,10 @@ impl RawCheckpoint {
     /// Places every tensor at its slot of `layouts` (zeros in the padding); fails when a
     /// tensor is missing, has another shape or is not f32, or when the file holds tensors the
     /// layouts do not have.
+    ///
+    /// Every tensor is checked against its slot before any slab is allocated, so the slabs are
+    /// no larger than the tensors the file actually holds (plus the layout's padding), whatever
+    /// model its metadata describes.
     pub fn into_checkpoint(mut self, layouts: &Layouts) -> Result<Checkpoint, CheckpointError> {
         let parts = [
             ("", &layouts.params),
@@ -452,43 +443,31 @@ impl RawCheckpoint {
             (V_PREFIX, &layouts.params),
             ("", &layouts.state),
         ];
-        let mut slabs = parts.map(|(_, layout)| vec![0.0f32; layout.total]);
-        for (slab, (prefix, layout)) in parts.into_iter().enumerate() {
-            for slot in &layout.tensors {
-                let name = format!("{prefix}{}", slot.name);
-                let Some(tensor) = self.tensors.remove(&name) else {
-                    return Err(CheckpointError::MissingTensor {
-                        path: self.path,
-                        tensor: name,
-                    });
-                };
-                if tensor.dtype != Dtype::F32 {
-                    return Err(CheckpointError::Dtype {
-                        path: self.path,
-                        tensor: name,
-                        found: tensor.dtype.to_string(),
-                    });
-                }
-                if tensor.shape != slot.shape {
-                    return Err(CheckpointError::Shape {
-                        path: self.path,
-                        tensor: name,
-                        expected: slot.shape.clone(),
-                        found: tensor.shape,
-                    });
-                }
-                // The parser checked that the data holds exactly shape × 4 bytes.
-                let values = &mut slabs[slab][slot.offset..slot.offset + slot.len];
-                for (value, bytes) in values.iter_mut().zip(tensor.data.chunks_exact(4)) {
-                    *value = f32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
-                }
-            }
+        // Each slab's tensors, taken out of the file and checked: [slab][slot].
+        let mut checked = Vec::with_capacity(parts.len());
+        for (prefix, layout) in parts {
+            let tensors = layout
+                .tensors
+                .iter()
+                .map(|slot| self.take_tensor(&format!("{prefix}{}", slot.name), &slot.shape))
+                .collect::<Result<Vec<_>, _>>()?;
+            checked.push(tensors);
         }
         if !self.tensors.is_empty() {
             return Err(CheckpointError::UnexpectedTensors {
                 path: self.path,
                 tensors: self.tensors.into_keys().collect(),
             });
+        }
+        let mut slabs = parts.map(|(_, layout)| vec![0.0f32; layout.total]);
+        for ((slab, (_, layout)), tensors) in slabs.iter_mut().zip(parts).zip(checked) {
+            for (slot, tensor) in layout.tensors.iter().zip(tensors) {
+                // take_tensor checked the shape, and the parser that data holds shape × 4 bytes.
+                let values = &mut slab[slot.offset..slot.offset + slot.len];
+                for (value, bytes) in values.iter_mut().zip(tensor.data.chunks_exact(4)) {
+                    *value = f32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+                }
+            }
         }
         let [params, m, v, state] = slabs;
         Ok(Checkpoint {
@@ -505,6 +484,32 @@ impl RawCheckpoint {
                 partial: self.partial,
             },
         })
+    }
+
+    /// Takes the tensor `name` out of the file, checking that it is f32 of `shape`.
+    fn take_tensor(&mut self, name: &str, shape: &[usize]) -> Result<RawTensor, CheckpointError> {
+        let Some(tensor) = self.tensors.remove(name) else {
+            return Err(CheckpointError::MissingTensor {
+                path: self.path.clone(),
+                tensor: name.to_string(),
+            });
+        };
+        if tensor.dtype != Dtype::F32 {
+            return Err(CheckpointError::Dtype {
+                path: self.path.clone(),
+                tensor: name.to_string(),
+                found: tensor.dtype.to_string(),
+            });
+        }
+        if tensor.shape != shape {
+            return Err(CheckpointError::Shape {
+                path: self.path.clone(),
+                tensor: name.to_string(),
+                expected: shape.to_vec(),
+                found: tensor.shape,
+            });
+        }
+        Ok(tensor)
     }
 }
 

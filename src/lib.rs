@@ -13,6 +13,7 @@ pub mod data;
 pub mod error;
 pub mod evaluate;
 pub mod gpu;
+pub mod input_file;
 pub mod json_float;
 pub mod layers;
 pub mod model;

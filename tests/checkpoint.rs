@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use gpu_cnn::checkpoint::{self, CheckpointError, FORMAT};
 use gpu_cnn::evaluate::EvalStats;
 use gpu_cnn::gpu::slab::{Layouts, SlabLayout};
+use gpu_cnn::input_file::InputFileError;
 use gpu_cnn::model::network::{slab_layout, state_layout};
 use gpu_cnn::model::presets::preset;
 use gpu_cnn::model::shape::infer;
@@ -321,7 +322,17 @@ fn missing_file_is_not_found_naming_it() {
     let path = dir.path().join("nope.safetensors");
     let (_, layout) = model("cnn", 64);
     let error = load_error(&path, &layout);
-    assert!(matches!(error, CheckpointError::NotFound { .. }), "{error}");
+    assert!(
+        matches!(
+            error,
+            CheckpointError::File(InputFileError::NotFound { .. })
+        ),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains("no such checkpoint file"),
+        "{error}"
+    );
 }
 
 #[test]

@@ -11,6 +11,7 @@ use gpu_cnn::data::{
     bundled_mnist_dir, class_counts, epoch_order, load_dir, read_images, read_labels,
     split_validation, subsample, DataError, Dataset, MnistSplits, NUM_CLASSES,
 };
+use gpu_cnn::input_file::InputFileError;
 
 const TRAIN_IMAGES: &str = "train-images-idx3-ubyte";
 const TRAIN_LABELS: &str = "train-labels-idx1-ubyte";
@@ -208,7 +209,10 @@ fn missing_file_by_path_is_file_not_found_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("absent-images");
     let err = read_images(&path).unwrap_err();
-    assert!(matches!(err, DataError::FileNotFound { .. }), "{err:?}");
+    assert!(
+        matches!(err, DataError::File(InputFileError::NotFound { .. })),
+        "{err:?}"
+    );
     assert_names(&err, &path);
 }
 

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use gpu_cnn::data::{bundled_mnist_dir, load_digit, load_dir, DataError, Dataset};
+use gpu_cnn::input_file::InputFileError;
 use image::{GrayImage, ImageBuffer, Luma, LumaA, Rgb, RgbImage, Rgba, RgbaImage};
 use tempfile::TempDir;
 
@@ -414,7 +415,10 @@ fn load_digit_rejects_a_missing_file() {
     let path = dir.path().join("no_such_digit.png");
     let err = load_error(&path);
     let msg = err.to_string();
-    assert!(matches!(err, DataError::ImageIo { .. }), "{err:?}");
+    assert!(
+        matches!(err, DataError::File(InputFileError::NotFound { .. })),
+        "{err:?}"
+    );
     assert!(msg.contains(&path.display().to_string()), "{msg}");
     assert!(msg.contains("check the path"), "{msg}");
 }

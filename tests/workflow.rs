@@ -840,7 +840,7 @@ fn predict_rejects_a_text_file_named_png_and_a_missing_png_by_name() {
             .arg("predict")
             .arg(&checkpoint)
             .arg(dir.path().join("absent.png")),
-        &["absent.png", "cannot read the image file"],
+        &["absent.png", "no such PNG image file; check the path"],
     );
     assert_tree(dir.path(), &["dense.safetensors", "x.png"]);
 }

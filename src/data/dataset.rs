@@ -163,14 +163,15 @@ pub fn load_dir(dir: &Path) -> Result<MnistSplits, DataError> {
     Ok(MnistSplits { train, test })
 }
 
-/// `dir/name.gz` if it is a file, else `dir/name` if it is a file.
+/// `dir/name.gz` if it exists, else `dir/name` if it exists (whether each is a regular file is
+/// for the reader to check and say).
 fn find_file(dir: &Path, name: &str) -> Result<PathBuf, DataError> {
     let gz = dir.join(format!("{name}.gz"));
-    if gz.is_file() {
+    if gz.exists() {
         return Ok(gz);
     }
     let raw = dir.join(name);
-    if raw.is_file() {
+    if raw.exists() {
         return Ok(raw);
     }
     Err(DataError::MissingInDir {

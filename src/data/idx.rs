@@ -6,31 +6,30 @@
 //! row-major. Gzip is detected by its magic bytes `0x1f 0x8b`, not by the file name.
 //!
 //! The whole file is checked: magic, header length, non-zero image size, a declared size of at
-//! most 4 GiB, a body of exactly the declared size and no trailing bytes (for gzip this last
+//! most [`MAX_BODY_BYTES`] (1 GiB), a body of exactly the declared size and no trailing bytes (for gzip this last
 //! read is also where the CRC is verified).
 
-use std::fs::File;
-use std::io::{self, BufReader, Read, Seek};
+use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
 
 use super::DataError;
+use crate::input_file::{self, FileKind};
 
 /// Magic number of an IDX file of unsigned bytes with 3 dimensions (images).
 pub const IMAGES_MAGIC: u32 = 0x0000_0803;
 /// Magic number of an IDX file of unsigned bytes with 1 dimension (labels).
 pub const LABELS_MAGIC: u32 = 0x0000_0801;
-/// Largest body (declared data bytes) this reader accepts.
-pub const MAX_BODY_BYTES: u64 = 4 << 30;
+/// Largest body (declared data bytes) this reader accepts: 1 GiB, twice EMNIST's largest
+/// image file (698k images of 28×28); a header declaring more is refused before any data is
+/// read, so a small gzip file cannot inflate into gigabytes.
+pub const MAX_BODY_BYTES: u64 = 1 << 30;
 
 /// The first two bytes of every gzip stream.
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// Trailing bytes are counted up to this many (then reported as "at least").
 const TRAILING_COUNT_LIMIT: u64 = 1 << 20;
-/// Largest up-front allocation for a body; more grows as data actually arrives, so a lying
-/// header cannot make us reserve gigabytes for a tiny file.
-const MAX_PREALLOC: usize = 64 << 20;
 
 /// The images of one IDX image file: `pixels` is `[count, rows, cols]`, row-major, one byte each.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,15 +44,23 @@ pub struct IdxImages {
     pub pixels: Vec<u8>,
 }
 
-/// Reads an IDX image file (magic `0x00000803`), gzipped or raw.
+/// Reads an IDX image file (magic `0x00000803`), gzipped or raw: a regular file of at most
+/// [`FileKind::Idx`]'s cap.
 pub fn read_images(path: &Path) -> Result<IdxImages, DataError> {
-    let ([count, rows, cols], pixels) = read_idx::<3>(path, IMAGES_MAGIC, "image")?;
+    images_from(Source::open(path)?)
+}
+
+/// [`read_images`] on the bytes of an IDX image file; `origin` names the file in errors.
+pub fn images_from_bytes(bytes: &[u8], origin: &Path) -> Result<IdxImages, DataError> {
+    images_from(Source::new(bytes, origin)?)
+}
+
+/// The images of an IDX image file.
+fn images_from(src: Source) -> Result<IdxImages, DataError> {
+    let path = src.path.clone();
+    let ([count, rows, cols], pixels) = read_idx::<3>(src, IMAGES_MAGIC, "image")?;
     if rows == 0 || cols == 0 {
-        return Err(DataError::ZeroDimension {
-            path: path.to_path_buf(),
-            rows,
-            cols,
-        });
+        return Err(DataError::ZeroDimension { path, rows, cols });
     }
     Ok(IdxImages {
         count: count as usize,
@@ -67,17 +74,24 @@ pub fn read_images(path: &Path) -> Result<IdxImages, DataError> {
 ///
 /// Values are not range-checked here; [`Dataset::from_idx`](super::Dataset::from_idx) does that.
 pub fn read_labels(path: &Path) -> Result<Vec<u8>, DataError> {
-    let (_count, labels) = read_idx::<1>(path, LABELS_MAGIC, "label")?;
+    let (_count, labels) = read_idx::<1>(Source::open(path)?, LABELS_MAGIC, "label")?;
+    Ok(labels)
+}
+
+/// [`read_labels`] on the bytes of an IDX label file; `origin` names the file in errors.
+pub fn labels_from_bytes(bytes: &[u8], origin: &Path) -> Result<Vec<u8>, DataError> {
+    let (_count, labels) = read_idx::<1>(Source::new(bytes, origin)?, LABELS_MAGIC, "label")?;
     Ok(labels)
 }
 
 /// Reads a whole unsigned-byte IDX file with `N` dimensions: returns the dimensions and the body.
 fn read_idx<const N: usize>(
-    path: &Path,
+    mut src: Source,
     magic: u32,
     kind: &'static str,
 ) -> Result<([u32; N], Vec<u8>), DataError> {
-    let mut src = Source::open(path)?;
+    let path = src.path.clone();
+    let path = path.as_path();
 
     // Header: [magic u32][dim u32; N], big-endian.
     let mut header = vec![0u8; 4 + 4 * N];
@@ -120,7 +134,9 @@ fn read_idx<const N: usize>(
             bytes: declared.unwrap_or(u64::MAX),
         });
     };
-    let mut body = Vec::with_capacity(expected.min(MAX_PREALLOC));
+    // Nothing reserved up front: the body grows as data actually arrives, so a lying header
+    // cannot make a tiny file take memory.
+    let mut body = Vec::new();
     src.read_to_end_limited(&mut body, expected as u64)?;
     if body.len() < expected {
         return Err(DataError::Truncated {
@@ -151,40 +167,35 @@ fn be_u32(bytes: &[u8]) -> Option<u32> {
 }
 
 /// An open IDX file: raw bytes or a gzip decoder, with its path for error messages.
-struct Source {
+struct Source<'a> {
     path: PathBuf,
-    reader: Box<dyn Read>,
+    reader: Box<dyn Read + 'a>,
     gzip: bool,
 }
 
-impl Source {
-    /// Opens `path` and picks raw or gzip by the first two bytes.
+impl<'a> Source<'a> {
+    /// Opens `path` (a regular file, at most [`FileKind::Idx`]'s cap).
     fn open(path: &Path) -> Result<Self, DataError> {
-        let io_err = |source: io::Error| DataError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let mut file = File::open(path).map_err(|source| {
-            if source.kind() == io::ErrorKind::NotFound {
-                DataError::FileNotFound {
-                    path: path.to_path_buf(),
-                }
-            } else {
-                io_err(source)
-            }
-        })?;
+        Source::new(input_file::open(path, FileKind::Idx)?, path)
+    }
+
+    /// Reads the file `origin` from `file`, raw or gzip as its first two bytes say.
+    fn new(mut file: impl Read + 'a, origin: &Path) -> Result<Self, DataError> {
         let mut start = [0u8; 2];
-        let got = read_up_to(&mut file, &mut start).map_err(io_err)?;
-        file.rewind().map_err(io_err)?;
+        let got = read_up_to(&mut file, &mut start).map_err(|source| DataError::Io {
+            path: origin.to_path_buf(),
+            source,
+        })?;
         let gzip = got == start.len() && start == GZIP_MAGIC;
-        let file = BufReader::new(file);
-        let reader: Box<dyn Read> = if gzip {
+        // The bytes already read, then the rest of the file.
+        let file = BufReader::new(io::Cursor::new(start).take(got as u64).chain(file));
+        let reader: Box<dyn Read + 'a> = if gzip {
             Box::new(MultiGzDecoder::new(file))
         } else {
             Box::new(file)
         };
         Ok(Source {
-            path: path.to_path_buf(),
+            path: origin.to_path_buf(),
             reader,
             gzip,
         })

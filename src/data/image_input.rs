@@ -20,9 +20,10 @@ use std::io::Cursor;
 use std::path::Path;
 
 use image::imageops::{self, FilterType};
-use image::{DynamicImage, ImageBuffer, ImageFormat, ImageReader, Luma};
+use image::{DynamicImage, ImageBuffer, ImageError, ImageFormat, ImageReader, Limits, Luma};
 
 use super::DataError;
+use crate::input_file::{self, FileKind};
 
 /// Least brightness difference (in `[0, 1]`) between the strongest ink and the background for an
 /// image to count as holding a digit; below it the image is blank.
@@ -42,6 +43,14 @@ const MARGIN_OUT: f64 = 2.0;
 /// A one-channel float image, values in `[0, 1]`; `[H, W]` row-major.
 type GreyF32 = ImageBuffer<Luma<f32>, Vec<f32>>;
 
+/// Longest side, in pixels, of a PNG that [`load_digit`] decodes; a larger image is refused from
+/// its header, before any pixel is decoded (so no small file can inflate into gigabytes).
+/// Memory use while reading a digit is about 40 bytes a pixel: at most 640 MiB at this size.
+pub const MAX_IMAGE_SIDE: u32 = 4096;
+
+/// The most bytes the PNG decoder may allocate: a `MAX_IMAGE_SIDE`² image at 16-bit RGBA.
+const MAX_DECODE_ALLOC: u64 = MAX_IMAGE_SIDE as u64 * MAX_IMAGE_SIDE as u64 * 8;
+
 /// Reads a digit drawn in a PNG and returns `rows * cols` pixels in the MNIST convention:
 /// `[rows, cols]` row-major u8, 0 = background, 255 = ink, the digit scaled into a box of
 /// 20/28 of the frame and centred by its centre of mass.
@@ -50,32 +59,76 @@ type GreyF32 = ImageBuffer<Luma<f32>, Vec<f32>>;
 /// background. An image already in MNIST form (28×28, light on black, centred) comes back nearly
 /// unchanged.
 ///
-/// Errors: [`DataError::ImageIo`] if the file cannot be read, [`DataError::ImageFormat`] if it is
-/// not a PNG that decodes, [`DataError::BlankImage`] if no ink stands out from the background.
+/// Errors: [`DataError::File`] if the path is not a regular, readable file of at most
+/// [`FileKind::Png`]'s cap, else as [`digit_from_png`].
 ///
 /// # Panics
 /// If `rows` or `cols` is zero.
 pub fn load_digit(path: &Path, rows: usize, cols: usize) -> Result<Vec<u8>, DataError> {
+    let bytes = input_file::read(path, FileKind::Png)?;
+    digit_from_png(&bytes, path, rows, cols)
+}
+
+/// [`load_digit`] on the bytes of a PNG file; `origin` names the file in errors.
+///
+/// Errors: [`DataError::ImageFormat`] if `bytes` are not a PNG that decodes,
+/// [`DataError::ImageTooLarge`] if a side exceeds [`MAX_IMAGE_SIDE`], [`DataError::BlankImage`]
+/// if no ink stands out from the background.
+///
+/// # Panics
+/// If `rows` or `cols` is zero.
+pub fn digit_from_png(
+    bytes: &[u8],
+    origin: &Path,
+    rows: usize,
+    cols: usize,
+) -> Result<Vec<u8>, DataError> {
     assert!(
         rows > 0 && cols > 0,
         "load_digit: the target frame {rows}x{cols} has a zero side"
     );
-    let bytes = std::fs::read(path).map_err(|source| DataError::ImageIo {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let image = decode_png(path, &bytes)?;
+    let image = decode_png(origin, bytes)?;
     let lum = luminance(&image); // [H, W]
     let ink = ink_map(&lum).map_err(|contrast| DataError::BlankImage {
-        path: path.to_path_buf(),
+        path: origin.to_path_buf(),
         contrast,
     })?; // [H, W], 0 = background, 1 = ink
     Ok(mnist_frame(&ink, rows, cols))
 }
 
-/// Decodes `bytes` as a PNG; anything else (unknown contents, another format, a damaged PNG) is
-/// an [`DataError::ImageFormat`] naming `path`.
+/// Decodes `bytes` as a PNG of at most [`MAX_IMAGE_SIDE`] a side, checked from its header before
+/// decoding; anything else (unknown contents, another format, a damaged PNG) is an
+/// [`DataError::ImageFormat`] naming `path`.
 fn decode_png(path: &Path, bytes: &[u8]) -> Result<DynamicImage, DataError> {
+    let format_error = |error: ImageError| DataError::ImageFormat {
+        path: path.to_path_buf(),
+        detail: error.to_string(),
+    };
+    let (width, height) = png_reader(path, bytes)?
+        .into_dimensions()
+        .map_err(format_error)?;
+    if width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE {
+        return Err(DataError::ImageTooLarge {
+            path: path.to_path_buf(),
+            width,
+            height,
+        });
+    }
+    let mut reader = png_reader(path, bytes)?;
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_IMAGE_SIDE);
+    limits.max_image_height = Some(MAX_IMAGE_SIDE);
+    limits.max_alloc = Some(MAX_DECODE_ALLOC);
+    reader.limits(limits);
+    reader.decode().map_err(format_error)
+}
+
+/// A reader of `bytes` that is known to hold a PNG (by its signature), else the
+/// [`DataError::ImageFormat`] that says what it holds.
+fn png_reader<'a>(
+    path: &Path,
+    bytes: &'a [u8],
+) -> Result<ImageReader<Cursor<&'a [u8]>>, DataError> {
     let format_error = |detail: String| DataError::ImageFormat {
         path: path.to_path_buf(),
         detail,
@@ -84,19 +137,14 @@ fn decode_png(path: &Path, bytes: &[u8]) -> Result<DynamicImage, DataError> {
         .with_guessed_format()
         .map_err(|e| format_error(e.to_string()))?;
     match reader.format() {
-        Some(ImageFormat::Png) => {}
-        Some(other) => {
-            return Err(format_error(format!(
-                "it is a {other:?} image, and only PNG is supported"
-            )))
-        }
-        None => {
-            return Err(format_error(
-                "its contents are not in any known image format".to_string(),
-            ))
-        }
+        Some(ImageFormat::Png) => Ok(reader),
+        Some(other) => Err(format_error(format!(
+            "it is a {other:?} image, and only PNG is supported"
+        ))),
+        None => Err(format_error(
+            "its contents are not in any known image format".to_string(),
+        )),
     }
-    reader.decode().map_err(|e| format_error(e.to_string()))
 }
 
 /// Luminance of every pixel, `[H, W]` in `[0, 1]`, with partly transparent pixels composited

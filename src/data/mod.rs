@@ -19,12 +19,14 @@ pub mod stream;
 
 use std::path::PathBuf;
 
+use crate::input_file::InputFileError;
+
 pub use dataset::{
     bundled_mnist_dir, class_counts, epoch_order, load_dir, split_validation, subsample, Dataset,
     MnistSplits, NUM_CLASSES,
 };
-pub use idx::{read_images, read_labels, IdxImages};
-pub use image_input::load_digit;
+pub use idx::{images_from_bytes, labels_from_bytes, read_images, read_labels, IdxImages};
+pub use image_input::{digit_from_png, load_digit};
 
 /// Hint appended to file errors: where the data set must come from.
 const DATA_HINT: &str = "pass --data DIR with the four MNIST IDX files \
@@ -44,12 +46,9 @@ pub enum DataError {
         dir: PathBuf,
     },
 
-    /// A file given by path does not exist.
-    #[error("{}: file not found; {DATA_HINT}", .path.display())]
-    FileNotFound {
-        /// The missing file.
-        path: PathBuf,
-    },
+    /// A file given by path is missing, not a regular file, or too large to be data.
+    #[error(transparent)]
+    File(#[from] InputFileError),
 
     /// One of the four standard files is in the directory neither gzipped nor raw.
     #[error(
@@ -132,11 +131,13 @@ pub enum DataError {
         cols: u32,
     },
 
-    /// The header claims more data than this reader accepts (4 GiB).
+    /// The header claims more data than this reader accepts ([`idx::MAX_BODY_BYTES`]).
     #[error(
-        "{}: header declares {dims} = {bytes} bytes of data, more than the 4 GiB limit; \
-         the header is damaged or this is not MNIST-sized data",
-        .path.display()
+        "{}: header declares {dims} = {bytes} bytes of data, more than gpu-cnn's limit of \
+         {max} bytes (1 GiB) for one IDX file; the header is damaged or this is not MNIST-sized \
+         data",
+        .path.display(),
+        max = idx::MAX_BODY_BYTES
     )]
     TooLarge {
         /// The file.
@@ -302,18 +303,6 @@ pub enum DataError {
         fraction: f64,
     },
 
-    /// A digit image file that cannot be read (missing, a directory, no permission, ...).
-    #[error(
-        "{}: cannot read the image file: {source}; check the path and that the file is readable",
-        .path.display()
-    )]
-    ImageIo {
-        /// The image file.
-        path: PathBuf,
-        /// The underlying I/O error.
-        source: std::io::Error,
-    },
-
     /// A digit image file that is not a PNG this reader can decode.
     #[error(
         "{}: not a readable PNG image: {detail}; save the drawing as a PNG (greyscale, RGB or \
@@ -325,6 +314,22 @@ pub enum DataError {
         path: PathBuf,
         /// What is wrong: unknown contents, another format, or the decoder's error.
         detail: String,
+    },
+
+    /// A digit image whose header declares more pixels a side than gpu-cnn decodes.
+    #[error(
+        "{}: the image is {width}x{height} pixels, larger than gpu-cnn reads (at most {max} \
+         pixels a side); scale the drawing down and save it again",
+        .path.display(),
+        max = image_input::MAX_IMAGE_SIDE
+    )]
+    ImageTooLarge {
+        /// The image file.
+        path: PathBuf,
+        /// Width its header declares.
+        width: u32,
+        /// Height its header declares.
+        height: u32,
     },
 
     /// A digit image with no ink on it: one flat colour, or too little contrast to find a digit.

@@ -19,6 +19,8 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
+use crate::input_file::InputFileError;
+
 /// What can be wrong with a model.
 #[derive(Debug, Error)]
 pub enum ModelError {
@@ -80,24 +82,17 @@ pub enum ModelError {
         /// The most allowed.
         max: usize,
     },
-    /// A model file exists but could not be read.
-    #[error("{}: could not read the model file: {source}", .path.display())]
-    Read {
-        /// The model file.
-        path: PathBuf,
-        /// The underlying I/O error.
-        source: std::io::Error,
-    },
-    /// A model file is not valid TOML or does not describe a model (unknown layer type or
-    /// field, wrong type, negative size).
-    #[error("{}: invalid model file: {message}\nhint: {hint}", .path.display())]
+    /// A model file is missing, not a regular file, or too large to be a model file.
+    #[error(transparent)]
+    File(#[from] InputFileError),
+    /// A model file is not UTF-8 TOML or does not describe a model (unknown layer type or
+    /// field, wrong type, negative size, too many layers).
+    #[error("{}: invalid model file: {error}", .path.display())]
     Parse {
         /// The model file.
         path: PathBuf,
-        /// The TOML parser's message, with line and column.
-        message: String,
-        /// What is allowed.
-        hint: String,
+        /// What is wrong, and where in the file.
+        error: file::FormatError,
     },
     /// A model file parses but describes a model whose shapes or output do not work.
     #[error("{}: {source}", .path.display())]

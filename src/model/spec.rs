@@ -2,7 +2,7 @@
 //! are also the model file format (TOML, see the README): layer `type`s and field names are
 //! Keras's.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 pub use crate::layers::activation::Activation;
 use crate::layers::layer::Layer;
@@ -35,6 +35,27 @@ macro_rules! registry {
 
             /// Every layer type a model file may name.
             pub const TYPES: &'static [&'static str] = &[$(stringify!($variant)),*];
+
+            /// The layer of type `kind` whose fields (every one but `type`) `fields` holds; the
+            /// model file parser reads `type` first and then this, so that an error in a field
+            /// keeps the position the deserializer gives it.
+            pub fn deserialize_fields<'de, D: Deserializer<'de>>(
+                kind: LayerType,
+                fields: D,
+            ) -> Result<Self, D::Error> {
+                match kind {
+                    $(LayerType::$variant => <$layer>::deserialize(fields).map(Self::$variant),)*
+                }
+            }
+        }
+
+        /// A layer `type` a model file may name: [`LayerSpec`]'s variants without their fields.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+        pub enum LayerType {
+            $(
+                #[doc = concat!("A [`", stringify!($layer), "`].")]
+                $variant,
+            )*
         }
     };
 }

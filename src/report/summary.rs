@@ -41,7 +41,7 @@ pub fn thousands(n: usize) -> String {
 }
 
 /// A size in bytes as Keras prints it: `364.54 KB` (powers of 1024, two decimals).
-fn memory(bytes: usize) -> String {
+pub fn memory(bytes: usize) -> String {
     let mut size = bytes as f64;
     for unit in ["B", "KB", "MB", "GB"] {
         if size < 1024.0 {
