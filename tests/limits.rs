@@ -232,28 +232,39 @@ fn summary_of_the_big_dense_model_still_prints_its_parameter_count() {
 }
 
 #[test]
-fn a_model_of_100000_layers_is_refused_by_count_in_milliseconds() {
+fn a_model_file_of_too_many_layers_is_refused_by_count_or_size_in_milliseconds() {
     let dir = TempDir::new().unwrap();
-    let mut text = "[[layers]]\ntype = \"Conv2D\"\nfilters = 1\nkernel_size = 1\n".repeat(100_000);
-    text.push_str("[[layers]]\ntype = \"Flatten\"\n");
-    text.push_str("[[layers]]\ntype = \"Dense\"\nunits = 10\nactivation = \"softmax\"\n");
-    let path = model_file(&dir, "deep.toml", &text);
-    for command in ["summary", "train"] {
-        let started = Instant::now();
-        Command::cargo_bin("gpu-cnn")
-            .unwrap()
-            .env("XDG_RUNTIME_DIR", dir.path())
-            .args([command, "--model"])
-            .arg(&path)
-            .assert()
-            .code(1)
-            .stderr(predicate::str::contains(
-                "100002 layers are more than the 1000",
-            ));
-        assert!(
-            started.elapsed() < PROMPT,
-            "{command}: {:?}",
-            started.elapsed()
-        );
+    let conv = "[[layers]]\ntype = \"Conv2D\"\nfilters = 1\nkernel_size = 1\n";
+    let head = "[[layers]]\ntype = \"Flatten\"\n[[layers]]\ntype = \"Dense\"\nunits = 10\n\
+                activation = \"softmax\"\n";
+    // 1,500 layers fit in a model file's 1 MiB and are refused by count; 100,000 (5.5 MB) by
+    // the file's size, before it is parsed.
+    for (layers, needle) in [
+        (
+            1_500,
+            "the model has 1502 layers, more than the 1000 gpu-cnn builds",
+        ),
+        (
+            100_000,
+            "gpu-cnn reads a model file of at most 1048576 bytes",
+        ),
+    ] {
+        let path = model_file(&dir, "deep.toml", &(conv.repeat(layers) + head));
+        for command in ["summary", "train"] {
+            let started = Instant::now();
+            Command::cargo_bin("gpu-cnn")
+                .unwrap()
+                .env("XDG_RUNTIME_DIR", dir.path())
+                .args([command, "--model"])
+                .arg(&path)
+                .assert()
+                .code(1)
+                .stderr(predicate::str::contains(needle));
+            assert!(
+                started.elapsed() < PROMPT,
+                "{command}: {:?}",
+                started.elapsed()
+            );
+        }
     }
 }
