@@ -22,6 +22,7 @@ use crate::model::memory::TrainingRun;
 use crate::model::network::{Plan, Purpose};
 use crate::model::plan::Fusion;
 use crate::model::{ModelSpec, Network};
+use crate::optim::adam;
 pub use crate::run::{EpochStats, PartialEpoch, TrainConfig, TrainState};
 
 /// Wall time one submitted chunk of steps should take: short enough for a lively progress bar,
@@ -33,6 +34,9 @@ const FIRST_CHUNK_STEPS: usize = 4;
 const MAX_CHUNK_STEPS: usize = 512;
 /// Staging buffers in the metrics readback ring (chunks in flight at once).
 const READBACK_DEPTH: usize = 3;
+/// Bytes a step reads back: its metrics row, then the first parameter its update left NaN or
+/// infinite ([`adam::ALL_FINITE`] for none).
+const STEP_READBACK_BYTES: usize = std::mem::size_of::<Metrics>() + 4;
 
 /// Progress reported while training.
 #[derive(Clone, Debug, PartialEq)]
@@ -103,7 +107,9 @@ pub struct EpochRun {
     first: usize,
     earlier_seconds: f64,
     /// The first step (from 0) whose loss landed non-finite, with that loss.
-    non_finite: Option<(usize, f32)>,
+    bad_loss: Option<(usize, f32)>,
+    /// The first step (from 0) whose update left a parameter non-finite, with its slab index.
+    bad_parameter: Option<(usize, u32)>,
 }
 
 impl EpochRun {
@@ -121,13 +127,21 @@ impl EpochRun {
     /// [`CHUNK_SECONDS`] at the speed seen so far.
     fn collect(&mut self, landed: Vec<Landed>) {
         for piece in landed {
-            let values: &[Metrics] = bytemuck::cast_slice(&piece.bytes);
-            self.metrics[piece.tag..piece.tag + values.len()].copy_from_slice(values);
-            self.landed += values.len();
-            if let Some(offset) = values.iter().position(|m| !m.loss_sum.is_finite()) {
-                let step = piece.tag + offset;
-                if self.non_finite.is_none_or(|(first, _)| step < first) {
-                    self.non_finite = Some((step, values[offset].loss_sum));
+            let steps = piece.bytes.len() / STEP_READBACK_BYTES;
+            let (rows, flags) = piece.bytes.split_at(steps * std::mem::size_of::<Metrics>());
+            let values: &[Metrics] = bytemuck::cast_slice(rows);
+            let flags: &[u32] = bytemuck::cast_slice(flags);
+            self.metrics[piece.tag..piece.tag + steps].copy_from_slice(values);
+            self.landed += steps;
+            let first_bad = |found: Option<usize>| found.map(|offset| piece.tag + offset);
+            if let Some(step) = first_bad(values.iter().position(|m| !m.loss_sum.is_finite())) {
+                if self.bad_loss.is_none_or(|(first, _)| step < first) {
+                    self.bad_loss = Some((step, values[step - piece.tag].loss_sum));
+                }
+            }
+            if let Some(step) = first_bad(flags.iter().position(|&f| f != adam::ALL_FINITE)) {
+                if self.bad_parameter.is_none_or(|(first, _)| step < first) {
+                    self.bad_parameter = Some((step, flags[step - piece.tag]));
                 }
             }
         }
@@ -154,6 +168,8 @@ pub struct Trainer<'ctx> {
     plan: Plan,
     table: StepTable,
     metrics: wgpu::Buffer,
+    /// `[steps] u32`: per step, the first parameter its update left non-finite.
+    first_non_finite: wgpu::Buffer,
     readback: Readback,
     evaluator: Evaluator,
     validation_len: usize,
@@ -274,6 +290,7 @@ impl<'ctx> Trainer<'ctx> {
             "train.metrics",
             (steps * std::mem::size_of::<Metrics>()) as u64,
         )?;
+        let first_non_finite = buffers::storage(ctx, "train.first_non_finite", (steps * 4) as u64)?;
         let plan = network.plan(
             ctx,
             batch,
@@ -283,7 +300,10 @@ impl<'ctx> Trainer<'ctx> {
                 indices: &train.buffer,
             }],
             &metrics,
-            Purpose::Train(&config.adam),
+            Purpose::Train {
+                adam: &config.adam,
+                first_non_finite: &first_non_finite,
+            },
         )?;
         let longest = validation_indices.len().max(test_indices.len());
         let eval_rows = Evaluator::rows_for(ctx, &network, longest);
@@ -305,7 +325,7 @@ impl<'ctx> Trainer<'ctx> {
             ],
             vec![validation_indices.len(), test_indices.len()],
         )?;
-        let chunk_bytes = (MAX_CHUNK_STEPS * std::mem::size_of::<Metrics>()) as u64;
+        let chunk_bytes = (MAX_CHUNK_STEPS * STEP_READBACK_BYTES) as u64;
         Ok(Self {
             ctx,
             table: StepTable::new(ctx, "train.steps", steps)?,
@@ -315,6 +335,7 @@ impl<'ctx> Trainer<'ctx> {
             train,
             plan,
             metrics,
+            first_non_finite,
             evaluator,
             validation_len: validation_indices.len(),
             steps_done: 0,
@@ -545,57 +566,57 @@ impl<'ctx> Trainer<'ctx> {
             if let Some(report) = self.poll(run)? {
                 progress(report);
             }
-            self.check_loss(run)?;
+            self.check_divergence(run)?;
         }
     }
 
-    /// Fails with [`Error::Diverged`] when a landed step of `run` had a non-finite loss.
-    fn check_loss(&self, run: &EpochRun) -> Result<()> {
-        match run.non_finite {
-            Some((step, loss)) => Err(self.diverged(run.epoch, step + 1, "the loss", loss)),
+    /// Fails with [`Error::Diverged`] when a landed step of `run` had a non-finite loss or
+    /// left a parameter non-finite, naming the first such step. A step's loss comes before its
+    /// update, so a parameter counts first only when its step is earlier than the loss's.
+    fn check_divergence(&self, run: &EpochRun) -> Result<()> {
+        if let Some((step, index)) = run.bad_parameter {
+            if run.bad_loss.is_none_or(|(loss_step, _)| step < loss_step) {
+                let what = format!("a parameter of {}", self.tensor_of(index as usize));
+                return Err(self.diverged(run.epoch, step + 1, what, "NaN or infinite".into()));
+            }
+        }
+        match run.bad_loss {
+            Some((step, loss)) => {
+                Err(self.diverged(run.epoch, step + 1, "the loss".into(), loss.to_string()))
+            }
             None => Ok(()),
         }
     }
 
-    fn diverged(&self, epoch: usize, step: usize, what: &str, value: impl ToString) -> Error {
+    fn diverged(&self, epoch: usize, step: usize, what: String, value: String) -> Error {
         Error::Diverged {
             epoch,
             step,
-            what: what.to_string(),
-            value: value.to_string(),
+            what,
+            value,
             learning_rate: self.config.adam.learning_rate,
         }
     }
 
-    /// Fails with [`Error::Diverged`] naming the tensor when a parameter is not finite.
-    fn check_parameters(&self, epoch: usize, step: usize) -> Result<()> {
-        let params = self.parameters()?;
-        let Some(index) = params.iter().position(|value| !value.is_finite()) else {
-            return Ok(());
-        };
-        let layout = &self.network.slab.layout;
-        let tensor = layout
+    /// The tensor slab element `index` belongs to, with its element: `dense.kernel (element 7)`.
+    fn tensor_of(&self, index: usize) -> String {
+        self.network
+            .slab
+            .layout
             .tensors
             .iter()
             .find(|slot| (slot.offset..slot.offset + slot.len).contains(&index))
             .map_or_else(
                 || "the slab's padding".to_string(),
-                |slot| slot.name.clone(),
-            );
-        Err(self.diverged(
-            epoch,
-            step,
-            &format!("a parameter of {tensor}"),
-            params[index],
-        ))
+                |slot| format!("{} (element {})", slot.name, index - slot.offset),
+            )
     }
 
     /// Ends `run` part-way: waits for the chunks in flight and keeps the steps done as the
     /// state's [`PartialEpoch`].
     fn stop_epoch(&mut self, mut run: EpochRun) -> Result<()> {
         run.collect(self.readback.finish(self.ctx)?);
-        self.check_loss(&run)?;
-        self.check_parameters(run.epoch, run.next)?;
+        self.check_divergence(&run)?;
         let done = &run.metrics[..run.next];
         self.steps_done += (run.next - run.first) as u64;
         self.partial = Some(PartialEpoch {
@@ -644,6 +665,11 @@ impl<'ctx> Trainer<'ctx> {
             })
             .collect();
         self.table.write(ctx, &entries);
+        ctx.queue.write_buffer(
+            &self.first_non_finite,
+            0,
+            bytemuck::cast_slice(&vec![adam::ALL_FINITE; steps]),
+        );
         EpochRun {
             epoch,
             steps,
@@ -654,7 +680,8 @@ impl<'ctx> Trainer<'ctx> {
             start: Instant::now(),
             first,
             earlier_seconds,
-            non_finite: None,
+            bad_loss: None,
+            bad_parameter: None,
         }
     }
 
@@ -678,16 +705,16 @@ impl<'ctx> Trainer<'ctx> {
         self.plan
             .record(&mut encoder, "train.chunk", &self.table, next..end, 0);
         let size = std::mem::size_of::<Metrics>() as u64;
-        let bytes = (end - next) as u64 * size;
+        let (first, steps) = (next as u64, (end - next) as u64);
+        let parts = [
+            (&self.metrics, first * size, steps * size),
+            (&self.first_non_finite, first * 4, steps * 4),
+        ];
+        let bytes = steps * STEP_READBACK_BYTES as u64;
         let mut landed = Vec::new();
-        let slot = self.readback.copy(
-            ctx,
-            &mut encoder,
-            &self.metrics,
-            next as u64 * size,
-            bytes,
-            &mut landed,
-        )?;
+        let slot = self
+            .readback
+            .copy_parts(ctx, &mut encoder, &parts, &mut landed)?;
         let submission = ctx.queue.submit([encoder.finish()]);
         self.readback.submitted(slot, next, bytes, submission);
         run.collect(landed);
@@ -735,8 +762,7 @@ impl<'ctx> Trainer<'ctx> {
     ) -> Result<EpochStats> {
         run.collect(self.readback.finish(self.ctx)?);
         let seconds = run.earlier_seconds + run.start.elapsed().as_secs_f64();
-        self.check_loss(&run)?;
-        self.check_parameters(run.epoch, run.steps)?;
+        self.check_divergence(&run)?;
         self.steps_done += (run.steps - run.first) as u64;
         progress(self.running(&run));
         let train = EvalStats::from_metrics(&run.metrics, self.train.indices.len());

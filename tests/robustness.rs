@@ -266,6 +266,18 @@ fn divergence_stops_naming_epoch_and_step_and_leaves_the_last_checkpoint_untouch
         ],
     );
     assert!(!stderr.contains("Saved"), "{stderr}");
+    // A rate that is infinite in f32 makes the first update leave parameters infinite: the
+    // step's own record names the tensor before any loss shows it.
+    fails_with(
+        gpu_cnn()
+            .args(QUICK)
+            .args(["--learning-rate", "1e39", "--save"])
+            .arg(&path),
+        &[
+            "a parameter of dense.kernel (element",
+            "became NaN or infinite at step 1 of epoch 1",
+        ],
+    );
     assert_eq!(
         fs::read(&path).unwrap(),
         good,

@@ -144,8 +144,8 @@ impl Kernel {
             ],
             // logits → probabilities
             Self::SoftmaxForward => &[Read, ReadWrite],
-            // gradients → parameters, m, v
-            Self::AdamStep => &[Read, ReadWrite, ReadWrite, ReadWrite],
+            // gradients → parameters, m, v, first non-finite parameter
+            Self::AdamStep => &[Read, ReadWrite, ReadWrite, ReadWrite, ReadWrite],
             // x → y
             Self::ActivationForward => &[Read, ReadWrite],
             // x, dy → dx

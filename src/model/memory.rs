@@ -563,6 +563,12 @@ impl TrainingRun {
             steps * size_of::<Metrics>() as u64,
             Place::Storage,
         );
+        plan.push(
+            None,
+            "train.first_non_finite".into(),
+            steps * 4,
+            Place::Storage,
+        );
         Ok(plan)
     }
 

@@ -160,8 +160,15 @@ impl Plan {
 /// What a plan does after the loss.
 #[derive(Clone, Copy)]
 pub enum Purpose<'a> {
-    /// Backward through every layer, then one Adam step.
-    Train(&'a AdamConfig),
+    /// Backward through every layer, then one Adam step, which records in row `step.slot` of
+    /// `first_non_finite` the first parameter it left NaN or infinite (see
+    /// [`adam::encode_step`]).
+    Train {
+        /// Adam's settings.
+        adam: &'a AdamConfig,
+        /// `[steps] u32`, each [`adam::ALL_FINITE`] before its step runs.
+        first_non_finite: &'a wgpu::Buffer,
+    },
     /// Nothing more, or the softmax probabilities of each sample written at its position in
     /// `probabilities` (`[samples, classes]`).
     Evaluate {
@@ -247,7 +254,7 @@ impl Network {
         metrics: &wgpu::Buffer,
         purpose: Purpose<'_>,
     ) -> Result<Plan, Error> {
-        let training = matches!(purpose, Purpose::Train(_));
+        let training = matches!(purpose, Purpose::Train { .. });
         self.check_plan(ctx, rows, training)?;
         let nodes = nodes(&self.layers, rows)?;
         let steps = schedule(&nodes, training, self.fusion);
@@ -264,9 +271,13 @@ impl Network {
             head: head.map(|h| (&nodes[h], &steps[h], acts.io[h].0)),
         };
         body.extend(self.loss(ctx, rows, &acts, loss_io, purpose)?);
-        if let Purpose::Train(adam) = purpose {
+        if let Purpose::Train {
+            adam,
+            first_non_finite,
+        } = purpose
+        {
             body.extend(self.backward(ctx, rows, (&nodes, &steps, head), &acts)?);
-            body.push(adam::encode_step(ctx, adam, &self.slab)?);
+            body.push(adam::encode_step(ctx, adam, &self.slab, first_non_finite)?);
         }
         Ok(Plan {
             rows,

@@ -71,11 +71,18 @@ pub struct Params {
     pub epsilon: f32,
 }
 
-/// Builds the one `adam.step` launch that updates every parameter of `slab`.
+/// No parameter of a step became NaN or infinite: the initial value of each row of
+/// `first_non_finite`.
+pub const ALL_FINITE: u32 = u32::MAX;
+
+/// Builds the one `adam.step` launch that updates every parameter of `slab`; a step that
+/// leaves a parameter NaN or infinite writes the smallest such index into its row
+/// (`step.slot`) of `first_non_finite` (`[steps] u32`, each [`ALL_FINITE`] beforehand).
 pub fn encode_step(
     ctx: &GpuContext,
     config: &AdamConfig,
     slab: &ParamSlab,
+    first_non_finite: &wgpu::Buffer,
 ) -> Result<Dispatch, GpuError> {
     let len = slab.layout.total;
     Dispatch::new(
@@ -89,6 +96,7 @@ pub fn encode_step(
             slab.params.as_entire_buffer_binding(),
             slab.m.as_entire_buffer_binding(),
             slab.v.as_entire_buffer_binding(),
+            first_non_finite.as_entire_buffer_binding(),
         ],
         // Four parameters a thread.
         grid_for(ctx, "adam.step", len.div_ceil(4) as u64, 256)?,
