@@ -29,7 +29,7 @@ use std::fs;
 use std::path::Path;
 
 use super::shape::infer;
-use super::spec::{LayerSpec, ModelSpec};
+use super::spec::{Activation, LayerSpec, ModelSpec};
 use super::ModelError;
 
 /// The layer `type`s a model file may use, as an error hint lists them.
@@ -37,12 +37,19 @@ pub fn layer_types() -> String {
     LayerSpec::TYPES.join(", ")
 }
 
+/// The `activation` names a model file may use, as an error hint lists them.
+pub fn activation_names() -> String {
+    let names: Vec<String> = Activation::ALL.iter().map(|a| a.to_string()).collect();
+    format!("{} (swish is silu)", names.join(", "))
+}
+
 /// The hint attached to every syntax or format error in a model file.
 fn format_hint() -> String {
     format!(
-        "layer types are {}, with Keras's field names; sizes are whole numbers >= 1, \
-         one number or [h, w]; see the README's \"Model files\" section",
-        layer_types()
+        "layer types are {}, with Keras's field names; activations are {}; sizes are whole \
+         numbers >= 1, one number or [h, w]; see the README's \"Model files\" section",
+        layer_types(),
+        activation_names()
     )
 }
 
