@@ -6,7 +6,7 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use gpu_cnn::gpu::step_table::{StepParams, StepTable};
 use gpu_cnn::gpu::{buffers, DeviceSelector, Dispatch, GpuContext};
-use gpu_cnn::layers::activation::Activation;
+use gpu_cnn::layers::activation::Function;
 use gpu_cnn::layers::dense::DenseShape;
 use gpu_cnn::layers::layer::{BackwardIo, ForwardIo, Op, Tensors, View};
 use gpu_cnn::layers::softmax_xent;
@@ -73,7 +73,7 @@ fn kernels(c: &mut Criterion) {
             x: View::whole(&x, vec![rows, 784]),
             tensors: tensors.clone(),
             y: View::whole(&y, vec![rows, 128]),
-            activation: Activation::Relu,
+            activation: Function::Relu,
             pooled: None,
             training: true,
             seed: 0,

@@ -9,8 +9,9 @@ mod common;
 
 use common::*;
 use gpu_cnn::gpu::LaunchProfile;
+use gpu_cnn::layers::activation::Function;
 use gpu_cnn::layers::conv2d::cpu;
-use gpu_cnn::layers::matmul::passes::InputGradient;
+use gpu_cnn::layers::matmul::passes::{forward_epilogue, InputGradient};
 use gpu_cnn::layers::matmul::{self, Epilogue, Layout, MatmulOverrides, Operands, Tile, Transpose};
 use gpu_cnn::model::spec::{Padding, PoolKind, Size2};
 
@@ -68,7 +69,7 @@ fn conv2d_op_matches_cpu_on_odd_asymmetric_shapes_with_and_without_fused_relu() 
             &shape,
             seed as u64,
             sizes,
-            |relu, x, k, b| cpu::forward(&shape, relu, x, k, b),
+            |function, x, k, b| cpu::forward(&shape, function, x, k, b),
             |mask, x, k, dz| cpu::backward(&shape, mask, x, k, dz),
             TOLERANCE,
         );
@@ -84,7 +85,13 @@ fn conv2d_op_matches_cpu_when_planned_for_a_big_gpu() {
     for (seed, case) in cases().iter().enumerate() {
         let shape = conv_shape(case);
         let gemms = shape.gemms();
-        forward_splits += usize::from(gemms.forward.plan(Epilogue::BiasRelu, &big).splits() > 1);
+        forward_splits += usize::from(
+            gemms
+                .forward
+                .plan(Epilogue::BiasActivation(Function::Relu), &big)
+                .splits()
+                > 1,
+        );
         let input = gemms.backward_input;
         let input_plan = input.gemm().plan(input.epilogue(true), &big);
         input_splits += usize::from(input_plan.splits() > 1);
@@ -100,7 +107,7 @@ fn conv2d_op_matches_cpu_when_planned_for_a_big_gpu() {
             &shape,
             100 + seed as u64,
             sizes,
-            |relu, x, k, b| cpu::forward(&shape, relu, x, k, b),
+            |function, x, k, b| cpu::forward(&shape, function, x, k, b),
             |mask, x, k, dz| cpu::backward(&shape, mask, x, k, dz),
             TOLERANCE,
         );
@@ -127,7 +134,7 @@ fn conv2d_gemms_match_cpu_in_every_tile_shape() {
         let kernel = uniform(&mut rng, shape.kernel_len(), -1.0, 1.0);
         let bias = uniform(&mut rng, shape.out_c, -1.0, 1.0);
         let dz = uniform(&mut rng, shape.output_len(), -1.0, 1.0);
-        let y = cpu::forward(&shape, false, &x, &kernel, &bias);
+        let y = cpu::forward(&shape, Function::Linear, &x, &kernel, &bias);
         let grads = cpu::backward(&shape, false, &x, &kernel, &dz);
         let column_gemm = shape.column_gemm();
         let columns = matmul::cpu::forward(
@@ -254,8 +261,10 @@ fn conv2d_pooled_forward_matches_convolution_then_pooling_in_every_tile() {
             upload(&ctx, "bias", &bias),
         ];
         let [x_buf, kernel_buf, bias_buf] = &bufs;
-        for (relu, epilogue) in [(false, Epilogue::Bias), (true, Epilogue::BiasRelu)] {
-            let y_cpu = cpu::forward(&shape, relu, &x, &kernel, &bias);
+        // gelu is not monotonic: the window's max is taken after it.
+        for function in [Function::Linear, Function::Relu, Function::Gelu] {
+            let epilogue = forward_epilogue(function);
+            let y_cpu = cpu::forward(&shape, function, &x, &kernel, &bias);
             for kind in [PoolKind::Max, PoolKind::Average] {
                 let pooled_cpu = pool2d::cpu::forward(&pool, kind, &y_cpu);
                 for tile in Tile::ALL {
@@ -282,7 +291,7 @@ fn conv2d_pooled_forward_matches_convolution_then_pooling_in_every_tile() {
                     )
                     .expect("dispatch");
                     run(&ctx, &[dispatch], None);
-                    let what = format!("{case:?} relu {relu} {kind:?} {tile:?}");
+                    let what = format!("{case:?} {function:?} {kind:?} {tile:?}");
                     assert_close(
                         &format!("{what}: pooled"),
                         &read(&ctx, &pooled, pooled_cpu.len()),

@@ -8,6 +8,7 @@ mod common;
 
 use common::*;
 use gpu_cnn::gpu::LaunchProfile;
+use gpu_cnn::layers::activation::Function;
 use gpu_cnn::layers::dense::{cpu, DenseShape};
 use gpu_cnn::layers::matmul::Epilogue;
 
@@ -38,7 +39,7 @@ fn dense_op_matches_cpu_with_and_without_fused_relu_and_mask() {
             &shape,
             seed as u64,
             (rows * inputs, inputs * units, units, rows * units),
-            |relu, x, k, b| cpu::forward(shape, relu, x, k, b),
+            |function, x, k, b| cpu::forward(shape, function, x, k, b),
             |mask, x, k, dz| cpu::backward(shape, mask, x, k, dz),
             TOLERANCE,
         );
@@ -63,7 +64,13 @@ fn dense_op_matches_cpu_when_planned_for_a_big_gpu() {
             units,
         };
         let gemms = shape.gemms();
-        forward_splits += usize::from(gemms.forward.plan(Epilogue::BiasRelu, &big).splits() > 1);
+        forward_splits += usize::from(
+            gemms
+                .forward
+                .plan(Epilogue::BiasActivation(Function::Relu), &big)
+                .splits()
+                > 1,
+        );
         input_splits += usize::from(
             gemms
                 .backward_input
@@ -78,7 +85,7 @@ fn dense_op_matches_cpu_when_planned_for_a_big_gpu() {
             &shape,
             100 + seed as u64,
             (rows * inputs, inputs * units, units, rows * units),
-            |relu, x, k, b| cpu::forward(shape, relu, x, k, b),
+            |function, x, k, b| cpu::forward(shape, function, x, k, b),
             |mask, x, k, dz| cpu::backward(shape, mask, x, k, dz),
             TOLERANCE,
         );

@@ -14,11 +14,14 @@
 //! ```
 //! ReLU kinks: data is drawn (deterministically from the seed) so that no pre-activation lies
 //! within twice the step of 0, so no difference straddles a kink; the tolerance is never
-//! loosened for one.
+//! loosened for one. Every activation function's backward is checked alone (inputs at least
+//! twice the step from 0, where relu, leaky_relu and selu have their kinks), and the network
+//! with each smooth one (sigmoid, tanh, gelu, softplus, silu) in its hidden layer.
 
 mod common;
 
 use common::{assert_gradient, numeric_gradient};
+use gpu_cnn::layers::activation::{self, Function, NegativeSlope};
 use gpu_cnn::layers::bias;
 use gpu_cnn::layers::dense::Dense;
 use gpu_cnn::layers::dense::{self, DenseShape};
@@ -126,7 +129,10 @@ fn dense_backward_matches_finite_differences() {
         let mut rng = StdRng::seed_from_u64(100 + seed as u64);
         let DenseCase { x, kernel, bias, g } = DenseCase::new(&mut rng, shape);
         let forward = |x: &[f32], kernel: &[f32], bias: &[f32]| {
-            weighted_sum(&g, &dense::cpu::forward(shape, false, x, kernel, bias))
+            weighted_sum(
+                &g,
+                &dense::cpu::forward(shape, Function::Linear, x, kernel, bias),
+            )
         };
         let grads = dense::cpu::backward(shape, false, &x, &kernel, &g);
         let what = format!("dense {shape:?}");
@@ -162,7 +168,7 @@ fn dense_backward_input_relu_mask_matches_finite_differences_through_relu() {
         let objective = |x_pre: &[f32]| {
             weighted_sum(
                 &g,
-                &dense::cpu::forward(shape, false, &relu(x_pre), &kernel, &bias),
+                &dense::cpu::forward(shape, Function::Linear, &relu(x_pre), &kernel, &bias),
             )
         };
         let masked = dense::cpu::backward(shape, true, &x, &kernel, &g);
@@ -200,15 +206,18 @@ fn dense_forward_relu_gradient_is_output_masked_backward() {
         // branches occur.
         let DenseCase { x, kernel, bias, g } = loop {
             let case = DenseCase::new(&mut rng, shape);
-            let z = dense::cpu::forward(shape, false, &case.x, &case.kernel, &case.bias);
+            let z = dense::cpu::forward(shape, Function::Linear, &case.x, &case.kernel, &case.bias);
             if min_abs(&z) > 2.0 * EPS_LINEAR && both_signs(&z) {
                 break case;
             }
         };
         let forward = |x: &[f32], kernel: &[f32], bias: &[f32]| {
-            weighted_sum(&g, &dense::cpu::forward(shape, true, x, kernel, bias))
+            weighted_sum(
+                &g,
+                &dense::cpu::forward(shape, Function::Relu, x, kernel, bias),
+            )
         };
-        let y = dense::cpu::forward(shape, true, &x, &kernel, &bias);
+        let y = dense::cpu::forward(shape, Function::Relu, &x, &kernel, &bias);
         // ReLU's backward: the pre-activation gradient is g where the output is positive.
         let dz: Vec<f32> = y
             .iter()
@@ -394,7 +403,7 @@ fn cpu_network_gradients_match_finite_differences() {
             .find(|(params, batch)| {
                 let z = dense::cpu::forward(
                     hidden,
-                    false,
+                    Function::Linear,
                     batch,
                     &params[hidden_kernel.offset..][..hidden_kernel.len],
                     &params[hidden_bias.offset..][..hidden_bias.len],
@@ -433,5 +442,80 @@ fn cpu_network_gradients_match_finite_differences() {
                 &numeric[range],
             );
         }
+    }
+}
+
+/// Every activation's backward against central differences of `Σ G ⊙ f(x)`, on 41 inputs in
+/// [−4, 4] at least twice the step from 0 (where relu, leaky_relu and selu have kinks in f or
+/// f'), with a leaky ReLU of Keras's slope and of another.
+#[test]
+fn activation_backward_matches_finite_differences_for_every_function() {
+    let functions = Function::ALL
+        .into_iter()
+        .chain([Function::LeakyRelu(NegativeSlope::new(0.01))]);
+    for (seed, function) in functions.enumerate() {
+        let mut rng = StdRng::seed_from_u64(900 + seed as u64);
+        let x: Vec<f32> = uniform(&mut rng, 41, -4.0, 4.0)
+            .into_iter()
+            .map(|v| {
+                if v.abs() < 2.0 * EPS_CURVED {
+                    v + 0.1
+                } else {
+                    v
+                }
+            })
+            .collect();
+        let g = uniform(&mut rng, x.len(), -1.0, 1.0);
+        let analytic = activation::cpu::backward_input(function, &x, &g);
+        let numeric = numeric_gradient(&x, EPS_CURVED, |x| {
+            weighted_sum(&g, &activation::cpu::forward(function, x))
+        });
+        assert_gradient(&format!("{function:?} backward_input"), &analytic, &numeric);
+    }
+}
+
+/// The reference network with a smooth hidden activation (Flatten → Dense(6, f) →
+/// Dense(10, softmax) on 5×3×1 inputs): every parameter's gradient against FD of
+/// `loss_sum / batch_rows`. Smooth functions have no kinks to keep the data away from.
+#[test]
+fn cpu_network_gradients_match_finite_differences_with_smooth_activations() {
+    const CLASSES: usize = 10;
+    let (rows, batch_rows) = (4, 3);
+    let smooth = [
+        Activation::Sigmoid,
+        Activation::Tanh,
+        Activation::Gelu,
+        Activation::Softplus,
+        Activation::Silu,
+    ];
+    for (seed, activation) in smooth.into_iter().enumerate() {
+        let mut spec = preset("dense").expect("dense preset");
+        spec.input = [5, 3, 1];
+        spec.layers[1] = LayerSpec::Dense(Dense {
+            units: 6,
+            activation,
+        });
+        let layers = infer(&spec).expect("small dense model");
+        let layout = slab_layout(&layers, 1);
+        let mut rng = StdRng::seed_from_u64(40 + seed as u64);
+        let params = initial_values(&layers, Role::Trainable, &layout, rng.random());
+        let batch = uniform(&mut rng, rows * 15, 0.0, 1.0);
+        let labels: Vec<u32> = (0..rows)
+            .map(|_| rng.random_range(0..CLASSES as u32))
+            .collect();
+        let layouts = (layout.clone(), state_layout(&layers, 1));
+        let values = (params.clone(), Vec::new());
+        let mut net = CpuNetwork::new(layers, layouts, CLASSES, values, 1);
+        let (_, grads) = net
+            .gradients(&batch, &labels, rows, batch_rows)
+            .expect("gradients");
+        let numeric = numeric_gradient(&params, EPS_CURVED, |p| {
+            net.params.copy_from_slice(p);
+            let (metrics, _) = net
+                .gradients(&batch, &labels, rows, batch_rows)
+                .expect("gradients");
+            f64::from(metrics.loss_sum) / batch_rows as f64
+        });
+        assert_gradient(&format!("network with {activation}"), &grads, &numeric);
     }
 }

@@ -331,15 +331,15 @@ fn a_checkpoint_whose_model_is_dense_5_million_with_small_tensors_is_refused_bef
 #[test]
 fn a_model_file_with_an_unknown_activation_on_line_7_says_line_7() {
     let dir = TempDir::new().unwrap();
-    let path = dir.path().join("tanh.toml");
-    let text = "name = \"tanh\"\n\n[[layers]]\ntype = \"Flatten\"\n\n[[layers]]\n\
-                activation = \"tanh\"\ntype = \"Dense\"\nunits = 10\n";
-    assert_eq!(text.lines().nth(6), Some("activation = \"tanh\""));
+    let path = dir.path().join("mish.toml");
+    let text = "name = \"mish\"\n\n[[layers]]\ntype = \"Flatten\"\n\n[[layers]]\n\
+                activation = \"mish\"\ntype = \"Dense\"\nunits = 10\n";
+    assert_eq!(text.lines().nth(6), Some("activation = \"mish\""));
     fs::write(&path, text).unwrap();
     let message = file::load(&path).unwrap_err().to_string();
     assert!(
-        message.contains("tanh.toml: invalid model file: TOML parse error at line 7, column 14")
-            && message.contains("unknown variant `tanh`, expected one of `linear`, `relu`"),
+        message.contains("mish.toml: invalid model file: TOML parse error at line 7, column 14")
+            && message.contains("unknown variant `mish`, expected one of `linear`, `relu`"),
         "{message}"
     );
     assert!(!message.contains("layer types are"), "{message}");

@@ -4,6 +4,7 @@
 //! recorded with (`tests/preset_digests.rs`).
 
 use gpu_cnn::gpu::LaunchProfile;
+use gpu_cnn::layers::activation::Function;
 use gpu_cnn::layers::matmul::{Epilogue, Tile};
 use gpu_cnn::model::plan::{gemm_launches, head, nodes, schedule, Fusion, GemmLaunch};
 use gpu_cnn::model::presets::{preset, NAMES};
@@ -148,7 +149,7 @@ fn lavapipe_takes_the_cost_models_tiles_and_never_splits() {
     }
     let (dense, _) = training_launches("dense", 32, &LaunchProfile::lavapipe());
     let forward = find(&dense, "dense.forward");
-    assert_eq!(forward.epilogue, Epilogue::BiasRelu);
+    assert_eq!(forward.epilogue, Epilogue::BiasActivation(Function::Relu));
     assert_eq!(
         (forward.plan.tile, forward.plan.splits()),
         (tall(Tile::M32_N64), 1)
@@ -161,8 +162,8 @@ fn lavapipe_takes_the_cost_models_tiles_and_never_splits() {
 fn a_big_gpu_splits_forward_and_input_gradients_that_tiles_cannot_fill() {
     let (cnn, _) = training_launches("cnn", 64, &LaunchProfile::big_gpu());
     for (label, epilogue) in [
-        ("conv2d_2.forward", Epilogue::BiasRelu),
-        ("dense.forward", Epilogue::BiasRelu),
+        ("conv2d_2.forward", Epilogue::BiasActivation(Function::Relu)),
+        ("dense.forward", Epilogue::BiasActivation(Function::Relu)),
         ("dense.backward_input", Epilogue::ReluMask),
     ] {
         let launch = find(&cnn, label);

@@ -9,6 +9,7 @@ mod common;
 
 use common::*;
 use gpu_cnn::gpu::{Dispatch, GpuContext, LaunchProfile};
+use gpu_cnn::layers::activation::Function;
 use gpu_cnn::layers::bias;
 use gpu_cnn::layers::matmul::{
     self, cpu, Epilogue, GemmPlan, Layout, MatmulOverrides, Operands, Params, SumIo, SumParams,
@@ -27,7 +28,7 @@ const SHAPES: [(usize, usize, usize); 6] = [
 const EPILOGUES: [Epilogue; 4] = [
     Epilogue::None,
     Epilogue::Bias,
-    Epilogue::BiasRelu,
+    Epilogue::BiasActivation(Function::Relu),
     Epilogue::ReluMask,
 ];
 

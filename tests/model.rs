@@ -8,6 +8,7 @@ use gpu_cnn::input_file::InputFileError;
 use gpu_cnn::model::file::{layer_types, parse};
 use gpu_cnn::model::presets::{preset, resolve, NAMES};
 use gpu_cnn::model::shape::{infer, LayerInfo, Shape};
+use gpu_cnn::model::spec::{Activation, LayerSpec};
 use gpu_cnn::model::ModelError;
 use gpu_cnn::report::summary;
 
@@ -342,4 +343,93 @@ fn a_batch_past_the_implicit_gemms_exact_range_is_an_error_with_a_hint() {
     };
     assert_contains(&problem.problem, &["at batch 3200", "2163200 terms"]);
     assert_contains(&problem.hint, &["--batch-size"]);
+}
+
+#[test]
+fn every_activation_name_parses_on_dense_conv2d_and_activation_layers() {
+    let names = [
+        ("linear", Activation::Linear),
+        ("relu", Activation::Relu),
+        ("sigmoid", Activation::Sigmoid),
+        ("tanh", Activation::Tanh),
+        ("elu", Activation::Elu),
+        ("selu", Activation::Selu),
+        ("gelu", Activation::Gelu),
+        ("leaky_relu", Activation::LeakyRelu),
+        ("softplus", Activation::Softplus),
+        ("silu", Activation::Silu),
+        ("swish", Activation::Silu),
+    ];
+    for (name, activation) in names {
+        let text = cnn_with(
+            "units = 64\nactivation = \"relu\"",
+            &format!("units = 64\nactivation = \"{name}\"\n\n[[layers]]\ntype = \"Activation\"\nactivation = \"{name}\""),
+        )
+        .replacen("activation = \"relu\"", &format!("activation = \"{name}\""), 1);
+        let spec = parse(&text, Path::new("acts.toml")).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let layers = infer(&spec).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(spec.layers[0].activation(), activation, "{name} on Conv2D");
+        assert_eq!(spec.layers[6].activation(), activation, "{name} on Dense");
+        assert!(
+            matches!(&spec.layers[7], LayerSpec::Activation(a) if a.activation == activation),
+            "{name} as an Activation layer: {:?}",
+            spec.layers[7]
+        );
+        assert_eq!(layers.len(), 9, "{name}");
+    }
+}
+
+#[test]
+fn unknown_activation_mish_lists_the_valid_names() {
+    let (error, message) = file_error("mish", &cnn_with("\"relu\"", "\"mish\""));
+    assert!(matches!(error, ModelError::Parse { .. }), "{error:?}");
+    assert_contains(
+        &message,
+        &["unknown variant `mish`", "line ", "expected one of"],
+    );
+    for name in [
+        "sigmoid",
+        "tanh",
+        "elu",
+        "selu",
+        "gelu",
+        "leaky_relu",
+        "softplus",
+        "silu",
+        "swish",
+    ] {
+        assert_contains(&message, &[name]);
+    }
+}
+
+#[test]
+fn leaky_relu_layer_takes_kerass_negative_slope_and_rejects_a_negative_one() {
+    let layer = |fields: &str| {
+        cnn_with(
+            "[[layers]]\ntype = \"Flatten\"",
+            &format!(
+                "[[layers]]\ntype = \"LeakyReLU\"\n{fields}\n\n[[layers]]\ntype = \"Flatten\""
+            ),
+        )
+    };
+    let spec = parse(&layer(""), Path::new("leaky.toml")).expect("default slope");
+    let slope = |spec: &gpu_cnn::model::ModelSpec| match &spec.layers[5] {
+        LayerSpec::LeakyReLU(l) => l.negative_slope,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(slope(&spec), 0.3, "the Keras layer's default");
+    let layers = infer(&spec).expect("shapes");
+    assert_eq!(layers[5].name, "leaky_re_lu");
+    let spec = parse(&layer("negative_slope = 0.05"), Path::new("leaky.toml")).expect("slope");
+    assert_eq!(slope(&spec), 0.05);
+    let (error, message) = file_error("negative", &layer("negative_slope = -0.5"));
+    let in_layer = |e: &ModelError| matches!(e, ModelError::Layer { index: 5, .. });
+    assert!(
+        matches!(&error, ModelError::InFile { source, .. } if in_layer(source)),
+        "{error:?}"
+    );
+    assert_contains(
+        &message,
+        &["leaky_re_lu", "negative_slope is -0.5", "at least 0"],
+    );
 }

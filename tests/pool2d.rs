@@ -8,7 +8,7 @@
 mod common;
 
 use common::*;
-use gpu_cnn::layers::activation::Activation;
+use gpu_cnn::layers::activation::Function;
 use gpu_cnn::layers::pool2d::{cpu, Params, PoolOp};
 use gpu_cnn::model::spec::{PoolKind, Size2};
 
@@ -47,14 +47,7 @@ fn pool2d_matches_cpu_forward_and_backward_for_max_and_average() {
                 let expected_dx = cpu::backward_input(&params, kind, mask, &x, &dy);
                 let op = PoolOp { kind, params };
                 let none = Uploaded::new(&ctx, &[]);
-                let y = op_forward(
-                    &ctx,
-                    &op,
-                    &x,
-                    &none,
-                    params.output_len(),
-                    Activation::Linear,
-                );
+                let y = op_forward(&ctx, &op, &x, &none, params.output_len(), Function::Linear);
                 let (dx, _) = op_backward(&ctx, &op, &x, &dy, &none, &[], mask);
                 let what =
                     format!("pool2d {kind:?} {input:?} pool {pool} strides {strides} mask {mask}");

@@ -4,8 +4,9 @@
 //! - its bindings are the contract of `gpu/kernels.rs`: group 0 binding 0 the uniform `Params`,
 //!   bindings 1..=n storage with [`Kernel::storage`]'s access, group 1 binding 0 the uniform
 //!   `StepParams` exactly when [`Kernel::uses_step_table`];
-//! - every `.wgsl` file under `shaders/` is the source of the kernel its path names
-//!   (`shaders/op/pass.wgsl` ↔ `op.pass`), so no file is orphaned;
+//! - every `.wgsl` file under `shaders/` is the file of the kernel its path names
+//!   (`shaders/op/pass.wgsl` ↔ `op.pass`) or a [`Library`] some kernel starts with, so no file
+//!   is orphaned, and each library validates on its own;
 //! - every uniform or storage struct mirrored in Rust has the same member names, scalar types,
 //!   byte offsets and size on both sides (STYLE.md convention 4).
 
@@ -13,18 +14,20 @@ use std::collections::BTreeMap;
 use std::mem::{offset_of, size_of};
 use std::path::{Path, PathBuf};
 
-use gpu_cnn::gpu::kernels::Access;
+use gpu_cnn::gpu::kernels::{Access, Library};
 use gpu_cnn::gpu::Kernel;
 use naga::valid::{Capabilities, ValidationFlags, Validator};
 use naga::{AddressSpace, Module, ScalarKind, ShaderStage, StorageAccess, TypeInner};
 
-/// The kernel's WGSL as a naga module, or a panic with naga's diagnostic.
+/// The kernel's WGSL (its libraries, then its file) as a naga module, or a panic with naga's
+/// diagnostic.
 fn parse(kernel: Kernel) -> Module {
-    naga::front::wgsl::parse_str(kernel.source()).unwrap_or_else(|e| {
+    let source = kernel.source();
+    naga::front::wgsl::parse_str(&source).unwrap_or_else(|e| {
         panic!(
             "{}: WGSL does not parse:\n{}",
             kernel.label(),
-            e.emit_to_string(kernel.source())
+            e.emit_to_string(&source)
         )
     })
 }
@@ -44,7 +47,7 @@ fn every_kernel_validates_and_has_its_compute_entry_point() {
                 panic!(
                     "{}: WGSL does not validate:\n{}",
                     kernel.label(),
-                    e.emit_to_string(kernel.source())
+                    e.emit_to_string(&kernel.source())
                 )
             });
         let entry = module
@@ -158,7 +161,7 @@ fn wgsl_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 #[test]
-fn every_wgsl_file_is_the_source_of_the_kernel_its_path_names() {
+fn every_wgsl_file_is_the_file_of_the_kernel_its_path_names_or_a_used_library() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
     let files = wgsl_files(&root);
     assert!(!files.is_empty(), "no .wgsl under {}", root.display());
@@ -166,13 +169,26 @@ fn every_wgsl_file_is_the_source_of_the_kernel_its_path_names() {
         let source =
             std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         let relative = file.strip_prefix(&root).expect("below shaders/");
+        if let Some(library) = Library::ALL.into_iter().find(|l| l.source() == source) {
+            assert_eq!(
+                relative,
+                Path::new(library.path()),
+                "{library:?} lies elsewhere"
+            );
+            assert!(
+                Kernel::ALL.iter().any(|k| k.libraries().contains(&library)),
+                "shaders/{} is a library no kernel uses",
+                relative.display()
+            );
+            continue;
+        }
         let kernel = Kernel::ALL
             .into_iter()
-            .find(|k| k.source() == source)
+            .find(|k| k.file() == source)
             .unwrap_or_else(|| {
                 panic!(
-                    "shaders/{} is the source of no Kernel (orphan, or stale next to the \
-                     compiled-in copy)",
+                    "shaders/{} is the file of no Kernel and no Library (orphan, or stale next \
+                     to the compiled-in copy)",
                     relative.display()
                 )
             });
@@ -192,11 +208,23 @@ fn every_wgsl_file_is_the_source_of_the_kernel_its_path_names() {
     }
     assert_eq!(
         files.len(),
-        Kernel::ALL.len(),
-        "one .wgsl per kernel: {} files for {} kernels",
+        Kernel::ALL.len() + Library::ALL.len(),
+        "one .wgsl per kernel and per library: {} files for {} kernels and {} libraries",
         files.len(),
-        Kernel::ALL.len()
+        Kernel::ALL.len(),
+        Library::ALL.len()
     );
+}
+
+#[test]
+fn every_library_validates_on_its_own() {
+    for library in Library::ALL {
+        let module = naga::front::wgsl::parse_str(library.source())
+            .unwrap_or_else(|e| panic!("{library:?}:\n{}", e.emit_to_string(library.source())));
+        Validator::new(ValidationFlags::all(), Capabilities::all())
+            .validate(&module)
+            .unwrap_or_else(|e| panic!("{library:?}: {e:?}"));
+    }
 }
 
 /// A Rust field: name, byte offset, scalar type (`"u32"`, `"f32"`, ...).

@@ -502,3 +502,49 @@ fn an_epoch_driven_by_submit_and_poll_without_blocking_equals_run_epoch() {
         "weights"
     );
 }
+
+#[test]
+fn golden_run_matches_cpu_with_tanh_and_with_gelu_hidden_layers() {
+    // 21 training samples in batches of 7: three steps per epoch, two epochs.
+    let data = MnistSplits {
+        train: synthetic(21, 6, 5, 11),
+        test: synthetic(9, 6, 5, 12),
+    };
+    let config = TrainConfig {
+        epochs: 2,
+        batch_size: 7,
+        validation_split: 0.0,
+        seed: 5,
+        ..Default::default()
+    };
+    let mut tanh = dense(13);
+    tanh.layers[1] = LayerSpec::Dense(Dense {
+        units: 13,
+        activation: Activation::Tanh,
+    });
+    golden(&data, tanh, config.clone());
+    // gelu after a convolution, then a leaky ReLU of its own slope after a Dense layer.
+    let gelu: ModelSpec = toml::from_str(
+        r#"
+        [[layers]]
+        type = "Conv2D"
+        filters = 4
+        kernel_size = [3, 2]
+        activation = "gelu"
+        [[layers]]
+        type = "Flatten"
+        [[layers]]
+        type = "Dense"
+        units = 9
+        [[layers]]
+        type = "LeakyReLU"
+        negative_slope = 0.1
+        [[layers]]
+        type = "Dense"
+        units = 10
+        activation = "softmax"
+        "#,
+    )
+    .expect("model");
+    golden(&data, gelu, config);
+}

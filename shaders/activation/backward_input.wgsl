@@ -1,9 +1,9 @@
 // activation.backward_input: the input gradient of an elementwise activation function.
 //
 //   dx[i] = dy[i] · f'(x[i])      (x is the forward's input)
-// f is chosen by the override constant ACTIVATION:
-//   0 linear  f'(x) = 1
-//   1 relu    f'(x) = x > 0 ? 1 : 0   (0 at the kink, as TensorFlow)
+// f is chosen by the override constants ACTIVATION and NEGATIVE_SLOPE of the activation
+// functions (shaders/activation/functions.wgsl, which gpu/kernels.rs puts before this text and
+// which lists every function's derivative; relu's is 0 at the kink, as TensorFlow's).
 //
 // group 0:
 //   binding 0: params  uniform Params
@@ -18,30 +18,12 @@ struct Params {
     _pad2: u32,
 }
 
-override ACTIVATION: u32 = 0u;
-
-const LINEAR: u32 = 0u;
-const RELU: u32 = 1u;
-
 const WORKGROUP: u32 = 256u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> dy: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
-
-// dy · f'(v); written as a select rather than a multiply so that a relu zero stays 0 even for
-// an infinite or NaN dy, as the CPU reference does.
-fn gradient(v: f32, g: f32) -> f32 {
-    switch ACTIVATION {
-        case RELU: {
-            return select(0.0, g, v > 0.0);
-        }
-        default: {
-            return g;
-        }
-    }
-}
 
 @compute @workgroup_size(WORKGROUP)
 fn activation_backward_input(
@@ -53,5 +35,5 @@ fn activation_backward_input(
     if i >= params.len {
         return;
     }
-    dx[i] = gradient(x[i], dy[i]);
+    dx[i] = activation_gradient(x[i], dy[i]);
 }

@@ -1,9 +1,9 @@
 // activation.forward: an elementwise activation function over `len` values.
 //
 //   y[i] = f(x[i])
-// f is chosen by the override constant ACTIVATION:
-//   0 linear  f(x) = x
-//   1 relu    f(x) = max(x, 0)
+// f is chosen by the override constants ACTIVATION and NEGATIVE_SLOPE of the activation
+// functions (shaders/activation/functions.wgsl, which gpu/kernels.rs puts before this text and
+// which lists every function's formula).
 //
 // group 0:
 //   binding 0: params  uniform Params
@@ -17,27 +17,11 @@ struct Params {
     _pad2: u32,
 }
 
-override ACTIVATION: u32 = 0u;
-
-const LINEAR: u32 = 0u;
-const RELU: u32 = 1u;
-
 const WORKGROUP: u32 = 256u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
-
-fn activate(v: f32) -> f32 {
-    switch ACTIVATION {
-        case RELU: {
-            return max(v, 0.0);
-        }
-        default: {
-            return v;
-        }
-    }
-}
 
 @compute @workgroup_size(WORKGROUP)
 fn activation_forward(

@@ -2,9 +2,11 @@
 // the dense and conv2d layers (one tiled kernel, not one copy per pass).
 //
 //   C[m, n] = epilogue(sum_k opA[m, k] * opB[k, n])
-//   EPILOGUE 0: none   1: + bias[n]   2: relu(. + bias[n])   3: . * (mask[m, n] > 0)
+//   EPILOGUE 0: none   1: + bias[n]   2: f(. + bias[n])   3: . * (mask[m, n] > 0)
 //            4: none, and the column sums of opB, Σ_k opB[k, n], go to column_sums[n]: a
 //               weight gradient's GEMM also gives its bias gradient, from the dz it stages.
+//   f: the activation the override constants ACTIVATION and NEGATIVE_SLOPE choose
+//   (shaders/activation/functions.wgsl, which gpu/kernels.rs puts before this text).
 // OPERANDS says how opA and opB are read (NHWC activations, kernel [kh, kw, c_in, c_out]):
 //   0 MATRICES              opA = A [M, K] (A^T when TRANS_A: A stored [K, M]),
 //                           opB = B [K, N] (B^T when TRANS_B: B stored [N, K])
@@ -308,7 +310,7 @@ fn epilogue(row: u32, col: u32, sum: f32) -> f32 {
             return sum + bias[col];
         }
         case 2u: {
-            return max(sum + bias[col], 0.0);
+            return activate(sum + bias[col]);
         }
         case 3u: {
             return select(0.0, sum, mask[row * params.n + col] > 0.0);

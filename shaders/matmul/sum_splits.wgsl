@@ -2,8 +2,10 @@
 // which the split launch could not apply to a partial sum:
 //
 //   c[m, n] = epilogue(sum over z < splits of partials[z, m, n])
-//   EPILOGUE 0: none   1: + bias[n]   2: relu(. + bias[n])   3: . * (mask[m, n] > 0)
+//   EPILOGUE 0: none   1: + bias[n]   2: f(. + bias[n])   3: . * (mask[m, n] > 0)
 //            (the codes of matmul.forward)
+//   f: the activation the override constants ACTIVATION and NEGATIVE_SLOPE choose
+//   (shaders/activation/functions.wgsl, which gpu/kernels.rs puts before this text).
 // One thread per element of C; the sum runs from split 0 up, so results are bit-identical from
 // run to run (no atomics). Workgroups form a 2-D grid when one dimension would exceed the
 // device's limit: the linear group index is group.y * num_groups.x + group.x.
@@ -38,7 +40,7 @@ fn epilogue(index: u32, col: u32, sum: f32) -> f32 {
             return sum + bias[col];
         }
         case 2u: {
-            return max(sum + bias[col], 0.0);
+            return activate(sum + bias[col]);
         }
         case 3u: {
             return select(0.0, sum, mask[index] > 0.0);

@@ -4,7 +4,14 @@
 //! Bind-group contract (DESIGN.md): group 0 binding 0 is the kernel's uniform `Params`, then
 //! its read-only storage inputs, then its outputs, in the order [`Kernel::storage`] lists.
 //! Kernels that read the per-step table take it as group 1 binding 0 with a dynamic offset.
+//!
+//! Shared WGSL: WGSL has no includes, so formulas that several kernels apply (the activation
+//! functions, in `activation.*` and the GEMM epilogues) live once in a [`Library`] file, and a
+//! kernel's source is its libraries' text followed by its own file, concatenated as they are
+//! (no templating). A kernel's own file then validates only after its libraries (DESIGN.md has
+//! each file validate alone; this is the one departure, to keep one copy of each formula).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -54,6 +61,34 @@ pub enum Kernel {
 
 use Access::{Read, ReadWrite};
 
+/// A file of WGSL functions and override constants that several kernels share, put before
+/// their own source ([`Kernel::source`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Library {
+    /// `shaders/activation/functions.wgsl`: every activation function and its derivative,
+    /// chosen by the `ACTIVATION` and `NEGATIVE_SLOPE` overrides.
+    ActivationFunctions,
+}
+
+impl Library {
+    /// Every library.
+    pub const ALL: [Library; 1] = [Self::ActivationFunctions];
+
+    /// Its path below `shaders/`.
+    pub fn path(self) -> &'static str {
+        match self {
+            Self::ActivationFunctions => "activation/functions.wgsl",
+        }
+    }
+
+    /// Its WGSL, compiled into the binary.
+    pub fn source(self) -> &'static str {
+        match self {
+            Self::ActivationFunctions => include_str!("../../shaders/activation/functions.wgsl"),
+        }
+    }
+}
+
 impl Kernel {
     /// The wgpu label, `op.pass`.
     pub fn label(self) -> &'static str {
@@ -95,8 +130,31 @@ impl Kernel {
         }
     }
 
-    /// The WGSL source, compiled into the binary.
-    pub fn source(self) -> &'static str {
+    /// The libraries its source starts with.
+    pub fn libraries(self) -> &'static [Library] {
+        match self {
+            Self::MatmulForward
+            | Self::MatmulSumSplits
+            | Self::ActivationForward
+            | Self::ActivationBackwardInput => &[Library::ActivationFunctions],
+            _ => &[],
+        }
+    }
+
+    /// The whole WGSL source: its libraries' text, then its own file.
+    pub fn source(self) -> Cow<'static, str> {
+        match self.libraries() {
+            [] => Cow::Borrowed(self.file()),
+            libraries => {
+                let mut source: String = libraries.iter().map(|library| library.source()).collect();
+                source.push_str(self.file());
+                Cow::Owned(source)
+            }
+        }
+    }
+
+    /// The kernel's own file, `shaders/op/pass.wgsl`, compiled into the binary.
+    pub fn file(self) -> &'static str {
         match self {
             Self::GatherForward => include_str!("../../shaders/gather/forward.wgsl"),
             Self::MatmulForward => include_str!("../../shaders/matmul/forward.wgsl"),
@@ -303,7 +361,7 @@ impl KernelCache {
         Arc::clone(modules.entry(kernel).or_insert_with(|| {
             Arc::new(device.create_shader_module(wgpu::ShaderModuleDescriptor {
                 label: Some(kernel.label()),
-                source: wgpu::ShaderSource::Wgsl(kernel.source().into()),
+                source: wgpu::ShaderSource::Wgsl(kernel.source()),
             }))
         }))
     }

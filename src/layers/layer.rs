@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use super::activation::Activation;
+use super::activation::{Activation, Function};
 use super::col2im;
 use super::matmul::passes::KernelLayerGemms;
 use super::shape::{PoolKind, Shape};
@@ -165,7 +165,7 @@ pub struct ForwardIo<'a> {
     /// The output `[rows, ...]`.
     pub y: View<'a>,
     /// An activation the planner fused into this launch ([`Op::fuses_activation`]).
-    pub activation: Activation,
+    pub activation: Function,
     /// The pooling layer after this one, where the planner folded its forward into this
     /// launch ([`Op::pools_output`]): its kind and output `[rows, ...]`.
     pub pooled: Option<(PoolKind, View<'a>)>,
@@ -255,7 +255,7 @@ pub trait Op {
     fn pass(&self, _training: bool) -> Pass {
         Pass::Kernel
     }
-    /// Whether its forward launch can apply a ReLU to its output in the same kernel.
+    /// Whether its forward launch can apply an activation to its output in the same kernel.
     fn fuses_activation(&self) -> bool {
         false
     }
@@ -296,9 +296,10 @@ pub trait Op {
         None
     }
 
-    /// Whether it is a ReLU the planner may fold into its neighbours' kernels.
-    fn is_relu(&self) -> bool {
-        false
+    /// Its function where it is an elementwise activation the planner may fold into its
+    /// neighbours' kernels.
+    fn elementwise(&self) -> Option<Function> {
+        None
     }
     /// The forward launches `x → y`.
     fn encode_forward(

@@ -334,10 +334,10 @@ mod tests {
     fn unknown_activation_points_at_its_value_on_line_7_without_a_hint() {
         let message = error(
             "name = \"x\"\n[[layers]]\ntype = \"Flatten\"\n\n[[layers]]\ntype = \"Dense\"\n\
-             activation = \"tanh\"\nunits = 10\n",
+             activation = \"mish\"\nunits = 10\n",
         );
         assert!(message.contains("line 7, column 14"), "{message}");
-        assert!(message.contains("unknown variant `tanh`"), "{message}");
+        assert!(message.contains("unknown variant `mish`"), "{message}");
         assert!(!message.contains("hint:"), "{message}");
     }
 

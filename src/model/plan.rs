@@ -1,13 +1,15 @@
 //! Planning, with no device: a model's layers become a list of [`Node`]s (each layer's op, and
 //! the activation its `activation` field expands to), and the planner decides how each node
-//! runs in training or inference, folding ReLUs into their neighbours where both sides can
-//! ([`Fusion`]). Encoding the plan into launches is `network.rs`'s job.
+//! runs in training or inference, folding activations into their neighbours where both sides
+//! can ([`Fusion`]). Encoding the plan into launches is `network.rs`'s job.
 //!
-//! The ReLU fusion: a ReLU node whose producer can apply it in its forward epilogue (Dense,
-//! Conv2D) becomes a view of the producer's output; in training, the first kernel after it
-//! (looking through views such as Flatten) must be able to zero its input gradient where its
-//! input is not positive (Dense, Conv2D, pooling), which is exactly ReLU's backward. Where
-//! either side cannot, the ReLU runs as its own kernels.
+//! The activation fusion: an activation node whose producer can apply it in its forward
+//! epilogue (Dense, Conv2D) becomes a view of the producer's output. In inference any
+//! activation folds. In training only a ReLU does, and only where the first kernel after it
+//! (looking through views such as Flatten) can zero its input gradient where its input is not
+//! positive (Dense, Conv2D, pooling), which is exactly ReLU's backward. The other functions'
+//! backward needs their input, the pre-activation, which a fused forward does not keep. Where
+//! either side cannot, the activation runs as its own kernels.
 //!
 //! The pooling fusion: a 2×2, stride-2 pooling right after a convolution (but for views) is
 //! computed by the convolution's forward launch, whose rows then run over pooling windows.
@@ -21,6 +23,7 @@ use super::spec::{Activation, LayerSpec};
 use super::ModelError;
 use crate::gpu::LaunchProfile;
 use crate::layers::activation::ActivationLayer;
+use crate::layers::activation::Function;
 use crate::layers::col2im;
 use crate::layers::layer::{Layer, Op, Pass};
 use crate::layers::matmul::passes::{forward_epilogue, Gemm, BACKWARD_WEIGHT_EPILOGUE};
@@ -70,7 +73,7 @@ pub fn head(nodes: &[Node], steps: &[Step], training: bool, fusion: Fusion) -> O
     let last = nodes.len().checked_sub(1)?;
     let shape = nodes[last].op.head_shape()?;
     let fits = shape.rows * shape.inputs * shape.units <= MAX_HEAD_PRODUCT;
-    let plain = steps[last].pass == Pass::Kernel && steps[last].activation == Activation::Linear;
+    let plain = steps[last].pass == Pass::Kernel && steps[last].activation == Function::Linear;
     (training && fusion.head && fits && plain).then_some(last)
 }
 
@@ -102,7 +105,7 @@ pub struct Step {
     /// A kernel, or a view of the input.
     pub pass: Pass,
     /// The activation fused into its forward epilogue.
-    pub activation: Activation,
+    pub activation: Function,
     /// Its backward zeroes the input gradient where the input is not positive.
     pub mask_input: bool,
     /// Its output gradient is the next node's column gradient, of this geometry.
@@ -120,8 +123,8 @@ fn is_loss_softmax(spec: &LayerSpec) -> bool {
     matches!(spec, LayerSpec::Activation(ActivationLayer { activation }) if *activation == Activation::Softmax)
 }
 
-/// Every node of `layers` at batch size `rows`: each layer's op, then a ReLU node where its
-/// `activation` field asks for one. The output softmax is the loss's and gets no node.
+/// Every node of `layers` at batch size `rows`: each layer's op, then an activation node where
+/// its `activation` field asks for one. The output softmax is the loss's and gets no node.
 pub fn nodes(layers: &[LayerInfo], rows: usize) -> Result<Vec<Node>, ModelError> {
     let mut nodes = Vec::with_capacity(layers.len() + 4);
     for (index, info) in layers.iter().enumerate() {
@@ -144,15 +147,14 @@ pub fn nodes(layers: &[LayerInfo], rows: usize) -> Result<Vec<Node>, ModelError>
             input: info.input,
             output: info.output,
         });
-        if info.activation() == Activation::Relu {
-            let relu = ActivationLayer {
-                activation: Activation::Relu,
-            };
+        let activation = info.activation();
+        if activation.function().is_some_and(|f| f != Function::Linear) {
+            let layer = ActivationLayer { activation };
             nodes.push(Node {
                 label: format!("{}.activation", info.name),
                 layer: None,
                 origin: index,
-                op: relu.op(info.output, rows).map_err(problem)?,
+                op: layer.op(info.output, rows).map_err(problem)?,
                 input: info.output,
                 output: info.output,
             });
@@ -167,7 +169,7 @@ pub fn schedule(nodes: &[Node], training: bool, fusion: Fusion) -> Vec<Step> {
         .iter()
         .map(|node| Step {
             pass: node.op.pass(training),
-            activation: Activation::Linear,
+            activation: Function::Linear,
             mask_input: false,
             dy_columns: None,
             dx_as_columns: false,
@@ -204,22 +206,27 @@ fn fuse_pooling(nodes: &[Node], steps: &mut [Step]) {
     }
 }
 
-/// Folds each ReLU into its producer's epilogue and its consumer's backward where both can.
+/// Folds each activation into its producer's epilogue where the producer can apply it; in
+/// training only a ReLU, and only where its consumer's backward can apply its mask.
 fn fuse_activations(nodes: &[Node], training: bool, steps: &mut [Step]) {
-    for relu in 1..nodes.len() {
-        if !nodes[relu].op.is_relu() || steps[relu].pass != Pass::Kernel {
+    for node in 1..nodes.len() {
+        let Some(function) = nodes[node].op.elementwise() else {
+            continue;
+        };
+        if steps[node].pass != Pass::Kernel {
             continue;
         }
-        let producer = relu - 1;
+        let producer = node - 1;
         let produces = steps[producer].pass == Pass::Kernel
             && nodes[producer].op.fuses_activation()
-            && steps[producer].activation == Activation::Linear;
-        let consumer = (relu + 1..nodes.len()).find(|&i| steps[i].pass == Pass::Kernel);
-        let consumes =
-            !training || consumer.is_some_and(|consumer| nodes[consumer].op.masks_input_gradient());
+            && steps[producer].activation == Function::Linear;
+        let consumer = (node + 1..nodes.len()).find(|&i| steps[i].pass == Pass::Kernel);
+        let consumes = !training
+            || function == Function::Relu
+                && consumer.is_some_and(|consumer| nodes[consumer].op.masks_input_gradient());
         if produces && consumes {
-            steps[producer].activation = Activation::Relu;
-            steps[relu].pass = Pass::View;
+            steps[producer].activation = function;
+            steps[node].pass = Pass::View;
             if let (true, Some(consumer)) = (training, consumer) {
                 steps[consumer].mask_input = true;
             }
@@ -288,11 +295,9 @@ pub fn gemm_launches(
     let mut launches = Vec::new();
     for (i, node) in nodes.iter().enumerate().filter(|&(i, _)| forwards(i)) {
         let gemms = node.op.kernel_gemms();
-        // An activation the epilogue cannot apply is an error when encoding, not a launch.
         let epilogue = forward_epilogue(steps[i].activation);
         let pooled = steps[i].pools_into.and_then(|p| nodes[p].op.pooling_2x2());
-        let gemm = gemms.and_then(|gemms| gemms.forward_gemm(pooled));
-        if let (Some(gemm), Some(epilogue)) = (gemm, epilogue) {
+        if let Some(gemm) = gemms.and_then(|gemms| gemms.forward_gemm(pooled)) {
             launches.push(launch(i, "forward", gemm, epilogue));
         }
     }

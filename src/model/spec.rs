@@ -68,6 +68,7 @@ registry! {
     Dense => dense::Dense,
     Activation => activation::ActivationLayer,
     ReLU => activation::ReLU,
+    LeakyReLU => activation::LeakyReLU,
     BatchNormalization => batch_normalization::BatchNormalization,
     Dropout => dropout::Dropout,
 }

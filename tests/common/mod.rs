@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use bytemuck::Pod;
 use gpu_cnn::gpu::step_table::{StepParams, StepTable};
 use gpu_cnn::gpu::{buffers, DeviceSelector, Dispatch, GpuContext};
-use gpu_cnn::layers::activation::Activation;
+use gpu_cnn::layers::activation::Function;
 use gpu_cnn::layers::conv2d::ConvShape;
 use gpu_cnn::layers::layer::{BackwardIo, ForwardIo, Op, Tensors, View};
 use gpu_cnn::model::spec::{Padding, Size2};
@@ -152,15 +152,15 @@ impl Uploaded {
     }
 }
 
-/// Runs `op`'s forward launches once on `x` with `tensors` (ReLU fused when `activation` says
-/// so); returns the `y_len` outputs.
+/// Runs `op`'s forward launches once on `x` with `tensors` (`activation` fused into its
+/// epilogue); returns the `y_len` outputs.
 pub fn op_forward(
     ctx: &GpuContext,
     op: &dyn Op,
     x: &[f32],
     tensors: &Uploaded,
     y_len: usize,
-    activation: Activation,
+    activation: Function,
 ) -> Vec<f32> {
     let x_buf = upload(ctx, "x", x);
     let y = poisoned(ctx, "y", y_len);
@@ -219,8 +219,9 @@ pub struct Tolerance {
     pub rtol: f32,
 }
 
-/// A kernel-and-bias layer's op (dense, conv2d) against its CPU reference: forward with and
-/// without the fused ReLU, backward with and without the fused input mask. `x` is made a ReLU
+/// A kernel-and-bias layer's op (dense, conv2d) against its CPU reference: forward with every
+/// activation function fused into its epilogue (and none), backward with and without the fused
+/// input mask. `x` is made a ReLU
 /// output for the backward (half its entries exactly zero) so the mask matters.
 #[allow(clippy::too_many_arguments)]
 pub fn check_kernel_layer(
@@ -228,7 +229,7 @@ pub fn check_kernel_layer(
     op: &dyn Op,
     seed: u64,
     sizes: (usize, usize, usize, usize),
-    forward: impl Fn(bool, &[f32], &[f32], &[f32]) -> Vec<f32>,
+    forward: impl Fn(Function, &[f32], &[f32], &[f32]) -> Vec<f32>,
     backward: impl Fn(bool, &[f32], &[f32], &[f32]) -> gpu_cnn::layers::Gradients,
     tolerance: Tolerance,
 ) {
@@ -245,7 +246,7 @@ pub fn check_kernel_layer_on(
     op: &dyn Op,
     seed: u64,
     (x_len, kernel_len, units, y_len): (usize, usize, usize, usize),
-    forward: impl Fn(bool, &[f32], &[f32], &[f32]) -> Vec<f32>,
+    forward: impl Fn(Function, &[f32], &[f32], &[f32]) -> Vec<f32>,
     backward: impl Fn(bool, &[f32], &[f32], &[f32]) -> gpu_cnn::layers::Gradients,
     tolerance: Tolerance,
 ) {
@@ -255,16 +256,11 @@ pub fn check_kernel_layer_on(
     let kernel = uniform(&mut rng, kernel_len, -1.0, 1.0);
     let bias = uniform(&mut rng, units, -1.0, 1.0);
     let tensors = Uploaded::new(ctx, &[("kernel", &kernel), ("bias", &bias)]);
-    for relu in [false, true] {
-        let activation = if relu {
-            Activation::Relu
-        } else {
-            Activation::Linear
-        };
-        let gpu = op_forward(ctx, op, &x, &tensors, y_len, activation);
-        let cpu = forward(relu, &x, &kernel, &bias);
+    for function in Function::ALL {
+        let gpu = op_forward(ctx, op, &x, &tensors, y_len, function);
+        let cpu = forward(function, &x, &kernel, &bias);
         assert_close(
-            &format!("{what} forward relu {relu}"),
+            &format!("{what} forward {function:?}"),
             &gpu,
             &cpu,
             atol,

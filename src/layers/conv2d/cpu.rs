@@ -1,6 +1,7 @@
 //! Reference convolution: direct loops over every output, tap and channel.
 
 use super::ConvShape;
+use crate::layers::activation::{cpu as activation, Function};
 use crate::layers::Gradients;
 
 /// Input position `(ih, iw)` that output `(oh, ow)` reads through tap `(ki, kj)`, or `None` in
@@ -50,15 +51,18 @@ fn for_each_tap(s: &ConvShape, mut visit: impl FnMut(usize, usize, usize)) {
     }
 }
 
-/// `y = act(conv(x, kernel) + bias)`, `[batch, out_h, out_w, out_c]`.
-pub fn forward(s: &ConvShape, relu: bool, x: &[f32], kernel: &[f32], bias: &[f32]) -> Vec<f32> {
+/// `y = f(conv(x, kernel) + bias)`, `[batch, out_h, out_w, out_c]`.
+pub fn forward(
+    s: &ConvShape,
+    function: Function,
+    x: &[f32],
+    kernel: &[f32],
+    bias: &[f32],
+) -> Vec<f32> {
     let mut y = vec![0.0; s.output_len()];
     for_each_tap(s, |xi, yi, ki| y[yi] += x[xi] * kernel[ki]);
     for (i, value) in y.iter_mut().enumerate() {
-        *value += bias[i % s.out_c];
-        if relu {
-            *value = value.max(0.0);
-        }
+        *value = activation::value(function, *value + bias[i % s.out_c]);
     }
     y
 }

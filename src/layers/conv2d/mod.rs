@@ -24,7 +24,7 @@ pub mod geometry;
 
 use serde::{Deserialize, Serialize};
 
-use crate::layers::activation::Activation;
+use crate::layers::activation::{Activation, Function};
 use crate::layers::col2im;
 use crate::layers::layer::{Layer, Op, Problem, TensorDef};
 use crate::layers::matmul::passes::{Gemm, InputGradient, KernelLayer, KernelLayerGemms};
@@ -320,7 +320,7 @@ impl KernelLayer for ConvShape {
     }
 
     fn reference_forward(&self, x: &[f32], kernel: &[f32], bias: &[f32]) -> Vec<f32> {
-        cpu::forward(self, false, x, kernel, bias)
+        cpu::forward(self, Function::Linear, x, kernel, bias)
     }
 
     fn reference_backward(&self, x: &[f32], kernel: &[f32], dy: &[f32]) -> Gradients {

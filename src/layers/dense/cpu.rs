@@ -1,16 +1,20 @@
 //! Reference dense layer, written with the reference GEMM and bias gradient.
 
 use super::DenseShape;
+use crate::layers::activation::Function;
+use crate::layers::matmul::passes::forward_epilogue;
 use crate::layers::matmul::{self, cpu::forward as gemm, Epilogue, Transpose};
 use crate::layers::{bias, Gradients};
 
-/// `y [rows, units] = act(x · kernel + bias)`.
-pub fn forward(shape: DenseShape, relu: bool, x: &[f32], kernel: &[f32], bias: &[f32]) -> Vec<f32> {
-    let epilogue = if relu {
-        Epilogue::BiasRelu
-    } else {
-        Epilogue::Bias
-    };
+/// `y [rows, units] = f(x · kernel + bias)`.
+pub fn forward(
+    shape: DenseShape,
+    function: Function,
+    x: &[f32],
+    kernel: &[f32],
+    bias: &[f32],
+) -> Vec<f32> {
+    let epilogue = forward_epilogue(function);
     let params = matmul::Params::new(shape.rows, shape.units, shape.inputs);
     gemm(
         &params,

@@ -13,7 +13,7 @@ pub mod cpu;
 
 use serde::{Deserialize, Serialize};
 
-use crate::layers::activation::Activation;
+use crate::layers::activation::{Activation, Function};
 use crate::layers::layer::{HeadShape, Layer, Op, Problem, TensorDef};
 use crate::layers::matmul::passes::{Gemm, InputGradient, KernelLayer, KernelLayerGemms};
 use crate::layers::matmul::{self, Layout, Transpose};
@@ -125,7 +125,7 @@ impl KernelLayer for DenseShape {
     }
 
     fn reference_forward(&self, x: &[f32], kernel: &[f32], bias: &[f32]) -> Vec<f32> {
-        cpu::forward(*self, false, x, kernel, bias)
+        cpu::forward(*self, Function::Linear, x, kernel, bias)
     }
 
     fn reference_backward(&self, x: &[f32], kernel: &[f32], dy: &[f32]) -> Gradients {

@@ -1,6 +1,7 @@
 //! Reference GEMM: plain triple loop, same operands and epilogues as the kernel.
 
 use super::{Epilogue, Params, SumParams, Transpose};
+use crate::layers::activation::cpu as activation;
 
 /// `C [M, N] = epilogue(op(A) · op(B))`; `bias` is `[N]`, `mask` `[M, N]` (either may be empty
 /// when its epilogue is not used).
@@ -34,7 +35,7 @@ pub fn forward(
             c[row * n + col] = match epilogue {
                 Epilogue::None | Epilogue::ColumnSums => sum,
                 Epilogue::Bias => sum + bias[col],
-                Epilogue::BiasRelu => (sum + bias[col]).max(0.0),
+                Epilogue::BiasActivation(function) => activation::value(function, sum + bias[col]),
                 Epilogue::ReluMask => {
                     if mask[row * n + col] > 0.0 {
                         sum
@@ -69,7 +70,9 @@ pub fn sum_splits(
             match epilogue {
                 Epilogue::None | Epilogue::ColumnSums => sum,
                 Epilogue::Bias => sum + bias[index % n],
-                Epilogue::BiasRelu => (sum + bias[index % n]).max(0.0),
+                Epilogue::BiasActivation(function) => {
+                    activation::value(function, sum + bias[index % n])
+                }
                 Epilogue::ReluMask => {
                     if mask[index] > 0.0 {
                         sum

@@ -15,6 +15,7 @@ use bytemuck::{Pod, Zeroable};
 
 use crate::gpu::kernels::{flag, Overrides};
 use crate::gpu::{buffers, Dispatch, GpuContext, GpuError, Kernel};
+use crate::layers::activation::Function;
 use crate::layers::shape::PoolKind;
 
 /// Mirrors `struct Params` of `shaders/matmul/forward.wgsl`.
@@ -105,8 +106,8 @@ pub enum Epilogue {
     None,
     /// `c = sum + bias[n]`.
     Bias,
-    /// `c = max(sum + bias[n], 0)`: a dense layer with ReLU.
-    BiasRelu,
+    /// `c = f(sum + bias[n])`: a layer with its activation fused.
+    BiasActivation(Function),
     /// `c = sum` where `mask[m, n] > 0`, else 0: ReLU backward fused into the gradient.
     ReluMask,
     /// `c = sum`, and the column sums of opB go to [`Operands::column_sums`]: a weight
@@ -115,11 +116,21 @@ pub enum Epilogue {
 }
 
 impl Epilogue {
+    /// Its override constants: `EPILOGUE`, and the activation's with
+    /// [`Epilogue::BiasActivation`].
+    fn constants(self) -> Vec<(&'static str, f64)> {
+        let mut constants = vec![("EPILOGUE", self.code())];
+        if let Self::BiasActivation(function) = self {
+            constants.extend(function.constants());
+        }
+        constants
+    }
+
     fn code(self) -> f64 {
         match self {
             Self::None => 0.0,
             Self::Bias => 1.0,
-            Self::BiasRelu => 2.0,
+            Self::BiasActivation(_) => 2.0,
             Self::ReluMask => 3.0,
             Self::ColumnSums => 4.0,
         }
@@ -321,11 +332,11 @@ impl Overrides for MatmulOverrides {
             Layout::ConvForwardPooled(kind) => Some(kind),
             _ => None,
         };
-        vec![
+        let mut constants = self.epilogue.constants();
+        constants.extend([
             ("OPERANDS", code),
             ("TRANS_A", flag(transpose.a)),
             ("TRANS_B", flag(transpose.b)),
-            ("EPILOGUE", self.epilogue.code()),
             ("UNIT_STRIDE", flag(unit_stride)),
             ("POOLED", flag(pooled.is_some())),
             ("POOL_AVERAGE", flag(pooled == Some(PoolKind::Average))),
@@ -333,7 +344,8 @@ impl Overrides for MatmulOverrides {
             ("LANES_N", f64::from(self.tile.lanes_n)),
             ("MICRO_M", f64::from(self.tile.micro_m)),
             ("MICRO_N", f64::from(self.tile.micro_n)),
-        ]
+        ]);
+        constants
     }
 }
 
@@ -352,7 +364,7 @@ pub struct Operands<'a> {
     pub a: wgpu::BufferBinding<'a>,
     /// Right operand.
     pub b: wgpu::BufferBinding<'a>,
-    /// `[N]`, for [`Epilogue::Bias`] and [`Epilogue::BiasRelu`].
+    /// `[N]`, for [`Epilogue::Bias`] and [`Epilogue::BiasActivation`].
     pub bias: wgpu::BufferBinding<'a>,
     /// `[M, N]`, for [`Epilogue::ReluMask`].
     pub mask: wgpu::BufferBinding<'a>,

@@ -7,7 +7,7 @@
 
 use super::{encode_plan, plan, Epilogue, GemmPlan, Layout, Operands, Params};
 use crate::gpu::{buffers, Dispatch, GpuContext, GpuError, LaunchProfile};
-use crate::layers::activation::Activation;
+use crate::layers::activation::Function;
 use crate::layers::layer::{
     BackwardIo, CpuStep, ForwardIo, HeadShape, HostGradients, HostTensors, Op, View,
 };
@@ -50,12 +50,11 @@ impl Gemm {
     }
 }
 
-/// The forward GEMM's epilogue with `activation` fused, if the epilogue can apply it.
-pub fn forward_epilogue(activation: Activation) -> Option<Epilogue> {
-    match activation {
-        Activation::Linear => Some(Epilogue::Bias),
-        Activation::Relu => Some(Epilogue::BiasRelu),
-        _ => None,
+/// The forward GEMM's epilogue with `function` fused (none for the identity).
+pub fn forward_epilogue(function: Function) -> Epilogue {
+    match function {
+        Function::Linear => Epilogue::Bias,
+        function => Epilogue::BiasActivation(function),
     }
 }
 
@@ -145,20 +144,15 @@ impl KernelLayerGemms {
         }
     }
 
-    /// `y = act(opA(x) · kernel + bias)`, with ReLU when the planner fused it, and the pooling
-    /// of `y` when the planner folded one into it.
+    /// `y = f(opA(x) · kernel + bias)`, with the activation the planner fused, and the
+    /// pooling of `y` when the planner folded one into it.
     pub fn encode_forward(
         &self,
         ctx: &GpuContext,
         io: &ForwardIo<'_>,
     ) -> Result<Vec<Dispatch>, GpuError> {
         let label = format!("{}.forward", io.label);
-        let Some(epilogue) = forward_epilogue(io.activation) else {
-            return Err(GpuError::Wgpu {
-                context: label,
-                message: format!("the GEMM epilogue cannot apply {}", io.activation),
-            });
-        };
+        let epilogue = forward_epilogue(io.activation);
         let Some(gemm) = self.forward_gemm(io.pooled.as_ref().map(|(kind, _)| *kind)) else {
             return Err(GpuError::Wgpu {
                 context: label,
@@ -270,8 +264,8 @@ impl KernelLayerGemms {
 pub trait KernelLayer {
     /// The layer's three GEMMs.
     fn gemms(&self) -> KernelLayerGemms;
-    /// The CPU reference forward, `x · kernel + bias` (no activation: the plan's ReLU node
-    /// applies it on the CPU).
+    /// The CPU reference forward, `x · kernel + bias` (no activation: the plan's activation
+    /// node applies it on the CPU).
     fn reference_forward(&self, x: &[f32], kernel: &[f32], bias: &[f32]) -> Vec<f32>;
     /// The CPU reference backward from the output gradient `dy`.
     fn reference_backward(&self, x: &[f32], kernel: &[f32], dy: &[f32]) -> Gradients;

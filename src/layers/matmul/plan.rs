@@ -176,6 +176,7 @@ fn split_for_gpu(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layers::activation::Function;
 
     fn gpu(m: u32, n: u32, k: u32, epilogue: Epilogue) -> GemmPlan {
         let params = Params::new(m as usize, n as usize, k as usize);
@@ -203,18 +204,18 @@ mod tests {
     fn a_gpu_takes_the_cheapest_tile_that_gives_enough_workgroups_alone() {
         // 7,744 × 64: 121 tiles of 64 × 64 are too few; 32 × 64 gives 242 (and stages less
         // of A than 64 × 32, which gives as many).
-        let plan = gpu(7_744, 64, 288, Epilogue::BiasRelu);
+        let plan = gpu(7_744, 64, 288, Epilogue::BiasActivation(Function::Relu));
         assert_eq!(plan.tile, Tile::M32_N64.in_large_blocks());
         assert_eq!((plan.splits(), plan.workgroups()), (1, 242));
         // 43,264 × 32 over 9 taps: the cost model's tile already gives 676.
-        let plan = gpu(43_264, 32, 9, Epilogue::BiasRelu);
+        let plan = gpu(43_264, 32, 9, Epilogue::BiasActivation(Function::Relu));
         assert_eq!((plan.tile, plan.workgroups()), (Tile::M64_N32, 676));
     }
 
     #[test]
     fn a_gpu_splits_k_of_any_epilogue_when_tiles_alone_are_too_few() {
         // dense.forward at batch 32: 8 tiles of 16 × 32, 25 splits of 32 terms.
-        let plan = gpu(32, 128, 784, Epilogue::BiasRelu);
+        let plan = gpu(32, 128, 784, Epilogue::BiasActivation(Function::Relu));
         assert_eq!(plan.tile, Tile::M16_N32.in_large_blocks());
         assert_eq!((plan.params.k_chunk, plan.splits()), (32, 25));
         assert_eq!(plan.workgroups(), 200);

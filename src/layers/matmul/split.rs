@@ -34,7 +34,7 @@ struct SumOverrides(Epilogue);
 
 impl Overrides for SumOverrides {
     fn constants(&self) -> Vec<(&'static str, f64)> {
-        vec![("EPILOGUE", self.0.code())]
+        self.0.constants()
     }
 }
 
@@ -126,7 +126,7 @@ pub fn encode_plan(
 pub struct SumIo<'a> {
     /// `[splits, M, N]` the partials.
     pub partials: wgpu::BufferBinding<'a>,
-    /// `[N]`, for [`Epilogue::Bias`] and [`Epilogue::BiasRelu`] (any buffer otherwise).
+    /// `[N]`, for [`Epilogue::Bias`] and [`Epilogue::BiasActivation`] (any buffer otherwise).
     pub bias: wgpu::BufferBinding<'a>,
     /// `[M, N]`, for [`Epilogue::ReluMask`] (any buffer otherwise).
     pub mask: wgpu::BufferBinding<'a>,
@@ -135,7 +135,7 @@ pub struct SumIo<'a> {
 }
 
 /// Builds the `matmul.sum_splits` launch: `partials [splits, M, N]` → `c [M, N]` through
-/// `epilogue` (bias, ReLU or mask; [`Epilogue::ColumnSums`] sums as [`Epilogue::None`]).
+/// `epilogue` (bias, activation or mask; [`Epilogue::ColumnSums`] sums as [`Epilogue::None`]).
 pub fn encode_sum_splits(
     ctx: &GpuContext,
     label: &str,
