@@ -5,10 +5,12 @@ mod commands;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use commands::output::complain;
-use commands::{bench, compare, devices, evaluate, interrupt, predict, show, summary, train};
+use commands::{
+    bench, compare, completions, devices, evaluate, interrupt, predict, show, summary, train,
+};
 
 /// Train and run convolutional neural networks in WGSL compute shaders (wgpu).
 #[derive(Parser)]
@@ -38,6 +40,9 @@ enum Command {
     /// Measure training and inference speed on this device (samples/s, launches per step,
     /// first-epoch cost, GPU time per kernel).
     Bench(bench::BenchArgs),
+    /// Print the shell completion script for bash, zsh, fish, elvish or powershell, e.g.
+    /// `gpu-cnn completions bash > ~/.local/share/bash-completion/completions/gpu-cnn`.
+    Completions(completions::CompletionsArgs),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +57,7 @@ fn main() -> ExitCode {
         Command::Predict(args) => predict::run(args),
         Command::Compare(args) => compare::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Completions(args) => completions::run(args, Cli::command()),
     };
     match result {
         Ok(()) if interrupt::requested() => ExitCode::from(interrupt::EXIT_CODE),

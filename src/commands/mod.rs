@@ -6,6 +6,7 @@ pub mod output;
 
 pub mod bench;
 pub mod compare;
+pub mod completions;
 pub mod devices;
 pub mod evaluate;
 pub mod interrupt;
