@@ -5,6 +5,7 @@ use thiserror::Error;
 
 use crate::checkpoint::CheckpointError;
 use crate::data::DataError;
+use crate::export::ExportError;
 use crate::gpu::GpuError;
 use crate::model::memory::MemoryError;
 use crate::model::ModelError;
@@ -32,6 +33,9 @@ pub enum Error {
     /// Writing a report.
     #[error(transparent)]
     Report(#[from] ReportError),
+    /// Writing a predictions file (`predict --output`).
+    #[error(transparent)]
+    Export(#[from] ExportError),
     /// A setting out of its range.
     #[error("invalid {setting} {value}: {hint}")]
     InvalidSetting {

@@ -12,6 +12,7 @@ pub mod compat;
 pub mod data;
 pub mod error;
 pub mod evaluate;
+pub mod export;
 pub mod gpu;
 pub mod input_file;
 pub mod json_float;

@@ -909,3 +909,166 @@ fn report_under_a_regular_file_fails_before_any_work_in_every_command() {
     assert_tree(dir.path(), &["dense.safetensors", "file.txt"]);
     assert_eq!(fs::read_to_string(&file).unwrap(), "in the way\n");
 }
+
+/// The rows of a `predict --output` CSV of test images: (index, label, predicted,
+/// probabilities), after checking its header.
+fn csv_rows(text: &str) -> Vec<(usize, u8, usize, Vec<f32>)> {
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("index,label,predicted,p0,p1,p2,p3,p4,p5,p6,p7,p8,p9")
+    );
+    lines
+        .map(|line| {
+            let fields: Vec<&str> = line.split(',').collect();
+            assert_eq!(fields.len(), 13, "{line}");
+            let number = |field: &str| -> usize { field.parse().expect("a whole number") };
+            let p = fields[3..]
+                .iter()
+                .map(|p| p.parse().expect("a probability"))
+                .collect();
+            (
+                number(fields[0]),
+                number(fields[1]) as u8,
+                number(fields[2]),
+                p,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn predict_all_writes_every_test_image_to_csv_and_npy_agreeing_with_predict_index() {
+    let data = tiny_data(|i| (i % 10) as u8);
+    let dir = TempDir::new().unwrap();
+    let checkpoint = dir.path().join("dense.safetensors");
+    train_tiny(data.path(), &checkpoint);
+    let predict = || {
+        let mut command = gpu_cnn();
+        command
+            .arg("predict")
+            .arg(&checkpoint)
+            .arg("--data")
+            .arg(data.path());
+        command
+    };
+    let csv = dir.path().join("preds.csv");
+    let stdout = stdout_of(predict().arg("--all").arg("--output").arg(&csv));
+    let summary: Vec<&str> = stdout
+        .lines()
+        .filter(|l| !l.starts_with("Device:"))
+        .collect();
+    assert_eq!(summary.len(), 1, "{stdout}");
+    assert!(
+        summary[0].starts_with(&format!(
+            "Wrote 16 predictions to {} (accuracy ",
+            csv.display()
+        )),
+        "{stdout}"
+    );
+    let text = fs::read_to_string(&csv).unwrap();
+    assert_eq!(text.lines().count(), 1 + 16, "{text}");
+    let rows = csv_rows(&text);
+    for (i, (index, label, predicted, p)) in rows.iter().enumerate() {
+        assert_eq!(*index, i);
+        assert_eq!(*label, ((1000 + i) % 10) as u8);
+        let sum: f64 = p.iter().map(|&x| f64::from(x)).sum();
+        assert!((sum - 1.0).abs() < 1e-5, "row {i} sums to {sum}");
+        // The first of equal maxima, as numpy's argmax.
+        let best = (0..10).reduce(|a, b| if p[b] > p[a] { b } else { a });
+        assert_eq!(Some(*predicted), best, "row {i}: {p:?}");
+    }
+    // The same images by --index print the same probabilities (to the 9 digits printed).
+    let printed = predictions(&stdout_of(predict().args(["--index", "3..6"])));
+    assert_eq!(printed.len(), 3);
+    for (prediction, (index, _, predicted, p)) in printed.iter().zip(&rows[3..6]) {
+        assert!(
+            prediction.heading.starts_with(&format!(
+                "test[{index}] (label {}): predicted {predicted} ",
+                rows[*index].1
+            )),
+            "{}",
+            prediction.heading
+        );
+        for (&shown, &written) in prediction.probabilities.iter().zip(p) {
+            let difference = (shown - f64::from(written)).abs();
+            assert!(difference < 1e-6, "{shown} printed, {written} written");
+        }
+    }
+    // .npy: the same probabilities, bit for bit, as a float32 [16, 10] array.
+    let npy = dir.path().join("preds.npy");
+    stdout_of(predict().arg("--all").arg("--output").arg(&npy));
+    let bytes = fs::read(&npy).unwrap();
+    assert_eq!(&bytes[..8], b"\x93NUMPY\x01\x00");
+    let data_start = 10 + usize::from(u16::from_le_bytes([bytes[8], bytes[9]]));
+    let header = std::str::from_utf8(&bytes[10..data_start]).unwrap();
+    assert!(header.contains("'shape': (16, 10)"), "{header}");
+    let values: Vec<f32> = bytes[data_start..]
+        .chunks_exact(4)
+        .map(|word| f32::from_le_bytes(word.try_into().unwrap()))
+        .collect();
+    let written: Vec<f32> = rows.iter().flat_map(|row| row.3.clone()).collect();
+    assert_eq!(values, written);
+    // IMAGE files: one row each, named by path; never mixed with test images in one file.
+    let drawing = dir.path().join("seven.png");
+    draw_seven(&drawing);
+    let files = dir.path().join("files.csv");
+    let stdout = stdout_of(predict().arg(&drawing).arg("--output").arg(&files));
+    assert!(
+        stdout.contains(&format!("Wrote 1 predictions to {}\n", files.display())),
+        "{stdout}"
+    );
+    let text = fs::read_to_string(&files).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(lines[0], "path,predicted,p0,p1,p2,p3,p4,p5,p6,p7,p8,p9");
+    assert!(
+        lines[1].starts_with(&format!("{},", drawing.display())),
+        "{text}"
+    );
+    fails_with(
+        predict()
+            .arg(&drawing)
+            .args(["--index", "0"])
+            .arg("--output")
+            .arg(dir.path().join("mixed.csv")),
+        &["--output", "not both"],
+    );
+    assert_tree(
+        dir.path(),
+        &[
+            "dense.safetensors",
+            "files.csv",
+            "preds.csv",
+            "preds.npy",
+            "seven.png",
+        ],
+    );
+}
+
+#[test]
+fn predict_output_to_a_missing_directory_fails_before_any_work_and_all_conflicts_with_index() {
+    let dir = TempDir::new().unwrap();
+    // No checkpoint is needed: the output is checked first.
+    let output = dir.path().join("no/such/preds.csv");
+    let mut command = gpu_cnn();
+    command
+        .arg("predict")
+        .arg(dir.path().join("absent.safetensors"))
+        .arg("--all")
+        .arg("--output")
+        .arg(&output);
+    fails_with(
+        &mut command,
+        &["no/such/preds.csv", "--output", "does not exist"],
+    );
+    command.assert().stdout("");
+    let mut conflict = gpu_cnn();
+    conflict
+        .arg("predict")
+        .arg(dir.path().join("absent.safetensors"))
+        .args(["--all", "--index", "3"]);
+    fails_with(&mut conflict, &["--all", "--index", "cannot be used with"]);
+    conflict.assert().code(2);
+    assert_tree(dir.path(), &[]);
+}

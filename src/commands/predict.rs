@@ -1,5 +1,6 @@
-//! `gpu-cnn predict`: Keras's `model.predict` on test images by index or on PNG files: the
-//! class probabilities and the most probable class of each.
+//! `gpu-cnn predict`: Keras's `model.predict` on test images by index (or all of them) or on
+//! PNG files: the class probabilities and the most probable class of each, printed, or written
+//! to a CSV or NPY file with `--output` ([`gpu_cnn::export`]).
 
 use std::ops::Range;
 use std::path::PathBuf;
@@ -8,6 +9,7 @@ use std::str::FromStr;
 use clap::Args;
 use gpu_cnn::data::{load_digit, Dataset};
 use gpu_cnn::evaluate::argmax;
+use gpu_cnn::export::{self, Samples};
 use gpu_cnn::restore;
 use gpu_cnn::Error;
 
@@ -57,6 +59,14 @@ pub struct PredictArgs {
     /// Test-set images to predict: N or A..B [default: 0 when no IMAGE is given].
     #[arg(long, value_name = "N|A..B")]
     index: Option<Indices>,
+    /// Predict the whole test set (best with --output).
+    #[arg(long, conflicts_with_all = ["index", "images"])]
+    all: bool,
+    /// Write the predictions to FILE instead of printing them: CSV (a header, then
+    /// `index,label,predicted,p0,...` per test image or `path,predicted,p0,...` per IMAGE), or a
+    /// float32 [samples, classes] numpy array when FILE ends in .npy.
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
     #[command(flatten)]
     setup: Setup,
 }
@@ -74,6 +84,15 @@ fn print_prediction(name: &str, label: Option<u8>, probabilities: &[f32]) -> Res
 
 /// Prints the probabilities and the predicted class of each image asked for.
 pub fn run(args: PredictArgs) -> Result<(), Error> {
+    if args.output.is_some() && args.index.is_some() && !args.images.is_empty() {
+        return Err(Error::InvalidSetting {
+            setting: "--output",
+            value: "with both --index and IMAGE files".to_string(),
+            hint: "a file holds test images or image files, not both: run predict once for each"
+                .to_string(),
+        });
+    }
+    let output = args.output.as_deref().map(export::claim).transpose()?;
     let saved = super::load_checkpoint(&args.checkpoint)?;
     let [rows, cols, _] = saved.spec.input;
     let digits = args
@@ -81,14 +100,15 @@ pub fn run(args: PredictArgs) -> Result<(), Error> {
         .iter()
         .map(|path| load_digit(path, rows, cols))
         .collect::<Result<Vec<_>, _>>()?;
-    let index = match (&args.index, digits.is_empty()) {
-        (Some(index), _) => Some(index.0.clone()),
-        (None, true) => Some(0..1),
+    let data = match (&args.index, digits.is_empty() || args.all) {
         (None, false) => None,
+        _ => Some(args.setup.load_data()?),
     };
-    let data = match &index {
-        Some(_) => Some(args.setup.load_data()?),
-        None => None,
+    let index = match (&args.index, &data) {
+        (Some(index), _) => Some(index.0.clone()),
+        (None, Some(data)) if args.all => Some(0..data.test.len()),
+        (None, Some(_)) => Some(0..1),
+        (None, None) => None,
     };
     if let (Some(range), Some(data)) = (&index, &data) {
         super::check_test_set(&args.checkpoint, &saved.spec, data, &args.setup)?;
@@ -115,6 +135,19 @@ pub fn run(args: PredictArgs) -> Result<(), Error> {
             cols,
         };
         let predictions = inference.predict(&subset)?;
+        if let Some(output) = &output {
+            let samples = Samples::Test {
+                first: range.start,
+                labels: &subset.labels,
+            };
+            export::write(output, samples, &predictions.probabilities, classes)?;
+            return say!(
+                "Wrote {} predictions to {} (accuracy {:.4})",
+                range.len(),
+                output.path.display(),
+                predictions.stats.accuracy
+            );
+        }
         for (i, probabilities) in range.zip(predictions.probabilities.chunks(classes)) {
             print_prediction(
                 &format!("test[{i}]"),
@@ -131,6 +164,15 @@ pub fn run(args: PredictArgs) -> Result<(), Error> {
             cols,
         };
         let predictions = inference.predict(&drawn)?;
+        if let Some(output) = &output {
+            let samples = Samples::Files(&args.images);
+            export::write(output, samples, &predictions.probabilities, classes)?;
+            return say!(
+                "Wrote {} predictions to {}",
+                args.images.len(),
+                output.path.display()
+            );
+        }
         for (path, probabilities) in args
             .images
             .iter()
