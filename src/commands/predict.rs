@@ -82,7 +82,8 @@ fn print_prediction(name: &str, label: Option<u8>, probabilities: &[f32]) -> Res
     say!("  [{}]", row.join(" "))
 }
 
-/// Prints the probabilities and the predicted class of each image asked for.
+/// Prints the probabilities and the predicted class of each image asked for, or writes them
+/// to `--output` and prints how many.
 pub fn run(args: PredictArgs) -> Result<(), Error> {
     if args.output.is_some() && args.index.is_some() && !args.images.is_empty() {
         return Err(Error::InvalidSetting {
@@ -100,16 +101,15 @@ pub fn run(args: PredictArgs) -> Result<(), Error> {
         .iter()
         .map(|path| load_digit(path, rows, cols))
         .collect::<Result<Vec<_>, _>>()?;
-    let data = match (&args.index, digits.is_empty() || args.all) {
-        (None, false) => None,
-        _ => Some(args.setup.load_data()?),
-    };
-    let index = match (&args.index, &data) {
-        (Some(index), _) => Some(index.0.clone()),
-        (None, Some(data)) if args.all => Some(0..data.test.len()),
-        (None, Some(_)) => Some(0..1),
-        (None, None) => None,
-    };
+    // Test images are predicted when asked for, or when no IMAGE is given (image 0 by default).
+    let data = (args.index.is_some() || digits.is_empty())
+        .then(|| args.setup.load_data())
+        .transpose()?;
+    let index = data.as_ref().map(|data| match &args.index {
+        Some(index) => index.0.clone(),
+        None if args.all => 0..data.test.len(),
+        None => 0..1,
+    });
     if let (Some(range), Some(data)) = (&index, &data) {
         super::check_test_set(&args.checkpoint, &saved.spec, data, &args.setup)?;
         if range.end > data.test.len() {
