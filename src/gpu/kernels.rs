@@ -366,6 +366,23 @@ impl KernelCache {
         }))
     }
 
+    /// Every pipeline built so far, as its kernel and override constants (sorted): the
+    /// variants a model's plans use, for checking each in other shading languages.
+    pub fn variants(&self) -> Vec<(Kernel, Vec<(&'static str, f64)>)> {
+        let pipelines = self.pipelines.lock().unwrap_or_else(|e| e.into_inner());
+        let mut keys: Vec<&PipelineKey> = pipelines.keys().collect();
+        keys.sort_by_key(|(kernel, constants)| (kernel.label(), constants.clone()));
+        keys.into_iter()
+            .map(|(kernel, constants)| {
+                let values = constants
+                    .iter()
+                    .map(|&(name, bits)| (name, f64::from_bits(bits)))
+                    .collect();
+                (*kernel, values)
+            })
+            .collect()
+    }
+
     /// The pipeline of `kernel` with these override constants, built on first request.
     pub fn pipeline(
         &self,
