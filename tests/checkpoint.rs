@@ -14,7 +14,7 @@ use gpu_cnn::model::network::{slab_layout, state_layout};
 use gpu_cnn::model::presets::preset;
 use gpu_cnn::model::shape::infer;
 use gpu_cnn::model::{LayerSpec, ModelSpec};
-use gpu_cnn::optim::adam::AdamConfig;
+use gpu_cnn::optim::{AdamConfig, OptimizerConfig};
 use gpu_cnn::train::{EpochStats, PartialEpoch, TrainConfig, TrainState};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -40,12 +40,12 @@ fn config(rng: &mut StdRng) -> TrainConfig {
         validation_split: 0.13,
         seed: 0xdead_beef_1234,
         train_samples: Some(4999),
-        adam: AdamConfig {
+        optimizer: OptimizerConfig::Adam(AdamConfig {
             learning_rate: rng.random::<f64>() * 1e-3,
             beta1: 0.9,
             beta2: 0.999,
             epsilon: 1e-7,
-        },
+        }),
     }
 }
 

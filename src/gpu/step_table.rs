@@ -18,7 +18,7 @@ pub struct StepParams {
     /// Row of the metrics buffer this step writes its loss sum and correct count to.
     pub slot: u32,
     /// Adam's bias-corrected step size `lr * sqrt(1 - beta2^t) / (1 - beta1^t)` for this step.
-    pub adam_alpha: f32,
+    pub step_rate: f32,
     /// Steps taken before this one over the whole run (Adam's `t` minus one): with the seed, the
     /// counter of every random stream (Dropout), so a resumed run draws what an unbroken one would.
     pub step: u32,

@@ -10,7 +10,7 @@ use super::ModelError;
 use crate::gpu::slab::SlabLayout;
 use crate::layers::layer::{CpuStep, HostTensors};
 use crate::layers::softmax_xent::{self, Metrics};
-use crate::optim::adam::{self, AdamConfig};
+use crate::optim::OptimizerConfig;
 
 /// Parameters, state and Adam's moments on the host, in the same layouts as the GPU.
 pub struct CpuNetwork {
@@ -192,26 +192,18 @@ impl CpuNetwork {
         Ok((metrics, grads))
     }
 
-    /// One training step (gradients, then Adam); returns the step's metrics.
+    /// One training step (gradients, then the optimizer); returns the step's metrics.
     pub fn train_step(
         &mut self,
         batch: &[f32],
         labels: &[u32],
         rows: usize,
         batch_rows: usize,
-        config: &AdamConfig,
+        optimizer: &OptimizerConfig,
     ) -> Result<Metrics, ModelError> {
         let (metrics, grads) = self.gradients(batch, labels, rows, batch_rows)?;
         self.t += 1;
-        let params = config.params(self.layout.total);
-        adam::cpu::step(
-            &params,
-            config.alpha(self.t),
-            &grads,
-            &mut self.params,
-            &mut self.m,
-            &mut self.v,
-        );
+        optimizer.cpu_step(self.t, &grads, &mut self.params, &mut self.m, &mut self.v);
         Ok(metrics)
     }
 }
