@@ -96,13 +96,15 @@ pub struct EpochStats {
 pub struct TrainState {
     /// Epochs completed.
     pub epochs_done: usize,
-    /// Adam steps taken (Adam's `t`).
+    /// Optimizer steps taken (Adam's `t`).
     pub steps_done: u64,
     /// Parameter slab (laid out as the network's [`crate::gpu::slab::SlabLayout`]).
     pub params: Vec<f32>,
-    /// Adam's first moment, same layout.
+    /// The optimizer's state in `m` (Adam's first moment, SGD's velocity, RMSprop's
+    /// momentum), same layout.
     pub m: Vec<f32>,
-    /// Adam's second moment, same layout.
+    /// The optimizer's state in `v` (Adam's second moment, RMSprop's average of squares), same
+    /// layout.
     pub v: Vec<f32>,
     /// Non-trainable state (moving statistics), laid out as the network's state layout.
     pub state: Vec<f32>,

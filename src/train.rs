@@ -1,7 +1,7 @@
 //! The fit loop: Keras's `model.fit` on the GPU.
 //!
 //! Each epoch uploads one permutation of the training indices and one step table, then records
-//! chunks of whole training steps (gather → forward → loss → backward → Adam) into single
+//! chunks of whole training steps (gather → forward → loss → backward → optimizer) into single
 //! compute passes, submits them back to back and reads the per-step metrics through a staging
 //! ring without stalling; the host waits only at the end of the epoch. Validation and test
 //! evaluation run forward-only plans over data resident on the GPU.

@@ -273,7 +273,8 @@ fn not_taken(setting: Setting, value: f64, optimizer: &OptimizerConfig) -> Error
         setting: setting.option(),
         value: show(setting, value),
         hint: format!(
-            "{} applies to {} only, and the optimizer is {}: choose one of those with              --optimizer, or leave {} out",
+            "{} applies to {} only, and the optimizer is {}: choose one of those with \
+             --optimizer, or leave {} out",
             setting.option(),
             setting.taken_by(),
             optimizer.name(),

@@ -12,7 +12,7 @@ use crate::layers::layer::{CpuStep, HostTensors};
 use crate::layers::softmax_xent::{self, Metrics};
 use crate::optim::OptimizerConfig;
 
-/// Parameters, state and Adam's moments on the host, in the same layouts as the GPU.
+/// Parameters, state and the optimizer's state on the host, in the same layouts as the GPU.
 pub struct CpuNetwork {
     layers: Vec<LayerInfo>,
     layout: SlabLayout,
@@ -23,9 +23,9 @@ pub struct CpuNetwork {
     pub params: Vec<f32>,
     /// Non-trainable state (moving statistics).
     pub state: Vec<f32>,
-    /// Adam's first moment.
+    /// The optimizer's state in `m` (Adam's first moment).
     pub m: Vec<f32>,
-    /// Adam's second moment.
+    /// The optimizer's state in `v` (Adam's second moment).
     pub v: Vec<f32>,
     /// Steps taken.
     pub t: u64,
