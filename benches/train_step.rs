@@ -11,7 +11,7 @@ use gpu_cnn::model::network::initial_values;
 use gpu_cnn::model::presets::preset;
 use gpu_cnn::model::reference::CpuNetwork;
 use gpu_cnn::model::shape::Role;
-use gpu_cnn::optim::adam::AdamConfig;
+use gpu_cnn::optim::OptimizerConfig;
 use gpu_cnn::train::{TrainConfig, Trainer};
 
 const BATCH: usize = 32;
@@ -74,7 +74,7 @@ fn train_step(c: &mut Criterion) {
         .iter()
         .map(|&l| u32::from(l))
         .collect();
-    let adam = AdamConfig::default();
+    let adam = OptimizerConfig::default();
     group.throughput(Throughput::Elements(BATCH as u64));
     group.bench_function("cpu reference: one step", |bench| {
         bench.iter(|| {

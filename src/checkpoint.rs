@@ -31,9 +31,9 @@ use crate::run::{EpochStats, PartialEpoch, TrainConfig, TrainState};
 
 /// The `format` metadata value of this version of the checkpoint format.
 pub const FORMAT: &str = "gpu-cnn-checkpoint/1";
-/// Name prefix of Adam's first moment tensors.
+/// Name prefix of the optimizer's `m` tensors (Adam's first moment).
 const M_PREFIX: &str = "optimizer/m/";
-/// Name prefix of Adam's second moment tensors.
+/// Name prefix of the optimizer's `v` tensors (Adam's second moment).
 const V_PREFIX: &str = "optimizer/v/";
 /// The metadata key of an epoch stopped part-way.
 const PARTIAL_EPOCH: &str = "partial_epoch";

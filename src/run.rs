@@ -4,10 +4,11 @@
 use serde::{Deserialize, Serialize};
 
 use crate::evaluate::EvalStats;
-use crate::optim::adam::AdamConfig;
+use crate::optim::{AdamConfig, OptimizerConfig};
 
 /// How to train (Keras `fit` arguments).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "StoredTrainConfig")]
 pub struct TrainConfig {
     /// Passes over the training set.
     pub epochs: usize,
@@ -19,8 +20,8 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Train on a random subset of this many samples (the lecture's 5k).
     pub train_samples: Option<usize>,
-    /// Optimizer settings.
-    pub adam: AdamConfig,
+    /// The optimizer and its settings.
+    pub optimizer: OptimizerConfig,
 }
 
 impl Default for TrainConfig {
@@ -31,8 +32,42 @@ impl Default for TrainConfig {
             validation_split: 0.1,
             seed: 0,
             train_samples: None,
-            adam: AdamConfig::default(),
+            optimizer: OptimizerConfig::default(),
         }
+    }
+}
+
+/// A [`TrainConfig`] as checkpoints hold it: those written before the optimizer could be
+/// chosen name Adam's settings `adam` instead of `optimizer`.
+#[derive(Deserialize)]
+struct StoredTrainConfig {
+    epochs: usize,
+    batch_size: usize,
+    validation_split: f64,
+    seed: u64,
+    train_samples: Option<usize>,
+    optimizer: Option<OptimizerConfig>,
+    adam: Option<AdamConfig>,
+}
+
+impl TryFrom<StoredTrainConfig> for TrainConfig {
+    type Error = &'static str;
+
+    fn try_from(stored: StoredTrainConfig) -> Result<Self, Self::Error> {
+        let optimizer = match (stored.optimizer, stored.adam) {
+            (Some(optimizer), None) => optimizer,
+            (None, Some(adam)) => OptimizerConfig::Adam(adam),
+            (None, None) => return Err("missing field `optimizer`"),
+            (Some(_), Some(_)) => return Err("both `optimizer` and `adam` given"),
+        };
+        Ok(Self {
+            epochs: stored.epochs,
+            batch_size: stored.batch_size,
+            validation_split: stored.validation_split,
+            seed: stored.seed,
+            train_samples: stored.train_samples,
+            optimizer,
+        })
     }
 }
 
@@ -61,13 +96,15 @@ pub struct EpochStats {
 pub struct TrainState {
     /// Epochs completed.
     pub epochs_done: usize,
-    /// Adam steps taken (Adam's `t`).
+    /// Optimizer steps taken (Adam's `t`).
     pub steps_done: u64,
     /// Parameter slab (laid out as the network's [`crate::gpu::slab::SlabLayout`]).
     pub params: Vec<f32>,
-    /// Adam's first moment, same layout.
+    /// The optimizer's state in `m` (Adam's first moment, SGD's velocity, RMSprop's
+    /// momentum), same layout.
     pub m: Vec<f32>,
-    /// Adam's second moment, same layout.
+    /// The optimizer's state in `v` (Adam's second moment, RMSprop's average of squares), same
+    /// layout.
     pub v: Vec<f32>,
     /// Non-trainable state (moving statistics), laid out as the network's state layout.
     pub state: Vec<f32>,

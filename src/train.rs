@@ -1,7 +1,7 @@
 //! The fit loop: Keras's `model.fit` on the GPU.
 //!
 //! Each epoch uploads one permutation of the training indices and one step table, then records
-//! chunks of whole training steps (gather → forward → loss → backward → Adam) into single
+//! chunks of whole training steps (gather → forward → loss → backward → optimizer) into single
 //! compute passes, submits them back to back and reads the per-step metrics through a staging
 //! ring without stalling; the host waits only at the end of the epoch. Validation and test
 //! evaluation run forward-only plans over data resident on the GPU.
@@ -22,7 +22,7 @@ use crate::model::memory::TrainingRun;
 use crate::model::network::{Plan, Purpose};
 use crate::model::plan::Fusion;
 use crate::model::{ModelSpec, Network};
-use crate::optim::adam;
+use crate::optim;
 pub use crate::run::{EpochStats, PartialEpoch, TrainConfig, TrainState};
 
 /// Wall time one submitted chunk of steps should take: short enough for a lively progress bar,
@@ -35,7 +35,7 @@ const MAX_CHUNK_STEPS: usize = 512;
 /// Staging buffers in the metrics readback ring (chunks in flight at once).
 const READBACK_DEPTH: usize = 3;
 /// Bytes a step reads back: its metrics row, then the first parameter its update left NaN or
-/// infinite ([`adam::ALL_FINITE`] for none).
+/// infinite ([`optim::ALL_FINITE`] for none).
 const STEP_READBACK_BYTES: usize = std::mem::size_of::<Metrics>() + 4;
 
 /// Progress reported while training.
@@ -139,7 +139,7 @@ impl EpochRun {
                     self.bad_loss = Some((step, values[step - piece.tag].loss_sum));
                 }
             }
-            if let Some(step) = first_bad(flags.iter().position(|&f| f != adam::ALL_FINITE)) {
+            if let Some(step) = first_bad(flags.iter().position(|&f| f != optim::ALL_FINITE)) {
                 if self.bad_parameter.is_none_or(|(first, _)| step < first) {
                     self.bad_parameter = Some((step, flags[step - piece.tag]));
                 }
@@ -199,13 +199,8 @@ impl TrainConfig {
                 "give a batch size of at least 1",
             ));
         }
-        let rate = self.adam.learning_rate;
-        if !(rate.is_finite() && rate > 0.0) {
-            return Err(invalid(
-                "--learning-rate",
-                rate,
-                "give a positive number, e.g. 0.001 (Keras's default)",
-            ));
+        if let Some((setting, value, hint)) = self.optimizer.invalid_setting() {
+            return Err(invalid(setting.option(), value, hint));
         }
         if self.epochs == 0 {
             return Err(invalid("--epochs", 0, "give at least 1 epoch"));
@@ -301,7 +296,7 @@ impl<'ctx> Trainer<'ctx> {
             }],
             &metrics,
             Purpose::Train {
-                adam: &config.adam,
+                optimizer: &config.optimizer,
                 first_non_finite: &first_non_finite,
             },
         )?;
@@ -594,7 +589,7 @@ impl<'ctx> Trainer<'ctx> {
             step,
             what,
             value,
-            learning_rate: self.config.adam.learning_rate,
+            learning_rate: self.config.optimizer.learning_rate(),
         }
     }
 
@@ -649,7 +644,7 @@ impl<'ctx> Trainer<'ctx> {
             }
             _ => (0, 0.0),
         };
-        // Adam's step count at the epoch's first step.
+        // Steps taken before the epoch's first step (Adam's `t` minus one).
         let epoch_start = self.steps_done - first as u64;
         let order = epoch_order(&self.train.indices, self.config.seed, epoch - 1);
         ctx.queue
@@ -659,7 +654,10 @@ impl<'ctx> Trainer<'ctx> {
                 sample_start: (step * batch) as u32,
                 batch_rows: batch.min(n - step * batch) as u32,
                 slot: step as u32,
-                adam_alpha: self.config.adam.alpha(epoch_start + step as u64 + 1),
+                step_rate: self
+                    .config
+                    .optimizer
+                    .step_rate(epoch_start + step as u64 + 1),
                 step: (epoch_start + step as u64) as u32,
                 ..StepParams::default()
             })
@@ -668,7 +666,7 @@ impl<'ctx> Trainer<'ctx> {
         ctx.queue.write_buffer(
             &self.first_non_finite,
             0,
-            bytemuck::cast_slice(&vec![adam::ALL_FINITE; steps]),
+            bytemuck::cast_slice(&vec![optim::ALL_FINITE; steps]),
         );
         EpochRun {
             epoch,

@@ -14,7 +14,7 @@ use gpu_cnn::model::network::{slab_layout, state_layout};
 use gpu_cnn::model::presets::preset;
 use gpu_cnn::model::shape::infer;
 use gpu_cnn::model::{LayerSpec, ModelSpec};
-use gpu_cnn::optim::adam::AdamConfig;
+use gpu_cnn::optim::{AdamConfig, AdamWConfig, OptimizerConfig, RmspropConfig, SgdConfig};
 use gpu_cnn::train::{EpochStats, PartialEpoch, TrainConfig, TrainState};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -40,12 +40,12 @@ fn config(rng: &mut StdRng) -> TrainConfig {
         validation_split: 0.13,
         seed: 0xdead_beef_1234,
         train_samples: Some(4999),
-        adam: AdamConfig {
+        optimizer: OptimizerConfig::Adam(AdamConfig {
             learning_rate: rng.random::<f64>() * 1e-3,
             beta1: 0.9,
             beta2: 0.999,
             epsilon: 1e-7,
-        },
+        }),
     }
 }
 
@@ -177,6 +177,79 @@ fn save_then_load_round_trips_every_bit_of_state_spec_and_config() {
     assert_eq!(loaded.state.steps_done, 423);
     // f64s compared with ==: the JSON round trip must keep every bit.
     assert_eq!(loaded.state.history, state.history);
+}
+
+#[test]
+fn every_optimizer_and_its_settings_round_trip_through_train_config() {
+    let dir = TempDir::new().unwrap();
+    let (path, spec, config, layout, state) = saved_cnn(dir.path());
+    for optimizer in [
+        OptimizerConfig::Sgd(SgdConfig {
+            learning_rate: 0.013,
+            momentum: 0.87,
+            nesterov: true,
+        }),
+        OptimizerConfig::Rmsprop(RmspropConfig {
+            learning_rate: 7e-4,
+            rho: 0.85,
+            momentum: 0.3,
+            epsilon: 3e-8,
+        }),
+        OptimizerConfig::Adamw(AdamWConfig {
+            adam: AdamConfig {
+                learning_rate: 2e-3,
+                beta1: 0.8,
+                beta2: 0.99,
+                epsilon: 1e-6,
+            },
+            weight_decay: 0.0123,
+        }),
+    ] {
+        let config = TrainConfig {
+            optimizer,
+            ..config.clone()
+        };
+        checkpoint::save(&path, &spec, &config, &layout, &state).unwrap();
+        let loaded = checkpoint::load(&path)
+            .unwrap()
+            .into_checkpoint(&layout)
+            .unwrap();
+        assert_eq!(loaded.config, config);
+    }
+}
+
+#[test]
+fn train_config_written_before_optimizers_had_names_loads_as_adam() {
+    let dir = TempDir::new().unwrap();
+    let (path, _, config, layout, _) = saved_cnn(dir.path());
+    let OptimizerConfig::Adam(adam) = config.optimizer else {
+        panic!("saved_cnn trains with adam");
+    };
+    // The train_config of checkpoints written before --optimizer: Adam's settings as `adam`.
+    let old = format!(
+        r#"{{"epochs":{},"batch_size":{},"validation_split":{},"seed":{},"train_samples":{},"adam":{{"learning_rate":{},"beta1":0.9,"beta2":0.999,"epsilon":1e-7}}}}"#,
+        config.epochs,
+        config.batch_size,
+        config.validation_split,
+        config.seed,
+        config.train_samples.unwrap(),
+        adam.learning_rate
+    );
+    rewrite(&path, |_, metadata| {
+        metadata.insert("train_config".into(), old);
+    });
+    let loaded = checkpoint::load(&path)
+        .unwrap()
+        .into_checkpoint(&layout)
+        .unwrap();
+    assert_eq!(loaded.config, config);
+    // Neither is a damaged file, named as such.
+    rewrite(&path, |_, metadata| {
+        let text = metadata["train_config"].replace("\"adam\"", "\"unknown\"");
+        metadata.insert("train_config".into(), text);
+    });
+    let message = load_error(&path, &layout).to_string();
+    assert!(message.contains("train_config"), "{message}");
 }
 
 #[test]

@@ -553,3 +553,87 @@ fn bench_json_reports_the_measured_figures_of_each_model() {
         .iter()
         .all(|k| k["ms"].as_f64().is_some_and(|ms| ms >= 0.0)));
 }
+
+#[test]
+fn unknown_optimizer_is_rejected_with_the_four() {
+    let dir = small_data();
+    train_fails(
+        dir.path(),
+        &["--optimizer", "nadam"],
+        &["--optimizer", "nadam", "adam", "sgd", "rmsprop", "adamw"],
+    );
+}
+
+#[test]
+fn optimizer_settings_out_of_range_are_rejected() {
+    let dir = small_data();
+    for (args, needles) in [
+        (
+            &["--learning-rate", "-0.1"][..],
+            &["--learning-rate -0.1", "positive"][..],
+        ),
+        (
+            &["--optimizer", "sgd", "--momentum", "1.5"],
+            &["--momentum 1.5", "[0, 1]"],
+        ),
+        (
+            &["--optimizer", "rmsprop", "--momentum", "-0.5"],
+            &["--momentum -0.5", "[0, 1]"],
+        ),
+        (
+            &["--optimizer", "rmsprop", "--rho", "1"],
+            &["--rho 1", "[0, 1)"],
+        ),
+        (
+            &["--optimizer", "adamw", "--weight-decay", "-0.004"],
+            &["--weight-decay -0.004", "non-negative"],
+        ),
+        (&["--beta-1", "1"], &["--beta-1 1", "[0, 1)"]),
+        (
+            &["--optimizer", "adamw", "--beta-2", "-0.1"],
+            &["--beta-2 -0.1", "[0, 1)"],
+        ),
+        (&["--epsilon", "0"], &["--epsilon 0", "positive"]),
+        (&["--epsilon", "tiny"], &["--epsilon", "tiny"]),
+        (&["--nesterov=yes"], &["--nesterov"]),
+    ] {
+        train_fails(dir.path(), args, needles);
+    }
+}
+
+#[test]
+fn optimizer_setting_of_another_optimizer_names_those_that_take_it() {
+    let dir = small_data();
+    for (args, needles) in [
+        (
+            &["--nesterov"][..],
+            &["--nesterov applies to sgd only", "the optimizer is adam"][..],
+        ),
+        (
+            &["--momentum", "0.9"],
+            &["--momentum applies to sgd, rmsprop only"],
+        ),
+        (
+            &["--optimizer", "adam", "--rho", "0.9"],
+            &["--rho applies to rmsprop only"],
+        ),
+        (
+            &["--weight-decay", "0.01"],
+            &["--weight-decay applies to adamw only"],
+        ),
+        (
+            &["--optimizer", "sgd", "--beta-1", "0.9"],
+            &["--beta-1 applies to adam, adamw only", "is sgd"],
+        ),
+        (
+            &["--optimizer", "rmsprop", "--beta-2", "0.9"],
+            &["--beta-2 applies to adam, adamw only"],
+        ),
+        (
+            &["--optimizer", "sgd", "--epsilon", "1e-7"],
+            &["--epsilon applies to adam, rmsprop, adamw only"],
+        ),
+    ] {
+        train_fails(dir.path(), args, needles);
+    }
+}

@@ -464,6 +464,9 @@ fn resume_refuses_settings_that_differ_from_the_checkpoints_and_epochs_below_tho
         ("--validation-split", "0.2", "0.1"),
         ("--train-samples", "1000", "512"),
         ("--learning-rate", "0.01", "0.001"),
+        ("--optimizer", "sgd", "adam"),
+        ("--beta-1", "0.8", "0.9"),
+        ("--epsilon", "0.0001", "0.0000001"),
     ] {
         fails_with(
             resume().args([option, value]),
@@ -477,8 +480,23 @@ fn resume_refuses_settings_that_differ_from_the_checkpoints_and_epochs_below_tho
         resume().args(["--epochs", "1"]),
         &["the checkpoint has 2 epochs done", "at least 2"],
     );
+    // A setting the checkpoint's optimizer (adam) does not take is refused as when training.
+    fails_with(
+        resume().args(["--momentum", "0.9"]),
+        &[
+            "--momentum applies to sgd, rmsprop only",
+            "the optimizer is adam",
+        ],
+    );
     // The same settings are welcome; two epochs done of two leaves nothing to train.
-    let again = stdout_of(resume().args(["--batch-size", "64"]));
+    let again = stdout_of(resume().args([
+        "--batch-size",
+        "64",
+        "--optimizer",
+        "adam",
+        "--beta-2",
+        "0.999",
+    ]));
     assert!(again.contains("Resumed after epoch 2 of 2"), "{again}");
     assert!(!again.contains("Epoch 3"), "{again}");
 }

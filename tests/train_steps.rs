@@ -99,7 +99,7 @@ fn golden_on(ctx: &GpuContext, data: &MnistSplits, spec: ModelSpec, config: Trai
                 batch_rows,
             );
             let metrics = cpu
-                .train_step(&batch, &batch_labels, rows, batch_rows, &config.adam)
+                .train_step(&batch, &batch_labels, rows, batch_rows, &config.optimizer)
                 .expect("cpu step");
             loss += f64::from(metrics.loss_sum);
         }
@@ -115,7 +115,7 @@ fn golden_on(ctx: &GpuContext, data: &MnistSplits, spec: ModelSpec, config: Trai
         // rounding noise that Adam scales to steps of about ±lr: there GPU and CPU may move in
         // opposite directions, but never by more than Adam's step per step taken.
         let steps = (epoch * train.len().div_ceil(rows)) as f32;
-        let adam_bound = 2.0 * config.adam.learning_rate as f32 * steps;
+        let adam_bound = 2.0 * config.optimizer.learning_rate() as f32 * steps;
         for (index, slot) in check_layouts.params.tensors.iter().enumerate() {
             let range = slot.offset..slot.offset + slot.len;
             let atol = if feeds_batch_norm(&trainer.network().layers, &slot.name) {

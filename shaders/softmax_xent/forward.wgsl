@@ -47,7 +47,7 @@ struct StepParams {
     sample_start: u32,
     batch_rows: u32,
     slot: u32,
-    adam_alpha: f32,
+    step_rate: f32,
     step: u32,
     _pad0: u32,
     _pad1: u32,

@@ -40,7 +40,7 @@ pub fn run(args: CompareArgs) -> Result<(), Error> {
     if let Some(dir) = &args.report {
         report::ensure_dir(dir)?;
     }
-    let config = args.fit.config();
+    let config = args.fit.config()?;
     let data = args.setup.load_data()?;
     config.validate(data.train.len())?;
     let ctx = args.setup.open_device()?;

@@ -27,6 +27,7 @@ use gpu_cnn::gpu::slab::Layouts;
 use gpu_cnn::gpu::{DeviceSelector, GpuContext};
 use gpu_cnn::model::network::{slab_layout, state_layout};
 use gpu_cnn::model::{presets, shape, ModelSpec};
+use gpu_cnn::optim::{OptimizerConfig, Setting};
 use gpu_cnn::train::TrainConfig;
 use gpu_cnn::Error;
 
@@ -83,9 +84,34 @@ pub struct FitArgs {
     /// Samples per training step [default: 32].
     #[arg(long, value_name = "N")]
     pub batch_size: Option<usize>,
-    /// Adam's learning rate [default: 0.001].
-    #[arg(long, value_name = "RATE")]
+    /// Optimizer, with Keras's formulas [default: adam].
+    #[arg(long, value_name = "NAME", value_parser = OptimizerConfig::NAMES)]
+    pub optimizer: Option<String>,
+    /// The optimizer's learning rate [default: Keras's: adam 0.001, sgd 0.01, rmsprop 0.001,
+    /// adamw 0.001].
+    #[arg(long, value_name = "RATE", allow_negative_numbers = true)]
     pub learning_rate: Option<f64>,
+    /// Momentum of sgd and rmsprop [default: 0].
+    #[arg(long, value_name = "M", allow_negative_numbers = true)]
+    pub momentum: Option<f64>,
+    /// Nesterov momentum (sgd).
+    #[arg(long)]
+    pub nesterov: bool,
+    /// Decay of rmsprop's average of squared gradients [default: 0.9].
+    #[arg(long, value_name = "RHO", allow_negative_numbers = true)]
+    pub rho: Option<f64>,
+    /// adamw's decoupled weight decay [default: 0.004].
+    #[arg(long, value_name = "W", allow_negative_numbers = true)]
+    pub weight_decay: Option<f64>,
+    /// First-moment decay of adam and adamw [default: 0.9].
+    #[arg(long, value_name = "BETA", allow_negative_numbers = true)]
+    pub beta_1: Option<f64>,
+    /// Second-moment decay of adam and adamw [default: 0.999].
+    #[arg(long, value_name = "BETA", allow_negative_numbers = true)]
+    pub beta_2: Option<f64>,
+    /// Small constant of adam, adamw and rmsprop [default: 1e-7].
+    #[arg(long, value_name = "EPS", allow_negative_numbers = true)]
+    pub epsilon: Option<f64>,
     /// Fraction of the training set held out for validation (its last part, as in Keras)
     /// [default: 0.1].
     #[arg(long, value_name = "FRACTION", allow_negative_numbers = true)]
@@ -99,29 +125,61 @@ pub struct FitArgs {
 }
 
 impl FitArgs {
-    /// The training configuration these settings describe (Keras's Adam), defaults for the
-    /// settings not given.
-    pub fn config(&self) -> TrainConfig {
+    /// The optimizer settings given, each with its value (`--nesterov` as 1).
+    fn optimizer_settings(&self) -> Vec<(Setting, f64)> {
+        [
+            (Setting::LearningRate, self.learning_rate),
+            (Setting::Momentum, self.momentum),
+            (Setting::Nesterov, self.nesterov.then_some(1.0)),
+            (Setting::Rho, self.rho),
+            (Setting::WeightDecay, self.weight_decay),
+            (Setting::Beta1, self.beta_1),
+            (Setting::Beta2, self.beta_2),
+            (Setting::Epsilon, self.epsilon),
+        ]
+        .into_iter()
+        .filter_map(|(setting, value)| value.map(|value| (setting, value)))
+        .collect()
+    }
+
+    /// The training configuration these settings describe, Keras's defaults (those of the
+    /// chosen optimizer) for the settings not given. An optimizer setting that the optimizer
+    /// does not take is refused.
+    pub fn config(&self) -> Result<TrainConfig, Error> {
+        let name = self.optimizer.as_deref().unwrap_or("adam");
+        let mut optimizer =
+            OptimizerConfig::keras_default(name).ok_or_else(|| Error::InvalidSetting {
+                setting: "--optimizer",
+                value: name.to_string(),
+                hint: format!("give one of {}", OptimizerConfig::NAMES.join(", ")),
+            })?;
+        for (setting, value) in self.optimizer_settings() {
+            if !optimizer.set(setting, value) {
+                return Err(not_taken(setting, value, &optimizer));
+            }
+        }
         let defaults = TrainConfig::default();
-        let mut config = TrainConfig {
+        Ok(TrainConfig {
             epochs: self.epochs.unwrap_or(defaults.epochs),
             batch_size: self.batch_size.unwrap_or(defaults.batch_size),
             validation_split: self.validation_split.unwrap_or(defaults.validation_split),
             seed: self.seed.unwrap_or(defaults.seed),
             train_samples: self.train_samples,
-            ..defaults
-        };
-        if let Some(rate) = self.learning_rate {
-            config.adam.learning_rate = rate;
-        }
-        config
+            optimizer,
+        })
     }
 
     /// The configuration a run resumed from `saved` continues with: the saved one, trained up
     /// to `--epochs` when given. Any other setting given must equal the saved one: a resumed
     /// run that silently changed its batch or data would not be the run it continues.
     pub fn resumed(&self, saved: &TrainConfig, epochs_done: usize) -> Result<TrainConfig, Error> {
-        let given = self.config();
+        let given = TrainConfig {
+            epochs: self.epochs.unwrap_or(saved.epochs),
+            batch_size: self.batch_size.unwrap_or(saved.batch_size),
+            validation_split: self.validation_split.unwrap_or(saved.validation_split),
+            seed: self.seed.unwrap_or(saved.seed),
+            ..saved.clone()
+        };
         let differs = |setting: &'static str, yours: String, saved: String| Error::InvalidSetting {
             setting,
             value: yours,
@@ -130,19 +188,34 @@ impl FitArgs {
                  leave {setting} out, or train afresh without --resume"
             ),
         };
-        let checks: [(&'static str, bool, String, String); 5] = [
+        if let Some(name) = self.optimizer.as_deref() {
+            if name != saved.optimizer.name() {
+                return Err(differs(
+                    "--optimizer",
+                    name.to_string(),
+                    saved.optimizer.name().to_string(),
+                ));
+            }
+        }
+        for (setting, value) in self.optimizer_settings() {
+            match saved.optimizer.get(setting) {
+                None => return Err(not_taken(setting, value, &saved.optimizer)),
+                Some(theirs) if theirs != value => {
+                    return Err(differs(
+                        setting.option(),
+                        show(setting, value),
+                        show(setting, theirs),
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+        let checks: [(&'static str, bool, String, String); 4] = [
             (
                 "--batch-size",
                 self.batch_size.is_some_and(|n| n != saved.batch_size),
                 given.batch_size.to_string(),
                 saved.batch_size.to_string(),
-            ),
-            (
-                "--learning-rate",
-                self.learning_rate
-                    .is_some_and(|rate| rate != saved.adam.learning_rate),
-                given.adam.learning_rate.to_string(),
-                saved.adam.learning_rate.to_string(),
             ),
             (
                 "--validation-split",
@@ -184,6 +257,30 @@ impl FitArgs {
             epochs,
             ..saved.clone()
         })
+    }
+}
+
+/// A setting's value as the user writes it.
+fn show(setting: Setting, value: f64) -> String {
+    match setting {
+        Setting::Nesterov => (value != 0.0).to_string(),
+        _ => value.to_string(),
+    }
+}
+
+/// The refusal of an optimizer setting that `optimizer` does not take.
+fn not_taken(setting: Setting, value: f64, optimizer: &OptimizerConfig) -> Error {
+    Error::InvalidSetting {
+        setting: setting.option(),
+        value: show(setting, value),
+        hint: format!(
+            "{} applies to {} only, and the optimizer is {}: choose one of those with \
+             --optimizer, or leave {} out",
+            setting.option(),
+            setting.taken_by(),
+            optimizer.name(),
+            setting.option()
+        ),
     }
 }
 

@@ -96,7 +96,7 @@ impl TrainArgs {
             let spec = presets::resolve(self.model.as_deref().unwrap_or("cnn"))?;
             return Ok(Run {
                 spec,
-                config: self.fit.config(),
+                config: self.fit.config()?,
                 resumed: None,
             });
         };

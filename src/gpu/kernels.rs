@@ -45,8 +45,12 @@ pub enum Kernel {
     SoftmaxXentForward,
     /// `shaders/softmax/forward.wgsl`: class probabilities for prediction.
     SoftmaxForward,
-    /// `shaders/adam/step.wgsl`: one Adam update over the whole parameter slab.
+    /// `shaders/adam/step.wgsl`: one Adam (or AdamW) update over the whole parameter slab.
     AdamStep,
+    /// `shaders/sgd/step.wgsl`: one SGD update (momentum, Nesterov) over the whole slab.
+    SgdStep,
+    /// `shaders/rmsprop/step.wgsl`: one RMSprop update over the whole slab.
+    RmspropStep,
     /// `shaders/activation/forward.wgsl`: an elementwise activation function.
     ActivationForward,
     /// `shaders/activation/backward_input.wgsl`: an activation's input gradient.
@@ -68,16 +72,20 @@ pub enum Library {
     /// `shaders/activation/functions.wgsl`: every activation function and its derivative,
     /// chosen by the `ACTIVATION` and `NEGATIVE_SLOPE` overrides.
     ActivationFunctions,
+    /// `shaders/optim/update.wgsl`: the optimizer kernels' bindings, step table and the store
+    /// that records the first non-finite parameter.
+    OptimUpdate,
 }
 
 impl Library {
     /// Every library.
-    pub const ALL: [Library; 1] = [Self::ActivationFunctions];
+    pub const ALL: [Library; 2] = [Self::ActivationFunctions, Self::OptimUpdate];
 
     /// Its path below `shaders/`.
     pub fn path(self) -> &'static str {
         match self {
             Self::ActivationFunctions => "activation/functions.wgsl",
+            Self::OptimUpdate => "optim/update.wgsl",
         }
     }
 
@@ -85,6 +93,7 @@ impl Library {
     pub fn source(self) -> &'static str {
         match self {
             Self::ActivationFunctions => include_str!("../../shaders/activation/functions.wgsl"),
+            Self::OptimUpdate => include_str!("../../shaders/optim/update.wgsl"),
         }
     }
 }
@@ -102,6 +111,8 @@ impl Kernel {
             Self::SoftmaxXentForward => "softmax_xent.forward",
             Self::SoftmaxForward => "softmax.forward",
             Self::AdamStep => "adam.step",
+            Self::SgdStep => "sgd.step",
+            Self::RmspropStep => "rmsprop.step",
             Self::ActivationForward => "activation.forward",
             Self::ActivationBackwardInput => "activation.backward_input",
             Self::DropoutForward => "dropout.forward",
@@ -122,6 +133,8 @@ impl Kernel {
             Self::SoftmaxXentForward => "softmax_xent_forward",
             Self::SoftmaxForward => "softmax_forward",
             Self::AdamStep => "adam_step",
+            Self::SgdStep => "sgd_step",
+            Self::RmspropStep => "rmsprop_step",
             Self::ActivationForward => "activation_forward",
             Self::ActivationBackwardInput => "activation_backward_input",
             Self::DropoutForward => "dropout_forward",
@@ -137,6 +150,7 @@ impl Kernel {
             | Self::MatmulSumSplits
             | Self::ActivationForward
             | Self::ActivationBackwardInput => &[Library::ActivationFunctions],
+            Self::AdamStep | Self::SgdStep | Self::RmspropStep => &[Library::OptimUpdate],
             _ => &[],
         }
     }
@@ -167,6 +181,8 @@ impl Kernel {
             Self::SoftmaxXentForward => include_str!("../../shaders/softmax_xent/forward.wgsl"),
             Self::SoftmaxForward => include_str!("../../shaders/softmax/forward.wgsl"),
             Self::AdamStep => include_str!("../../shaders/adam/step.wgsl"),
+            Self::SgdStep => include_str!("../../shaders/sgd/step.wgsl"),
+            Self::RmspropStep => include_str!("../../shaders/rmsprop/step.wgsl"),
             Self::ActivationForward => include_str!("../../shaders/activation/forward.wgsl"),
             Self::ActivationBackwardInput => {
                 include_str!("../../shaders/activation/backward_input.wgsl")
@@ -203,7 +219,9 @@ impl Kernel {
             // logits → probabilities
             Self::SoftmaxForward => &[Read, ReadWrite],
             // gradients → parameters, m, v, first non-finite parameter
-            Self::AdamStep => &[Read, ReadWrite, ReadWrite, ReadWrite, ReadWrite],
+            Self::AdamStep | Self::SgdStep | Self::RmspropStep => {
+                &[Read, ReadWrite, ReadWrite, ReadWrite, ReadWrite]
+            }
             // x → y
             Self::ActivationForward => &[Read, ReadWrite],
             // x, dy → dx
@@ -230,6 +248,8 @@ impl Kernel {
                 | Self::SoftmaxXentForward
                 | Self::SoftmaxForward
                 | Self::AdamStep
+                | Self::SgdStep
+                | Self::RmspropStep
                 | Self::DropoutForward
                 | Self::BatchNormalizationForward
                 | Self::BatchNormalizationBackward
@@ -237,7 +257,7 @@ impl Kernel {
     }
 
     /// Every kernel, for validation and warm-up.
-    pub const ALL: [Kernel; 14] = [
+    pub const ALL: [Kernel; 16] = [
         Self::GatherForward,
         Self::MatmulForward,
         Self::MatmulSumSplits,
@@ -247,6 +267,8 @@ impl Kernel {
         Self::SoftmaxXentForward,
         Self::SoftmaxForward,
         Self::AdamStep,
+        Self::SgdStep,
+        Self::RmspropStep,
         Self::ActivationForward,
         Self::ActivationBackwardInput,
         Self::DropoutForward,

@@ -48,7 +48,7 @@ impl SlabLayout {
     }
 
     /// Elements of a buffer of this layout: [`SlabLayout::total`] rounded up to whole vec4s
-    /// (`adam.step` reads them so; the padding stays zero).
+    /// (the optimizer kernels read them so; the padding stays zero).
     pub fn padded_len(&self) -> usize {
         self.total.next_multiple_of(4)
     }
@@ -92,9 +92,9 @@ pub struct ParamSlab {
     pub params: wgpu::Buffer,
     /// Gradients of the last backward pass.
     pub grads: wgpu::Buffer,
-    /// Adam's first moment.
+    /// The optimizer's state `m` (Adam's first moment, SGD's velocity, RMSprop's momentum).
     pub m: wgpu::Buffer,
-    /// Adam's second moment.
+    /// The optimizer's state `v` (Adam's second moment, RMSprop's average of squares).
     pub v: wgpu::Buffer,
 }
 

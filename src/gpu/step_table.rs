@@ -1,5 +1,5 @@
 //! The per-step table: what changes from one training step to the next (which samples, how
-//! many, where the metrics go, Adam's step size), one 256-byte-aligned entry per step, bound
+//! many, where the metrics go, the optimizer's step rate), one 256-byte-aligned entry per step, bound
 //! with a dynamic offset so a whole chunk of steps records into one compute pass with no host
 //! round trip.
 
@@ -17,8 +17,10 @@ pub struct StepParams {
     pub batch_rows: u32,
     /// Row of the metrics buffer this step writes its loss sum and correct count to.
     pub slot: u32,
-    /// Adam's bias-corrected step size `lr * sqrt(1 - beta2^t) / (1 - beta1^t)` for this step.
-    pub adam_alpha: f32,
+    /// The optimizer's rate for this step ([`crate::optim::OptimizerConfig::step_rate`]):
+    /// Adam's bias-corrected `lr * sqrt(1 - beta2^t) / (1 - beta1^t)`, the learning rate for
+    /// SGD and RMSprop.
+    pub step_rate: f32,
     /// Steps taken before this one over the whole run (Adam's `t` minus one): with the seed, the
     /// counter of every random stream (Dropout), so a resumed run draws what an unbroken one would.
     pub step: u32,

@@ -1,6 +1,6 @@
 //! The network on the GPU: its parameter slab, the non-trainable state beside it, and the
 //! dispatch plans (built once) that run a batch through it: gather → each node's forward →
-//! softmax cross-entropy → (training) each node's backward in reverse → one Adam dispatch.
+//! softmax cross-entropy → (training) each node's backward in reverse → one optimizer dispatch.
 
 use rand::distr::{Distribution, Uniform};
 use rand::rngs::StdRng;
@@ -19,7 +19,7 @@ use crate::gpu::{Dispatch, GpuContext, GpuError};
 use crate::layers::gather::{self, Source};
 use crate::layers::layer::{BackwardIo, ForwardIo, Init, Pass, Tensors, View};
 use crate::layers::{col2im, softmax, softmax_xent};
-use crate::optim::adam::{self, AdamConfig};
+use crate::optim::OptimizerConfig;
 
 /// A model's layers with their parameters and state resident on the GPU.
 pub struct Network {
@@ -160,13 +160,13 @@ impl Plan {
 /// What a plan does after the loss.
 #[derive(Clone, Copy)]
 pub enum Purpose<'a> {
-    /// Backward through every layer, then one Adam step, which records in row `step.slot` of
-    /// `first_non_finite` the first parameter it left NaN or infinite (see
-    /// [`adam::encode_step`]).
+    /// Backward through every layer, then one optimizer step, which records in row `step.slot`
+    /// of `first_non_finite` the first parameter it left NaN or infinite (see
+    /// [`OptimizerConfig::encode_step`]).
     Train {
-        /// Adam's settings.
-        adam: &'a AdamConfig,
-        /// `[steps] u32`, each [`adam::ALL_FINITE`] before its step runs.
+        /// The optimizer and its settings.
+        optimizer: &'a OptimizerConfig,
+        /// `[steps] u32`, each [`crate::optim::ALL_FINITE`] before its step runs.
         first_non_finite: &'a wgpu::Buffer,
     },
     /// Nothing more, or the softmax probabilities of each sample written at its position in
@@ -272,12 +272,12 @@ impl Network {
         };
         body.extend(self.loss(ctx, rows, &acts, loss_io, purpose)?);
         if let Purpose::Train {
-            adam,
+            optimizer,
             first_non_finite,
         } = purpose
         {
             body.extend(self.backward(ctx, rows, (&nodes, &steps, head), &acts)?);
-            body.push(adam::encode_step(ctx, adam, &self.slab, first_non_finite)?);
+            body.push(optimizer.encode_step(ctx, &self.slab, first_non_finite)?);
         }
         Ok(Plan {
             rows,

@@ -10,9 +10,9 @@ use super::ModelError;
 use crate::gpu::slab::SlabLayout;
 use crate::layers::layer::{CpuStep, HostTensors};
 use crate::layers::softmax_xent::{self, Metrics};
-use crate::optim::adam::{self, AdamConfig};
+use crate::optim::OptimizerConfig;
 
-/// Parameters, state and Adam's moments on the host, in the same layouts as the GPU.
+/// Parameters, state and the optimizer's state on the host, in the same layouts as the GPU.
 pub struct CpuNetwork {
     layers: Vec<LayerInfo>,
     layout: SlabLayout,
@@ -23,9 +23,9 @@ pub struct CpuNetwork {
     pub params: Vec<f32>,
     /// Non-trainable state (moving statistics).
     pub state: Vec<f32>,
-    /// Adam's first moment.
+    /// The optimizer's state in `m` (Adam's first moment).
     pub m: Vec<f32>,
-    /// Adam's second moment.
+    /// The optimizer's state in `v` (Adam's second moment).
     pub v: Vec<f32>,
     /// Steps taken.
     pub t: u64,
@@ -192,26 +192,18 @@ impl CpuNetwork {
         Ok((metrics, grads))
     }
 
-    /// One training step (gradients, then Adam); returns the step's metrics.
+    /// One training step (gradients, then the optimizer); returns the step's metrics.
     pub fn train_step(
         &mut self,
         batch: &[f32],
         labels: &[u32],
         rows: usize,
         batch_rows: usize,
-        config: &AdamConfig,
+        optimizer: &OptimizerConfig,
     ) -> Result<Metrics, ModelError> {
         let (metrics, grads) = self.gradients(batch, labels, rows, batch_rows)?;
         self.t += 1;
-        let params = config.params(self.layout.total);
-        adam::cpu::step(
-            &params,
-            config.alpha(self.t),
-            &grads,
-            &mut self.params,
-            &mut self.m,
-            &mut self.v,
-        );
+        optimizer.cpu_step(self.t, &grads, &mut self.params, &mut self.m, &mut self.v);
         Ok(metrics)
     }
 }

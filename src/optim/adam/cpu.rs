@@ -1,4 +1,4 @@
-//! Reference Adam step: one plain loop.
+//! Reference Adam (and AdamW) step: one plain loop.
 
 use super::Params;
 
@@ -12,6 +12,9 @@ pub fn step(
     v: &mut [f32],
 ) {
     for i in 0..params.len as usize {
+        if params.weight_decay > 0.0 {
+            values[i] -= values[i] * params.weight_decay * params.learning_rate;
+        }
         let g = grads[i];
         m[i] += (g - m[i]) * (1.0 - params.beta1);
         v[i] += (g * g - v[i]) * (1.0 - params.beta2);

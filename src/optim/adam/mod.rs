@@ -1,6 +1,7 @@
-//! Adam over the whole parameter slab in one dispatch, with Keras semantics:
+//! Adam and AdamW over the whole parameter slab in one dispatch, with Keras 3 semantics:
 //!
 //! ```text
+//! p      -= p · weight_decay · lr                          (AdamW only, before the update)
 //! alpha_t = lr · sqrt(1 - beta2^t) / (1 - beta1^t)        (host, per step)
 //! m      += (g - m) · (1 - beta1)
 //! v      += (g² - v) · (1 - beta2)
@@ -10,13 +11,10 @@
 pub mod cpu;
 
 use bytemuck::{Pod, Zeroable};
-
-use crate::gpu::dispatch::grid_for;
-use crate::gpu::slab::ParamSlab;
-use crate::gpu::{Dispatch, GpuContext, GpuError, Kernel};
+use serde::{Deserialize, Serialize};
 
 /// Adam's hyperparameters; the default is Keras's.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AdamConfig {
     /// Learning rate.
     pub learning_rate: f64,
@@ -39,6 +37,25 @@ impl Default for AdamConfig {
     }
 }
 
+/// AdamW's hyperparameters: Adam's and the decoupled weight decay; the default is Keras 3's.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AdamWConfig {
+    /// Adam's settings.
+    #[serde(flatten)]
+    pub adam: AdamConfig,
+    /// Each step first takes `p · weight_decay · learning_rate` off every parameter.
+    pub weight_decay: f64,
+}
+
+impl Default for AdamWConfig {
+    fn default() -> Self {
+        Self {
+            adam: AdamConfig::default(),
+            weight_decay: 0.004,
+        }
+    }
+}
+
 impl AdamConfig {
     /// The bias-corrected step size of step `t` (counted from 1).
     pub fn alpha(&self, t: u64) -> f32 {
@@ -46,13 +63,18 @@ impl AdamConfig {
         (self.learning_rate * (1.0 - self.beta2.powf(t)).sqrt() / (1.0 - self.beta1.powf(t))) as f32
     }
 
-    /// The kernel's uniform parameters for a slab of `len` elements.
-    pub fn params(&self, len: usize) -> Params {
+    /// The kernel's uniform parameters for a slab of `len` elements, with AdamW's
+    /// `weight_decay` (0 for Adam: no decay).
+    pub fn params(&self, len: usize, weight_decay: f64) -> Params {
         Params {
             len: len as u32,
             beta1: self.beta1 as f32,
             beta2: self.beta2 as f32,
             epsilon: self.epsilon as f32,
+            weight_decay: weight_decay as f32,
+            learning_rate: self.learning_rate as f32,
+            _pad0: 0,
+            _pad1: 0,
         }
     }
 }
@@ -69,36 +91,12 @@ pub struct Params {
     pub beta2: f32,
     /// Added to `sqrt(v)`.
     pub epsilon: f32,
-}
-
-/// No parameter of a step became NaN or infinite: the initial value of each row of
-/// `first_non_finite`.
-pub const ALL_FINITE: u32 = u32::MAX;
-
-/// Builds the one `adam.step` launch that updates every parameter of `slab`; a step that
-/// leaves a parameter NaN or infinite writes the smallest such index into its row
-/// (`step.slot`) of `first_non_finite` (`[steps] u32`, each [`ALL_FINITE`] beforehand).
-pub fn encode_step(
-    ctx: &GpuContext,
-    config: &AdamConfig,
-    slab: &ParamSlab,
-    first_non_finite: &wgpu::Buffer,
-) -> Result<Dispatch, GpuError> {
-    let len = slab.layout.total;
-    Dispatch::new(
-        ctx,
-        Kernel::AdamStep,
-        "adam.step",
-        &(),
-        &config.params(len),
-        &[
-            slab.grads.as_entire_buffer_binding(),
-            slab.params.as_entire_buffer_binding(),
-            slab.m.as_entire_buffer_binding(),
-            slab.v.as_entire_buffer_binding(),
-            first_non_finite.as_entire_buffer_binding(),
-        ],
-        // Four parameters a thread.
-        grid_for(ctx, "adam.step", len.div_ceil(4) as u64, 256)?,
-    )
+    /// AdamW's decoupled weight decay; 0 (Adam) skips it.
+    pub weight_decay: f32,
+    /// The plain learning rate the weight decay is scaled by.
+    pub learning_rate: f32,
+    /// Padding to 16-byte multiples.
+    pub _pad0: u32,
+    /// Padding to 16-byte multiples.
+    pub _pad1: u32,
 }
