@@ -13,6 +13,10 @@ use common::context;
 use gpu_cnn::data::{bundled_mnist_dir, load_dir, Dataset, MnistSplits};
 use gpu_cnn::gpu::{GpuContext, Kernel, LaunchProfile};
 use gpu_cnn::model::presets::{preset, NAMES};
+use gpu_cnn::optim::adam::AdamWConfig;
+use gpu_cnn::optim::rmsprop::RmspropConfig;
+use gpu_cnn::optim::sgd::SgdConfig;
+use gpu_cnn::optim::OptimizerConfig;
 use gpu_cnn::train::{TrainConfig, Trainer};
 use naga::back::{hlsl, msl, pipeline_constants, spv, PipelineConstants};
 use naga::valid::{Capabilities, ModuleInfo, ValidationFlags, Validator};
@@ -29,19 +33,46 @@ fn take(data: &Dataset, n: usize) -> Dataset {
 }
 
 /// Builds every preset's training and evaluation plans on `ctx` (the lecture's batch sizes,
-/// 32 and 64), so that its pipeline cache holds every variant they use.
+/// 32 and 64, with Adam), and `dense`'s with every other optimizer and its variants, so that
+/// its pipeline cache holds every variant they use.
 fn build_every_preset(ctx: &GpuContext, data: &MnistSplits) {
+    let build = |name: &str, batch_size: usize, optimizer: OptimizerConfig| {
+        let config = TrainConfig {
+            epochs: 1,
+            batch_size,
+            validation_split: 0.25,
+            optimizer,
+            ..TrainConfig::default()
+        };
+        Trainer::new(ctx, preset(name).expect("preset"), data, config).expect("trainer");
+    };
     for name in NAMES {
         for batch_size in [32, 64] {
-            let config = TrainConfig {
-                epochs: 1,
-                batch_size,
-                validation_split: 0.25,
-                ..TrainConfig::default()
-            };
-            let spec = preset(name).expect("preset");
-            Trainer::new(ctx, spec, data, config).expect("trainer");
+            build(name, batch_size, OptimizerConfig::default());
         }
+    }
+    let sgd = |momentum, nesterov| {
+        OptimizerConfig::Sgd(SgdConfig {
+            momentum,
+            nesterov,
+            ..SgdConfig::default()
+        })
+    };
+    let rmsprop = |momentum| {
+        OptimizerConfig::Rmsprop(RmspropConfig {
+            momentum,
+            ..RmspropConfig::default()
+        })
+    };
+    for optimizer in [
+        sgd(0.0, false),
+        sgd(0.9, false),
+        sgd(0.9, true),
+        rmsprop(0.0),
+        rmsprop(0.5),
+        OptimizerConfig::Adamw(AdamWConfig::default()),
+    ] {
+        build("dense", 32, optimizer);
     }
 }
 
