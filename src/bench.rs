@@ -2,7 +2,7 @@
 //! samples/s, what the first epoch costs on top, inference images/s, launches per step, and the
 //! GPU time of each launch of a training step.
 //!
-//! Training is timed over the training pass of each epoch alone ([`EpochStats::seconds`]:
+//! Training is timed over the training pass of each epoch alone ([`crate::run::EpochStats::seconds`]:
 //! validation excluded), epoch 2 being the steady state; the first epoch's extra cost is split
 //! into building the trainer (uploads, plans, pipeline compilation) and its first chunk of
 //! steps. Kernels are timed with GPU timestamps where the adapter has them (one compute pass

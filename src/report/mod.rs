@@ -3,7 +3,7 @@
 //!
 //! | module         | text                               | picture                              |
 //! |----------------|------------------------------------|--------------------------------------|
-//! | [`summary`]    | Keras-style model summary          |                                      |
+//! | [`mod@summary`] | Keras-style model summary          |                                      |
 //! | [`confusion`]  | counts, true × predicted, totals   | seaborn "Blues" heatmap, annotated   |
 //! | [`history`]    | CSV, one line per epoch            | loss and accuracy curves per epoch   |
 //! | [`samples`]    |                                    | a grid of digits with captions       |

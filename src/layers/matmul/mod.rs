@@ -280,7 +280,7 @@ impl Tile {
     /// What one k step of an `m × n` product costs in this tile's shape on a device that runs
     /// `parallel` workgroups at once, in multiply-adds: each tile's `rows · cols` (padding
     /// included) plus the staging of its `rows` values of A and `cols` values of B
-    /// ([`STAGING_COST_A`], [`STAGING_COST_B`]), times the rounds of `parallel` tiles the
+    /// (`STAGING_COST_A`, `STAGING_COST_B`), times the rounds of `parallel` tiles the
     /// device runs. On lavapipe's two cores, 5 tiles take 3 rounds and 9 half-size tiles 4.5:
     /// conv2d_1's weight gradient (288 × 64) runs 9% faster in 32 × 64 tiles than in 64 × 64
     /// ones for the same CPU time.

@@ -2,7 +2,7 @@
 //! the layer chooses the GEMM sizes and operand [`Layout`] of each pass ([`KernelLayerGemms`]),
 //! this module the epilogues and the labels, from the layer's named views. The bias gradient
 //! comes with the weight gradient ([`Epilogue::ColumnSums`]); the input gradient is one GEMM,
-//! or a column GEMM and col2im ([`InputGradient`]). Each GEMM launches as [`plan`] lays it out
+//! or a column GEMM and col2im ([`InputGradient`]). Each GEMM launches as [`plan()`] lays it out
 //! for the device's profile.
 
 use super::{encode_plan, plan, Epilogue, GemmPlan, Layout, Operands, Params};
@@ -25,7 +25,7 @@ pub struct Gemm {
 }
 
 impl Gemm {
-    /// How this GEMM with `epilogue` launches on a device of `profile` ([`plan`]); a pooled
+    /// How this GEMM with `epilogue` launches on a device of `profile` ([`plan()`]); a pooled
     /// convolution forward never splits k (its pooling needs whole sums).
     pub fn plan(&self, epilogue: Epilogue, profile: &LaunchProfile) -> GemmPlan {
         let plan = plan(self.params, epilogue, profile);
