@@ -162,7 +162,9 @@ fn bad_callback_settings_fail_before_training_naming_the_option() {
     let dir = TempDir::new().unwrap();
     let missing = dir.path().join("no/such/dir/log.csv");
     let missing = missing.to_str().unwrap();
-    let cases: [(&[&str], &[&str]); 5] = [
+    let both = dir.path().join("run.st");
+    let both = both.to_str().unwrap();
+    let cases: [(&[&str], &[&str]); 6] = [
         (
             &["--early-stopping", "0"],
             &["--early-stopping", "at least 1"],
@@ -180,6 +182,10 @@ fn bad_callback_settings_fail_before_training_naming_the_option() {
             &["--monitor", "no validation split", "--validation-split"],
         ),
         (&["--log", missing], &["--log", "does not exist"]),
+        (
+            &["--save", both, "--save-best", both],
+            &["--save-best", "the --save file too"],
+        ),
     ];
     for (args, needles) in cases {
         fails_with(

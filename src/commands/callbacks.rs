@@ -59,6 +59,15 @@ impl Monitor {
         matches!(self, Self::ValAccuracy | Self::Accuracy)
     }
 
+    /// Whether `value` beats `best` (none yet: any number does) by more than `min_delta`.
+    fn improves(self, value: f64, best: Option<f64>, min_delta: f64) -> bool {
+        match best {
+            None => !value.is_nan(),
+            Some(best) if self.maximised() => value - min_delta > best,
+            Some(best) => value + min_delta < best,
+        }
+    }
+
     /// Its value in `stats` (`None` without a validation split).
     fn of(self, stats: &EpochStats) -> Option<f64> {
         match self {
@@ -107,8 +116,9 @@ fn claim(setting: &'static str, path: &Path) -> Result<Claim, Error> {
 }
 
 impl CallbackArgs {
-    /// Checks the settings and claims the files, before any training.
-    pub fn prepare(&self) -> Result<Callbacks, Error> {
+    /// Checks the settings (against the `--save` file) and claims the files, before any
+    /// training.
+    pub fn prepare(&self, save: Option<&PathBuf>) -> Result<Callbacks, Error> {
         if self.early_stopping == Some(0) {
             return Err(Error::InvalidSetting {
                 setting: "--early-stopping",
@@ -122,6 +132,15 @@ impl CallbackArgs {
                 value: self.min_delta.to_string(),
                 hint: "give a change of at least 0, e.g. 0.001".into(),
             });
+        }
+        if let (Some(best), Some(save)) = (&self.save_best, save) {
+            if best == save {
+                return Err(Error::InvalidSetting {
+                    setting: "--save-best",
+                    value: best.display().to_string(),
+                    hint: "it is the --save file too: give each its own file".into(),
+                });
+            }
         }
         let watching = self.early_stopping.is_some() || self.save_best.is_some();
         Ok(Callbacks {
@@ -192,12 +211,7 @@ impl Callbacks {
             return Ok(ControlFlow::Continue(()));
         };
         let value = monitor.of(stats).unwrap_or(f64::NAN);
-        let improved = match self.best {
-            None => !value.is_nan(),
-            Some((_, best)) if monitor.maximised() => value - self.min_delta > best,
-            Some((_, best)) => value + self.min_delta < best,
-        };
-        if improved {
+        if monitor.improves(value, self.best.map(|(_, best)| best), self.min_delta) {
             self.best = Some((stats.epoch, value));
             self.wait = 0;
             if self.save_best.is_some() || self.patience.is_some() {
@@ -234,5 +248,25 @@ impl Callbacks {
             trainer.restore(state)?;
         }
         Ok(history)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Monitor;
+
+    #[test]
+    fn a_loss_improves_by_falling_an_accuracy_by_rising_each_by_more_than_min_delta() {
+        assert!(Monitor::ValLoss.improves(0.5, None, 0.1));
+        assert!(!Monitor::ValLoss.improves(f64::NAN, None, 0.0));
+        assert!(Monitor::Loss.improves(0.49, Some(0.5), 0.0));
+        assert!(!Monitor::Loss.improves(0.5, Some(0.5), 0.0));
+        assert!(!Monitor::ValLoss.improves(0.45, Some(0.5), 0.05));
+        assert!(Monitor::ValLoss.improves(0.44, Some(0.5), 0.05));
+        assert!(!Monitor::ValLoss.improves(0.6, Some(0.5), 0.0));
+        assert!(Monitor::Accuracy.improves(0.61, Some(0.6), 0.0));
+        assert!(!Monitor::ValAccuracy.improves(0.62, Some(0.6), 0.02));
+        assert!(Monitor::ValAccuracy.improves(0.63, Some(0.6), 0.02));
+        assert!(!Monitor::ValAccuracy.improves(f64::NAN, Some(0.6), 0.0));
     }
 }

@@ -172,7 +172,7 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
         .as_deref()
         .map(checkpoint::claim)
         .transpose()?;
-    let mut callbacks = args.callbacks.prepare()?;
+    let mut callbacks = args.callbacks.prepare(args.save.as_ref())?;
     reporting::prepare(args.report.as_ref())?;
     let data = args.setup.load_data()?;
     args.fit_to_data(&mut spec, &data, resume_from.as_deref())?;
