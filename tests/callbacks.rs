@@ -99,6 +99,22 @@ fn early_stopping_stops_after_patience_and_saves_the_best_epochs_checkpoint_bit_
         "--save differs from --save-best"
     );
     assert_eq!(checkpoint::load(&best).unwrap().epochs_done(), restored);
+    // ... and the weights and optimizer state of a run of exactly the best epoch's epochs.
+    let short = dir.path().join("short.st");
+    let restored_epochs = restored.to_string();
+    let mut epochs = OVERFIT;
+    let at = OVERFIT.iter().position(|&arg| arg == "--epochs").unwrap() + 1;
+    epochs[at] = &restored_epochs;
+    gpu_cnn()
+        .args(epochs)
+        .arg("--save")
+        .arg(&short)
+        .assert()
+        .success();
+    assert!(
+        contents(&short).1 == contents(&last).1,
+        "weights differ from a {restored}-epoch run"
+    );
     // The log keeps every epoch trained.
     let text = fs::read_to_string(&log).unwrap();
     let lines: Vec<&str> = text.lines().collect();
