@@ -6,6 +6,7 @@
 //! ring without stalling; the host waits only at the end of the epoch. Validation and test
 //! evaluation run forward-only plans over data resident on the GPU.
 
+use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
 use crate::compat;
@@ -81,6 +82,11 @@ pub enum Submitted {
 pub enum FitOutcome {
     /// Every epoch asked for is done.
     Finished,
+    /// `after_epoch` ended training after epoch `epoch` (early stopping).
+    Ended {
+        /// The last epoch trained, from 1.
+        epoch: usize,
+    },
     /// Stopped on request at a chunk boundary: `step` steps of epoch `epoch` are done (0: the
     /// epoch had not started). [`Trainer::state`] holds them, to resume exactly.
     Stopped {
@@ -374,18 +380,24 @@ impl<'ctx> Trainer<'ctx> {
         progress: impl FnMut(Progress),
         after_epoch: impl FnMut(&Self) -> Result<()>,
     ) -> Result<Vec<EpochStats>> {
-        self.fit_until(progress, after_epoch, || false)?;
+        let mut after_epoch = after_epoch;
+        self.fit_until(
+            progress,
+            |trainer| after_epoch(trainer).map(ControlFlow::Continue),
+            || false,
+        )?;
         Ok(self.history.clone())
     }
 
     /// [`Trainer::fit_then`], asking `stop` before each chunk of steps: once it says yes,
     /// training waits for the chunks in flight and stops there, [`FitOutcome::Stopped`], its
     /// state ready to save and resume exactly. A non-finite loss or parameter ends training
-    /// with [`Error::Diverged`], naming the epoch and step.
+    /// with [`Error::Diverged`], naming the epoch and step. `after_epoch` ends training
+    /// early by answering [`ControlFlow::Break`] ([`FitOutcome::Ended`]; early stopping).
     pub fn fit_until(
         &mut self,
         mut progress: impl FnMut(Progress),
-        mut after_epoch: impl FnMut(&Self) -> Result<()>,
+        mut after_epoch: impl FnMut(&Self) -> Result<ControlFlow<()>>,
         stop: impl Fn() -> bool,
     ) -> Result<FitOutcome> {
         while self.epochs_done() < self.config.epochs {
@@ -398,7 +410,11 @@ impl<'ctx> Trainer<'ctx> {
                     steps: self.steps_per_epoch(),
                 });
             }
-            after_epoch(self)?;
+            if after_epoch(self)?.is_break() {
+                return Ok(FitOutcome::Ended {
+                    epoch: self.epochs_done(),
+                });
+            }
         }
         Ok(FitOutcome::Finished)
     }

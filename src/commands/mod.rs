@@ -5,6 +5,7 @@
 pub mod output;
 
 pub mod bench;
+pub mod callbacks;
 pub mod compare;
 pub mod completions;
 pub mod devices;

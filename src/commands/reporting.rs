@@ -41,9 +41,9 @@ pub fn evaluation(
     Ok(table)
 }
 
-/// Writes `history.csv` and `history.png`.
-pub fn training(dir: &Path, epochs: &[EpochStats]) -> Result<(), ReportError> {
-    let rows: Vec<HistoryRow> = epochs
+/// The history's rows for the report's table and curves.
+fn history_rows(epochs: &[EpochStats]) -> Vec<HistoryRow> {
+    epochs
         .iter()
         .map(|e| HistoryRow {
             epoch: e.epoch,
@@ -53,7 +53,17 @@ pub fn training(dir: &Path, epochs: &[EpochStats]) -> Result<(), ReportError> {
             val_accuracy: e.validation.map(|v| v.accuracy),
             seconds: e.seconds,
         })
-        .collect();
+        .collect()
+}
+
+/// The history as CSV, one line per epoch (`history.csv`, and `train --log`).
+pub fn history_csv(epochs: &[EpochStats]) -> String {
+    history::csv(&history_rows(epochs))
+}
+
+/// Writes `history.csv` and `history.png`.
+pub fn training(dir: &Path, epochs: &[EpochStats]) -> Result<(), ReportError> {
+    let rows = history_rows(epochs);
     report::write_text(&dir.join("history.csv"), &history::csv(&rows))?;
     let history_png = dir.join("history.png");
     if rows.is_empty() {

@@ -8,6 +8,8 @@
 //! `--backup DIR` is Keras's `BackupAndRestore`: the run's state is saved to `DIR` after every
 //! epoch and on Ctrl-C, a run started again with the same `--backup` continues from it, and a
 //! run that finishes deletes it.
+//!
+//! `--early-stopping`, `--save-best` and `--log` are Keras's callbacks (see [`super::callbacks`]).
 
 use std::path::{Path, PathBuf};
 
@@ -17,9 +19,10 @@ use gpu_cnn::checkpoint::{self, RawCheckpoint};
 use gpu_cnn::compat;
 use gpu_cnn::data::MnistSplits;
 use gpu_cnn::model::{presets, ModelSpec};
-use gpu_cnn::train::{FitOutcome, TrainConfig, Trainer};
+use gpu_cnn::train::{FitOutcome, TrainConfig, TrainState, Trainer};
 use gpu_cnn::Error;
 
+use super::callbacks::CallbackArgs;
 use super::progress::{evaluation_line, Reporter, Verbosity};
 use super::{interrupt, model_help, reporting, FitArgs, Setup};
 
@@ -53,6 +56,8 @@ pub struct TrainArgs {
     /// Write the confusion matrix, history and mistakes (text and PNG) to this directory.
     #[arg(long, value_name = "DIR")]
     report: Option<PathBuf>,
+    #[command(flatten)]
+    callbacks: CallbackArgs,
     #[command(flatten)]
     setup: Setup,
 }
@@ -167,6 +172,7 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
         .as_deref()
         .map(checkpoint::claim)
         .transpose()?;
+    let mut callbacks = args.callbacks.prepare(args.save.as_ref())?;
     reporting::prepare(args.report.as_ref())?;
     let data = args.setup.load_data()?;
     args.fit_to_data(&mut spec, &data, resume_from.as_deref())?;
@@ -180,21 +186,11 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
         say!("{}", resumed_line(&trainer))?;
     }
     let (train_len, validation_len) = trainer.split_sizes();
+    callbacks.check(validation_len)?;
     say!(
         "Model '{name}': {} parameters; training on {train_len} samples, validating on {validation_len}",
         trainer.network().param_count()
     )?;
-    let save = |trainer: &Trainer, claim: &Claim| -> Result<(), Error> {
-        let state = trainer.state()?;
-        checkpoint::save(
-            &claim.path,
-            &trainer.network().spec,
-            trainer.config(),
-            &trainer.network().layouts(),
-            &state,
-        )?;
-        Ok(())
-    };
     let mut reporter = Reporter::new(args.verbose, config.epochs, String::new());
     interrupt::stop_cleanly();
     let outcome = trainer.fit_until(
@@ -203,16 +199,20 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
             if let Some(backup) = &backup {
                 save(trainer, backup)?;
             }
-            match (&claim, args.checkpoint_every) {
-                (Some(claim), Some(every)) if trainer.epochs_done() % every == 0 => {
-                    save(trainer, claim)
+            if let (Some(claim), Some(every)) = (&claim, args.checkpoint_every) {
+                if trainer.epochs_done() % every == 0 {
+                    save(trainer, claim)?;
                 }
-                _ => Ok(()),
             }
+            callbacks.after_epoch(trainer)
         },
         interrupt::requested,
     )?;
     reporter.finish()?;
+    let history = match outcome {
+        FitOutcome::Stopped { .. } => trainer.history().to_vec(),
+        _ => callbacks.finish(&mut trainer)?,
+    };
     if let Some(claim) = &claim {
         save(&trainer, claim)?;
         say!("Saved {}", claim.path.display())?;
@@ -231,10 +231,31 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
     say!("{}", evaluation_line(&test.stats))?;
     say!("\nTest accuracy: {:.4}", test.stats.accuracy)?;
     if let Some(dir) = &args.report {
-        reporting::training(dir, trainer.history())?;
+        reporting::training(dir, &history)?;
         say_part!("\n{}", reporting::evaluation(dir, &data.test, &test)?)?;
         say!("Report written to {}", dir.display())?;
     }
+    Ok(())
+}
+
+/// Saves the trainer's run to the claimed checkpoint file.
+fn save(trainer: &Trainer, claim: &Claim) -> Result<(), Error> {
+    save_state(trainer, claim, &trainer.state()?)
+}
+
+/// Saves `state`, taken from `trainer`, to the claimed checkpoint file.
+pub(super) fn save_state(
+    trainer: &Trainer,
+    claim: &Claim,
+    state: &TrainState,
+) -> Result<(), Error> {
+    checkpoint::save(
+        &claim.path,
+        &trainer.network().spec,
+        trainer.config(),
+        &trainer.network().layouts(),
+        state,
+    )?;
     Ok(())
 }
 
