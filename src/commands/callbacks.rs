@@ -201,8 +201,8 @@ impl Callbacks {
         }
     }
 
-    /// After each epoch: writes the log, saves an improving epoch to `--save-best` (with
-    /// keeps its state for early stopping, and says whether to stop.
+    /// After each epoch: writes the log; on an epoch that improves the monitored value, saves
+    /// it to `--save-best` and keeps its state for early stopping; says whether to stop.
     pub fn after_epoch(&mut self, trainer: &Trainer) -> Result<ControlFlow<()>, Error> {
         if let Some(log) = &self.log {
             report::write_text(&log.path, &reporting::history_csv(trainer.history()))?;
