@@ -7,20 +7,13 @@
 //! `GPU_CNN_TEST_BACKENDS` (comma-separated, default `vulkan,gl`) names the backends; each
 //! must be present (the test fails, never skips).
 
-use gpu_cnn::data::{bundled_mnist_dir, load_dir, Dataset, MnistSplits};
+mod common;
+
+use common::bundled_subset;
+use gpu_cnn::data::MnistSplits;
 use gpu_cnn::gpu::{DeviceSelector, GpuContext};
 use gpu_cnn::model::presets::preset;
 use gpu_cnn::train::{TrainConfig, Trainer};
-
-/// The first `n` samples of `data`.
-fn take(data: &Dataset, n: usize) -> Dataset {
-    Dataset {
-        images: data.images[..n * data.sample_len()].to_vec(),
-        labels: data.labels[..n].to_vec(),
-        rows: data.rows,
-        cols: data.cols,
-    }
-}
 
 /// The trained parameters and the test accuracy of `model` after one epoch on `ctx`.
 fn train(ctx: &GpuContext, model: &str, data: &MnistSplits) -> (Vec<f32>, f64) {
@@ -49,11 +42,7 @@ fn dense_and_a_cnn_train_to_the_same_weights_on_every_backend() {
             (name.to_string(), ctx)
         })
         .collect();
-    let mnist = load_dir(&bundled_mnist_dir()).expect("bundled MNIST");
-    let data = MnistSplits {
-        train: take(&mnist.train, 256),
-        test: take(&mnist.test, 100),
-    };
+    let data = bundled_subset(256, 100);
     for model in ["dense", "cnn-small"] {
         let runs: Vec<_> = contexts
             .iter()

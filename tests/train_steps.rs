@@ -187,11 +187,7 @@ fn golden_run_matches_cpu_with_a_short_last_batch() {
 
 #[test]
 fn golden_run_matches_cpu_on_mnist_with_the_lecture_model() {
-    let mnist = load_dir(&bundled_mnist_dir()).expect("bundled MNIST");
-    let data = MnistSplits {
-        train: take(&mnist.train, 96),
-        test: take(&mnist.test, 10),
-    };
+    let data = bundled_subset(96, 10);
     golden(
         &data,
         dense(128),
@@ -211,11 +207,7 @@ fn golden_run_matches_cpu_with_a_big_gpus_plan_of_cnn_and_dense() {
     // forwards and input gradients included, run here on lavapipe.
     let mut ctx = context();
     ctx.plan_as(LaunchProfile::big_gpu());
-    let mnist = load_dir(&bundled_mnist_dir()).expect("bundled MNIST");
-    let data = MnistSplits {
-        train: take(&mnist.train, 64),
-        test: take(&mnist.test, 10),
-    };
+    let data = bundled_subset(64, 10);
     for (name, batch_size) in [("cnn", 64), ("dense", 32)] {
         let config = TrainConfig {
             epochs: 1,
@@ -228,24 +220,10 @@ fn golden_run_matches_cpu_with_a_big_gpus_plan_of_cnn_and_dense() {
     }
 }
 
-/// Takes the first `n` samples of `d`.
-fn take(d: &Dataset, n: usize) -> Dataset {
-    Dataset {
-        images: d.images[..n * d.sample_len()].to_vec(),
-        labels: d.labels[..n].to_vec(),
-        rows: d.rows,
-        cols: d.cols,
-    }
-}
-
 #[test]
 fn golden_run_matches_cpu_for_every_cnn_preset_on_mnist() {
-    let mnist = load_dir(&bundled_mnist_dir()).expect("bundled MNIST");
     // 21 samples in batches of 10: steps of 10, 10 and a short 1.
-    let data = MnistSplits {
-        train: take(&mnist.train, 21),
-        test: take(&mnist.test, 10),
-    };
+    let data = bundled_subset(21, 10);
     for name in [
         "cnn",
         "cnn-same",

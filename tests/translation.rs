@@ -9,8 +9,8 @@
 
 mod common;
 
-use common::context;
-use gpu_cnn::data::{bundled_mnist_dir, load_dir, Dataset, MnistSplits};
+use common::{bundled_subset, context};
+use gpu_cnn::data::MnistSplits;
 use gpu_cnn::gpu::{GpuContext, Kernel, LaunchProfile};
 use gpu_cnn::model::presets::{preset, NAMES};
 use gpu_cnn::optim::adam::AdamWConfig;
@@ -21,16 +21,6 @@ use gpu_cnn::train::{TrainConfig, Trainer};
 use naga::back::{hlsl, msl, pipeline_constants, spv, PipelineConstants};
 use naga::valid::{Capabilities, ModuleInfo, ValidationFlags, Validator};
 use naga::{Module, ShaderStage};
-
-/// The first `n` samples of `data`.
-fn take(data: &Dataset, n: usize) -> Dataset {
-    Dataset {
-        images: data.images[..n * data.sample_len()].to_vec(),
-        labels: data.labels[..n].to_vec(),
-        rows: data.rows,
-        cols: data.cols,
-    }
-}
 
 /// Builds every preset's training and evaluation plans on `ctx` (the lecture's batch sizes,
 /// 32 and 64, with Adam), and `dense`'s with every other optimizer and its variants, so that
@@ -146,11 +136,7 @@ fn translate(kernel: Kernel, constants: &[(&'static str, f64)]) {
 
 #[test]
 fn every_kernel_variant_of_every_preset_translates_to_msl_hlsl_and_spirv() {
-    let mnist = load_dir(&bundled_mnist_dir()).expect("bundled MNIST");
-    let data = MnistSplits {
-        train: take(&mnist.train, 96),
-        test: take(&mnist.test, 16),
-    };
+    let data = bundled_subset(96, 16);
     let mut ctx = context();
     build_every_preset(&ctx, &data);
     ctx.plan_as(LaunchProfile::big_gpu());

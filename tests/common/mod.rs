@@ -32,6 +32,22 @@ pub fn context() -> GpuContext {
     })
 }
 
+/// The first `train` training and `test` test samples of the bundled MNIST.
+pub fn bundled_subset(train: usize, test: usize) -> gpu_cnn::data::MnistSplits {
+    let mnist =
+        gpu_cnn::data::load_dir(&gpu_cnn::data::bundled_mnist_dir()).expect("bundled MNIST");
+    let take = |d: &gpu_cnn::data::Dataset, n: usize| gpu_cnn::data::Dataset {
+        images: d.images[..n * d.sample_len()].to_vec(),
+        labels: d.labels[..n].to_vec(),
+        rows: d.rows,
+        cols: d.cols,
+    };
+    gpu_cnn::data::MnistSplits {
+        train: take(&mnist.train, train),
+        test: take(&mnist.test, test),
+    }
+}
+
 /// A seeded generator for one test case.
 pub fn rng(seed: u64) -> StdRng {
     StdRng::seed_from_u64(seed)
