@@ -1,6 +1,6 @@
 //! Evaluation and prediction: loss, accuracy and class probabilities of a trained network over
-//! a whole data source, forward only, in batches recorded into one submit; and the confusion
-//! matrix of the predictions.
+//! a whole data source, forward only, one submission per batch so that progress can be
+//! followed; and the confusion matrix of the predictions.
 
 use crate::data::stream::GpuDataset;
 use crate::data::Dataset;
@@ -100,11 +100,21 @@ pub fn confusion_matrix(labels: &[u8], predicted: &[usize], classes: usize) -> V
     matrix
 }
 
+/// The most rows a forward pass takes per batch on a CPU adapter (lavapipe, llvmpipe), where a
+/// pass over 10,000 images takes tens of seconds: batches of this size let a progress bar
+/// follow it. A GPU takes a whole source in one batch where its binding limit allows.
+pub const CPU_BATCH_ROWS: usize = 512;
+
 impl Evaluator {
     /// The batch of a forward-only plan over sources of up to `longest` samples: the whole
-    /// source where the device's binding limit allows, else the most rows it does.
+    /// source where the device's binding limit allows, else the most rows it does; at most
+    /// [`CPU_BATCH_ROWS`] on a CPU adapter.
     pub fn rows_for(ctx: &GpuContext, network: &Network, longest: usize) -> usize {
-        longest.min(network.max_rows(ctx)).max(1)
+        let cap = match ctx.info.device_type {
+            wgpu::DeviceType::Cpu => CPU_BATCH_ROWS,
+            _ => usize::MAX,
+        };
+        longest.min(network.max_rows(ctx)).min(cap).max(1)
     }
 
     /// Builds the plan for batches of `rows` over `sources`, whose index lists have the
@@ -152,9 +162,10 @@ impl Evaluator {
         self.submit(ctx, source, true)?.wait(ctx)
     }
 
-    /// Submits the pass over source `source` and one copy of its metrics (and, when
-    /// `probabilities`, of every sample's class probabilities) for readback; collect the
-    /// result with [`PendingEval::poll`] (never blocks) or [`PendingEval::wait`].
+    /// Submits the pass over source `source`, one submission per batch, and one copy of its
+    /// metrics (and, when `probabilities`, of every sample's class probabilities) for
+    /// readback; collect the result with [`PendingEval::poll`] (never blocks),
+    /// [`PendingEval::wait`] or [`PendingEval::wait_reporting`].
     pub fn submit(
         &self,
         ctx: &GpuContext,
@@ -170,20 +181,44 @@ impl Evaluator {
         }
         let total = parts.iter().map(|part| part.2).sum();
         let mut readback = Readback::new(ctx, "eval.results", total, 1)?;
-        let mut encoder = self.record(ctx, source, steps);
-        let slot = readback.copy_parts(ctx, &mut encoder, &parts, &mut Vec::new())?;
-        let submission = ctx.queue.submit([encoder.finish()]);
-        readback.submitted(slot, 0, total, submission);
+        self.write_table(ctx, source, steps);
+        let mut batches = Vec::with_capacity(steps);
+        for step in 0..steps {
+            let mut encoder = ctx
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("evaluate"),
+                });
+            self.plan.record(
+                &mut encoder,
+                "evaluate",
+                &self.table,
+                step..step + 1,
+                source,
+            );
+            let last = step + 1 == steps;
+            let slot = match last {
+                true => Some(readback.copy_parts(ctx, &mut encoder, &parts, &mut Vec::new())?),
+                false => None,
+            };
+            let submission = ctx.queue.submit([encoder.finish()]);
+            let done = samples.min((step + 1) * self.plan.rows);
+            match slot {
+                Some(slot) => readback.submitted(slot, 0, total, submission),
+                None => batches.push((done, submission)),
+            }
+        }
         Ok(PendingEval {
             readback,
+            batches,
             samples,
             metric_bytes: metric_bytes as usize,
             classes: self.classes,
         })
     }
 
-    /// Writes the step table for `steps` batches of source `source` and records them.
-    fn record(&self, ctx: &GpuContext, source: usize, steps: usize) -> wgpu::CommandEncoder {
+    /// Writes the step table for `steps` batches of source `source`.
+    fn write_table(&self, ctx: &GpuContext, source: usize, steps: usize) {
         let samples = self.source_lens[source];
         let rows = self.plan.rows;
         let entries: Vec<StepParams> = (0..steps)
@@ -195,20 +230,15 @@ impl Evaluator {
             })
             .collect();
         self.table.write(ctx, &entries);
-        let mut encoder = ctx
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("evaluate"),
-            });
-        self.plan
-            .record(&mut encoder, "evaluate", &self.table, 0..steps, source);
-        encoder
     }
 }
 
 /// An evaluation in flight.
 pub struct PendingEval {
     readback: Readback,
+    /// Every batch but the last (whose submission carries the readback): the samples done
+    /// once it has run, and its submission.
+    batches: Vec<(usize, wgpu::SubmissionIndex)>,
     samples: usize,
     metric_bytes: usize,
     classes: usize,
@@ -219,6 +249,20 @@ impl PendingEval {
     pub fn poll(&mut self, ctx: &GpuContext) -> Result<Option<Predictions>> {
         let landed = self.readback.poll(ctx)?;
         Ok(landed.first().map(|piece| self.results(&piece.bytes)))
+    }
+
+    /// The result, blocking until the GPU has finished, after calling `progress` with the
+    /// samples done as each batch but the last completes.
+    pub fn wait_reporting(
+        self,
+        ctx: &GpuContext,
+        mut progress: impl FnMut(usize),
+    ) -> Result<Predictions> {
+        for (done, submission) in &self.batches {
+            ctx.wait_until(Some(submission), || Some(()))?;
+            progress(*done);
+        }
+        self.wait(ctx)
     }
 
     /// The result, blocking until the GPU has finished.
@@ -260,6 +304,15 @@ impl<'ctx> Inference<'ctx> {
     /// Uploads `data` and returns every sample's class probabilities, with loss and accuracy
     /// against its labels.
     pub fn predict(&self, data: &Dataset) -> Result<Predictions> {
+        self.predict_reporting(data, |_| {})
+    }
+
+    /// [`Self::predict`], calling `progress` with the samples done as batches complete.
+    pub fn predict_reporting(
+        &self,
+        data: &Dataset,
+        progress: impl FnMut(usize),
+    ) -> Result<Predictions> {
         let ctx = self.ctx;
         let resident = GpuDataset::upload(ctx, "inference", data)?;
         let order: Vec<u32> = (0..data.len() as u32).collect();
@@ -271,6 +324,8 @@ impl<'ctx> Inference<'ctx> {
         };
         let rows = Evaluator::rows_for(ctx, &self.network, data.len());
         let evaluator = Evaluator::new(ctx, &self.network, rows, &[source], vec![data.len()])?;
-        evaluator.predict(ctx, 0)
+        evaluator
+            .submit(ctx, 0, true)?
+            .wait_reporting(ctx, progress)
     }
 }

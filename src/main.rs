@@ -23,7 +23,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// List every GPU adapter with its index, backend, type, driver and limits.
-    Devices,
+    Devices(devices::DevicesArgs),
     /// Print a model's layers, output shapes and parameter counts (Keras's `model.summary()`),
     /// checking its shapes; needs no GPU.
     Summary(summary::SummaryArgs),
@@ -49,7 +49,7 @@ fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     interrupt::install();
     let result = match Cli::parse().command {
-        Command::Devices => devices::run(),
+        Command::Devices(args) => devices::run(args),
         Command::Summary(args) => summary::run(args),
         Command::Show(args) => show::run(args),
         Command::Train(args) => train::run(args),

@@ -811,6 +811,13 @@ impl<'ctx> Trainer<'ctx> {
         self.evaluator.predict(self.ctx, 1)
     }
 
+    /// [`Self::predict_test`], calling `progress` with the samples done as batches complete.
+    pub fn predict_test_reporting(&self, progress: impl FnMut(usize)) -> Result<Predictions> {
+        self.evaluator
+            .submit(self.ctx, 1, true)?
+            .wait_reporting(self.ctx, progress)
+    }
+
     /// The current parameter slab (padding included), read back from the GPU.
     pub fn parameters(&self) -> Result<Vec<f32>> {
         Ok(self

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
-use common::cli::{fails_with, gpu_cnn, stdout_of};
+use common::cli::{fails_with, gpu_cnn, stderr_of};
 use gpu_cnn::checkpoint;
 use safetensors::SafeTensors;
 use tempfile::TempDir;
@@ -54,9 +54,9 @@ const OVERFIT: [&str; 12] = [
     "--verbose=2",
 ];
 
-/// The number between `prefix` and `suffix` on a line of `stdout`.
-fn number_between(stdout: &str, prefix: &str, suffix: &str) -> usize {
-    stdout
+/// The number between `prefix` and `suffix` on a line of `output`.
+fn number_between(output: &str, prefix: &str, suffix: &str) -> usize {
+    output
         .lines()
         .find_map(|line| {
             line.strip_prefix(prefix)?
@@ -64,7 +64,7 @@ fn number_between(stdout: &str, prefix: &str, suffix: &str) -> usize {
                 .parse()
                 .ok()
         })
-        .unwrap_or_else(|| panic!("no line {prefix:?}N{suffix:?} in:\n{stdout}"))
+        .unwrap_or_else(|| panic!("no line {prefix:?}N{suffix:?} in:\n{output}"))
 }
 
 #[test]
@@ -75,7 +75,7 @@ fn early_stopping_stops_after_patience_and_saves_the_best_epochs_checkpoint_bit_
         dir.path().join("last.st"),
         dir.path().join("log.csv"),
     );
-    let stdout = stdout_of(
+    let output = stderr_of(
         gpu_cnn()
             .args(OVERFIT)
             .args(["--early-stopping", "1", "--save-best"])
@@ -85,14 +85,14 @@ fn early_stopping_stops_after_patience_and_saves_the_best_epochs_checkpoint_bit_
             .arg("--log")
             .arg(&log),
     );
-    let stopped = number_between(&stdout, "Epoch ", ": early stopping");
+    let stopped = number_between(&output, "Epoch ", ": early stopping");
     let restored = number_between(
-        &stdout,
+        &output,
         "Restoring model weights from the end of the best epoch: ",
         ".",
     );
-    assert!(stopped < 30, "never stopped early:\n{stdout}");
-    assert_eq!(restored, stopped - 1, "patience 1:\n{stdout}");
+    assert!(stopped < 30, "never stopped early:\n{output}");
+    assert_eq!(restored, stopped - 1, "patience 1:\n{output}");
     // The run ends as at its best epoch: --save holds exactly what --save-best saved there.
     assert!(
         contents(&last) == contents(&best),

@@ -400,7 +400,7 @@ fn train_accepts_a_model_file_path() {
         .arg(&path)
         .assert()
         .success()
-        .stdout(predicate::str::contains("Model 'flat'"))
+        .stderr(predicate::str::contains("Model 'flat'"))
         .stdout(predicate::str::contains("Test accuracy: "));
 }
 

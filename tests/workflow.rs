@@ -16,7 +16,7 @@ use tempfile::TempDir;
 
 mod common;
 
-use common::cli::{fails_with, gpu_cnn, idx_images, idx_labels, stdout_of, FILES};
+use common::cli::{fails_with, gpu_cnn, idx_images, idx_labels, outputs_of, stdout_of, FILES};
 
 /// Training settings of the bundled-MNIST runs: `dense` (named, as `train`'s default model
 /// may change), 300 samples, batch 64, one line per epoch.
@@ -112,22 +112,27 @@ fn train_tiny(data: &Path, path: &Path) {
 
 // ---- parsing what the binary prints and writes ----
 
-/// The Keras `evaluate` line (`10000/10000 - loss: 1.8804 - accuracy: 0.4589`) of `stdout`;
+/// The Keras `evaluate` line (`10000/10000 - 2.1s - loss: 1.8804 - accuracy: 0.4589`) of
+/// `stdout` without its time, which differs from run to run (`10000/10000 - loss: ...`);
 /// exactly one is expected.
 fn evaluation_line(stdout: &str) -> String {
-    let lines: Vec<&str> = stdout
+    let lines: Vec<String> = stdout
         .lines()
-        .filter(|line| {
-            line.split_once(" - ").is_some_and(|(count, rest)| {
-                rest.starts_with("loss: ")
-                    && count
-                        .split_once('/')
-                        .is_some_and(|(a, b)| a == b && a.parse::<usize>().is_ok())
-            })
+        .filter_map(|line| {
+            let (count, rest) = line.split_once(" - ")?;
+            let (seconds, metrics) = rest.split_once(" - ")?;
+            let counted = count
+                .split_once('/')
+                .is_some_and(|(a, b)| a == b && a.parse::<usize>().is_ok());
+            let timed = seconds
+                .strip_suffix('s')
+                .is_some_and(|s| s.parse::<f64>().is_ok());
+            (counted && timed && metrics.starts_with("loss: "))
+                .then(|| format!("{count} - {metrics}"))
         })
         .collect();
     assert_eq!(lines.len(), 1, "one evaluation line expected in:\n{stdout}");
-    lines[0].to_string()
+    lines[0].clone()
 }
 
 /// The `Test accuracy: 0.4589` line of `stdout`.
@@ -346,7 +351,7 @@ fn train_saves_and_reports_then_evaluate_and_predict_reproduce_it_from_the_check
     let dir = TempDir::new().unwrap();
     let checkpoint = dir.path().join("dense.safetensors");
     let report = dir.path().join("report");
-    let trained = stdout_of(
+    let (trained, diagnostics) = outputs_of(
         gpu_cnn()
             .args(["train", "--epochs", "1"])
             .args(QUICK)
@@ -356,8 +361,8 @@ fn train_saves_and_reports_then_evaluate_and_predict_reproduce_it_from_the_check
             .arg(&report),
     );
     assert!(
-        trained.contains("Model 'dense': 101770 parameters"),
-        "{trained}"
+        diagnostics.contains("Model 'dense': 101770 parameters"),
+        "{diagnostics}"
     );
     assert!(checkpoint.is_file());
 
@@ -462,7 +467,7 @@ fn resumed_run_matches_an_uninterrupted_one_bit_for_bit() {
     };
     let straight = stdout_of(train("2").arg("--save").arg(path("a.safetensors")));
     let first = stdout_of(train("1").arg("--save").arg(path("b.safetensors")));
-    let resumed = stdout_of(
+    let (resumed, diagnostics) = outputs_of(
         gpu_cnn()
             .args(["train", "--epochs", "2", "--verbose", "2", "--resume"])
             .arg(path("b.safetensors"))
@@ -471,9 +476,15 @@ fn resumed_run_matches_an_uninterrupted_one_bit_for_bit() {
             .arg("--report")
             .arg(path("report")),
     );
-    assert!(resumed.contains("Resumed after epoch 1 of 2"), "{resumed}");
-    assert!(!resumed.contains("Epoch 1/2"), "epoch 1 is not run again");
-    assert!(resumed.contains("Epoch 2/2"), "{resumed}");
+    assert!(
+        diagnostics.contains("Resumed after epoch 1 of 2"),
+        "{diagnostics}"
+    );
+    assert!(
+        !diagnostics.contains("Epoch 1/2"),
+        "epoch 1 is not run again"
+    );
+    assert!(diagnostics.contains("Epoch 2/2"), "{diagnostics}");
 
     let a = tensors(&path("a.safetensors"));
     let c = tensors(&path("c.safetensors"));
@@ -527,7 +538,7 @@ fn checkpoint_every_epoch_leaves_the_save_file_and_no_temporary_files() {
         .arg(&checkpoint)
         .assert()
         .success()
-        .stdout(predicate::str::contains("Saved "));
+        .stderr(predicate::str::contains("Saved "));
     assert_tree(dir.path(), &["every.safetensors"]);
     let bytes = fs::read(&checkpoint).unwrap();
     let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();
@@ -953,18 +964,14 @@ fn predict_all_writes_every_test_image_to_csv_and_npy_agreeing_with_predict_inde
         command
     };
     let csv = dir.path().join("preds.csv");
-    let stdout = stdout_of(predict().arg("--all").arg("--output").arg(&csv));
-    let summary: Vec<&str> = stdout
-        .lines()
-        .filter(|l| !l.starts_with("Device:"))
-        .collect();
-    assert_eq!(summary.len(), 1, "{stdout}");
+    let (stdout, stderr) = outputs_of(predict().arg("--all").arg("--output").arg(&csv));
+    assert_eq!(stdout, "", "the predictions went to the file");
     assert!(
-        summary[0].starts_with(&format!(
+        stderr.contains(&format!(
             "Wrote 16 predictions to {} (accuracy ",
             csv.display()
         )),
-        "{stdout}"
+        "{stderr}"
     );
     let text = fs::read_to_string(&csv).unwrap();
     assert_eq!(text.lines().count(), 1 + 16, "{text}");
@@ -1013,10 +1020,11 @@ fn predict_all_writes_every_test_image_to_csv_and_npy_agreeing_with_predict_inde
     let drawing = dir.path().join("seven.png");
     draw_seven(&drawing);
     let files = dir.path().join("files.csv");
-    let stdout = stdout_of(predict().arg(&drawing).arg("--output").arg(&files));
+    let (stdout, stderr) = outputs_of(predict().arg(&drawing).arg("--output").arg(&files));
+    assert_eq!(stdout, "", "the prediction went to the file");
     assert!(
-        stdout.contains(&format!("Wrote 1 predictions to {}\n", files.display())),
-        "{stdout}"
+        stderr.contains(&format!("Wrote 1 predictions to {}\n", files.display())),
+        "{stderr}"
     );
     let text = fs::read_to_string(&files).unwrap();
     let lines: Vec<&str> = text.lines().collect();

@@ -74,10 +74,7 @@ pub fn run(args: BenchArgs) -> Result<(), Error> {
         })
         .collect::<Result<Vec<_>, Error>>()?;
     let data = args.setup.load_data()?;
-    let ctx = args.setup.open_device_quietly()?;
-    if !args.json {
-        say!("Device: {}", ctx.describe())?;
-    }
+    let ctx = args.setup.open_device()?;
     let mut reports = Vec::with_capacity(configs.len());
     for config in &configs {
         let report = bench::run(&ctx, &data, config)?;
@@ -87,12 +84,7 @@ pub fn run(args: BenchArgs) -> Result<(), Error> {
         reports.push(report);
     }
     if args.json {
-        let json = serde_json::to_string_pretty(&reports).map_err(|e| Error::InvalidSetting {
-            setting: "--json",
-            value: e.to_string(),
-            hint: "report this as a bug".into(),
-        })?;
-        say!("{json}")?;
+        super::output::json(&reports)?;
     } else {
         say_part!("{}", summary_table(&reports))?;
     }

@@ -241,10 +241,10 @@ impl Callbacks {
     pub fn finish(&mut self, trainer: &mut Trainer) -> Result<Vec<EpochStats>, Error> {
         let history = trainer.history().to_vec();
         if let (true, Some(last)) = (self.stopped, history.last()) {
-            say!("Epoch {}: early stopping", last.epoch)?;
+            note!("Epoch {}: early stopping", last.epoch);
         }
         if let (Some(state), Some((best, _))) = (self.best_state.take(), self.best) {
-            say!("Restoring model weights from the end of the best epoch: {best}.")?;
+            note!("Restoring model weights from the end of the best epoch: {best}.");
             trainer.restore(state)?;
         }
         Ok(history)

@@ -20,7 +20,7 @@ pub struct CompareArgs {
     models: Vec<String>,
     #[command(flatten)]
     fit: FitArgs,
-    /// Output while training: 0 silent, 1 progress bars, 2 one line per epoch.
+    /// Output while training: 0 only the table, 1 progress bars, 2 one line per epoch.
     #[arg(long, value_enum, default_value = "2")]
     verbose: Verbosity,
     /// Write `compare.txt` and the bar chart `compare.png` to this directory.
@@ -47,7 +47,7 @@ pub fn run(args: CompareArgs) -> Result<(), Error> {
     let mut reporters: Vec<(String, Reporter)> = Vec::new();
     let results = compare(&ctx, &specs, &data, &config, |model, progress| {
         if reporters.last().is_none_or(|(name, _)| name != model) {
-            let reporter = Reporter::new(args.verbose, config.epochs, format!("[{model}] "));
+            let reporter = Reporter::new(args.verbose, config.epochs, format!("[{model}] "), None);
             reporters.push((model.to_string(), reporter));
         }
         if let Some((_, reporter)) = reporters.last_mut() {
@@ -69,7 +69,7 @@ pub fn run(args: CompareArgs) -> Result<(), Error> {
     if let Some(dir) = &args.report {
         report::write_text(&dir.join("compare.txt"), &text)?;
         table::png(&dir.join("compare.png"), &rows)?;
-        say!("Report written to {}", dir.display())?;
+        note!("Report written to {}", dir.display());
     }
     Ok(())
 }

@@ -1,12 +1,15 @@
 //! `gpu-cnn evaluate`: Keras's `model.evaluate` of a saved checkpoint on the test set.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use clap::Args;
 use gpu_cnn::restore;
 use gpu_cnn::Error;
+use serde::Serialize;
 
-use super::progress::evaluation_line;
+use super::output::{OutputArgs, TestResult};
+use super::progress::PassBar;
 use super::{reporting, Setup};
 
 /// Arguments of `evaluate`.
@@ -19,26 +22,56 @@ pub struct EvaluateArgs {
     #[arg(long, value_name = "DIR")]
     report: Option<PathBuf>,
     #[command(flatten)]
+    output: OutputArgs,
+    #[command(flatten)]
     setup: Setup,
+}
+
+/// What `evaluate --json` prints.
+#[derive(Serialize)]
+struct EvaluateResult<'a> {
+    checkpoint: &'a Path,
+    model: &'a str,
+    device: String,
+    test: TestResult,
+    report: Option<&'a Path>,
 }
 
 /// Prints the test loss and accuracy (and writes the report).
 pub fn run(args: EvaluateArgs) -> Result<(), Error> {
+    args.output.apply();
     let saved = super::load_checkpoint(&args.checkpoint)?;
     reporting::prepare(args.report.as_ref())?;
     let data = args.setup.load_data()?;
     super::check_test_set(&args.checkpoint, &saved.spec, &data, &args.setup)?;
     let ctx = args.setup.open_device()?;
     let inference = restore::inference(&ctx, saved)?;
-    let predictions = inference.predict(&data.test)?;
-    say!("{}", evaluation_line(&predictions.stats))?;
-    say!("\nTest accuracy: {:.4}", predictions.stats.accuracy)?;
+    let bar = PassBar::new(args.output.verbose, data.test.len());
+    let start = Instant::now();
+    let predictions = inference.predict_reporting(&data.test, |done| bar.update(done))?;
+    bar.finish();
+    let test = TestResult {
+        stats: predictions.stats,
+        seconds: start.elapsed().as_secs_f64(),
+    };
+    if !args.output.json {
+        test.say()?;
+    }
     if let Some(dir) = &args.report {
-        say_part!(
-            "\n{}",
-            reporting::evaluation(dir, &data.test, &predictions)?
-        )?;
-        say!("Report written to {}", dir.display())?;
+        let matrix = reporting::evaluation(dir, &data.test, &predictions)?;
+        if !args.output.json {
+            say_part!("\n{matrix}")?;
+        }
+        note!("Report written to {}", dir.display());
+    }
+    if args.output.json {
+        super::output::json(&EvaluateResult {
+            checkpoint: &args.checkpoint,
+            model: &inference.network().spec.name,
+            device: ctx.describe(),
+            test,
+            report: args.report.as_deref(),
+        })?;
     }
     Ok(())
 }

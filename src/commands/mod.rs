@@ -312,15 +312,10 @@ impl Setup {
         format!("the {split} set of {}", self.data_dir().display())
     }
 
-    /// Opens the adapter and says which it is.
+    /// Opens the adapter and says which it is (a diagnostic, on stderr).
     pub fn open_device(&self) -> Result<GpuContext, gpu_cnn::Error> {
-        let ctx = self.open_device_quietly()?;
-        say!("Device: {}", ctx.describe())?;
+        let ctx = GpuContext::new(&self.device)?;
+        note!("Device: {}", ctx.describe());
         Ok(ctx)
-    }
-
-    /// Opens the adapter.
-    pub fn open_device_quietly(&self) -> Result<GpuContext, gpu_cnn::Error> {
-        Ok(GpuContext::new(&self.device)?)
     }
 }

@@ -3,7 +3,7 @@
 //! to a CSV or NPY file with `--output` ([`gpu_cnn::export`]).
 
 use std::ops::Range;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use clap::Args;
@@ -12,7 +12,10 @@ use gpu_cnn::evaluate::argmax;
 use gpu_cnn::export::{self, Samples};
 use gpu_cnn::restore;
 use gpu_cnn::Error;
+use serde::Serialize;
 
+use super::output::OutputArgs;
+use super::progress::PassBar;
 use super::Setup;
 
 /// Test-set positions: `N` or `A..B` (B excluded).
@@ -68,18 +71,64 @@ pub struct PredictArgs {
     #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
     #[command(flatten)]
+    print: OutputArgs,
+    #[command(flatten)]
     setup: Setup,
 }
 
-fn print_prediction(name: &str, label: Option<u8>, probabilities: &[f32]) -> Result<(), Error> {
-    let best = argmax(probabilities);
-    let truth = label.map_or(String::new(), |l| format!(" (label {l})"));
-    say!(
-        "{name}{truth}: predicted {best} (p = {:.4})",
-        probabilities[best]
-    )?;
-    let row: Vec<String> = probabilities.iter().map(|p| format!("{p:.8e}")).collect();
-    say!("  [{}]", row.join(" "))
+/// One image's prediction, as printed and as `--json` writes it.
+#[derive(Serialize)]
+struct Prediction<'a> {
+    /// Its position in the test set, for a test image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    test_index: Option<usize>,
+    /// Its file, for an IMAGE.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image: Option<&'a Path>,
+    /// Its label, for a test image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    label: Option<u8>,
+    predicted: usize,
+    probabilities: &'a [f32],
+}
+
+impl Prediction<'_> {
+    fn say(&self) -> Result<(), Error> {
+        let name = match (self.test_index, self.image) {
+            (Some(i), _) => format!("test[{i}]"),
+            (None, Some(path)) => path.display().to_string(),
+            (None, None) => String::new(),
+        };
+        let truth = self
+            .label
+            .map_or(String::new(), |l| format!(" (label {l})"));
+        say!(
+            "{name}{truth}: predicted {} (p = {:.4})",
+            self.predicted,
+            self.probabilities[self.predicted]
+        )?;
+        let row: Vec<String> = self
+            .probabilities
+            .iter()
+            .map(|p| format!("{p:.8e}"))
+            .collect();
+        say!("  [{}]", row.join(" "))
+    }
+}
+
+/// What `predict --json` prints: the predictions, or with `--output` where they went.
+#[derive(Serialize, Default)]
+struct PredictResult<'a> {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    predictions: Vec<Prediction<'a>>,
+    /// Accuracy over the test images predicted (none for IMAGE files).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    accuracy: Option<f64>,
+    /// The `--output` file, and how many predictions it holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output: Option<&'a Path>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    written: Option<usize>,
 }
 
 /// Prints the probabilities and the predicted class of each image asked for, or writes them
@@ -126,6 +175,8 @@ pub fn run(args: PredictArgs) -> Result<(), Error> {
     let ctx = args.setup.open_device()?;
     let inference = restore::inference(&ctx, saved)?;
     let classes = inference.network().spec.classes;
+    let mut result = PredictResult::default();
+    let test_predictions;
     if let (Some(range), Some(data)) = (index, &data) {
         let image_len = data.test.sample_len();
         let subset = Dataset {
@@ -134,28 +185,38 @@ pub fn run(args: PredictArgs) -> Result<(), Error> {
             rows,
             cols,
         };
-        let predictions = inference.predict(&subset)?;
+        let bar = PassBar::new(args.print.verbose, subset.len());
+        test_predictions = inference.predict_reporting(&subset, |done| bar.update(done))?;
+        bar.finish();
+        result.accuracy = Some(test_predictions.stats.accuracy);
         if let Some(output) = &output {
             let samples = Samples::Test {
                 first: range.start,
                 labels: &subset.labels,
             };
-            export::write(output, samples, &predictions.probabilities, classes)?;
-            return say!(
+            export::write(output, samples, &test_predictions.probabilities, classes)?;
+            note!(
                 "Wrote {} predictions to {} (accuracy {:.4})",
                 range.len(),
                 output.path.display(),
-                predictions.stats.accuracy
+                test_predictions.stats.accuracy
             );
-        }
-        for (i, probabilities) in range.zip(predictions.probabilities.chunks(classes)) {
-            print_prediction(
-                &format!("test[{i}]"),
-                Some(data.test.labels[i]),
-                probabilities,
-            )?;
+            result.output = Some(&output.path);
+            result.written = Some(range.len());
+        } else {
+            let rows = test_predictions.probabilities.chunks(classes);
+            result
+                .predictions
+                .extend(range.zip(rows).map(|(i, probabilities)| Prediction {
+                    test_index: Some(i),
+                    image: None,
+                    label: Some(data.test.labels[i]),
+                    predicted: argmax(probabilities),
+                    probabilities,
+                }));
         }
     }
+    let drawn_predictions;
     if !digits.is_empty() {
         let drawn = Dataset {
             labels: vec![0; digits.len()],
@@ -163,23 +224,37 @@ pub fn run(args: PredictArgs) -> Result<(), Error> {
             rows,
             cols,
         };
-        let predictions = inference.predict(&drawn)?;
+        drawn_predictions = inference.predict(&drawn)?;
         if let Some(output) = &output {
             let samples = Samples::Files(&args.images);
-            export::write(output, samples, &predictions.probabilities, classes)?;
-            return say!(
+            export::write(output, samples, &drawn_predictions.probabilities, classes)?;
+            note!(
                 "Wrote {} predictions to {}",
                 args.images.len(),
                 output.path.display()
             );
-        }
-        for (path, probabilities) in args
-            .images
-            .iter()
-            .zip(predictions.probabilities.chunks(classes))
-        {
-            print_prediction(&path.display().to_string(), None, probabilities)?;
+            result.output = Some(&output.path);
+            result.written = Some(args.images.len());
+        } else {
+            let rows = drawn_predictions.probabilities.chunks(classes);
+            result
+                .predictions
+                .extend(
+                    args.images
+                        .iter()
+                        .zip(rows)
+                        .map(|(path, probabilities)| Prediction {
+                            test_index: None,
+                            image: Some(path),
+                            label: None,
+                            predicted: argmax(probabilities),
+                            probabilities,
+                        }),
+                );
         }
     }
-    Ok(())
+    if args.print.json {
+        return super::output::json(&result);
+    }
+    result.predictions.iter().try_for_each(Prediction::say)
 }

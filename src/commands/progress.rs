@@ -1,17 +1,19 @@
-//! Keras-style training output: a progress bar per epoch (verbose 1 on a terminal), one line
-//! per epoch (verbose 2, or 1 when stdout is not a terminal), or nothing (verbose 0).
+//! Keras-style progress, on stderr with the other diagnostics ([`super::output`]): a progress
+//! bar per epoch and per evaluation pass (verbose 1 on a terminal), one line per epoch (verbose
+//! 2, or 1 when stderr is not a terminal), or nothing (verbose 0). After the first steps of a
+//! run, the time the whole run's training will take.
 
 use std::io::IsTerminal;
+use std::time::{Duration, Instant};
 
 use gpu_cnn::evaluate::EvalStats;
 use gpu_cnn::train::{per_step, EpochStats, Progress};
-use gpu_cnn::Error;
 use indicatif::{ProgressBar, ProgressStyle};
 
-/// How much `train` prints, as Keras's `verbose`.
+/// How much a command prints, as Keras's `verbose`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Verbosity {
-    /// Silent.
+    /// Only the result: no diagnostics, no progress.
     #[value(name = "0")]
     Silent,
     /// A progress bar per epoch (one line per epoch when not on a terminal).
@@ -28,8 +30,117 @@ pub struct Reporter {
     epochs: usize,
     bar: Option<ProgressBar>,
     prefix: String,
-    /// The first error writing the output (training goes on; the command returns it).
-    failed: Option<Error>,
+    /// The expected duration, until it is said (once, early in the run).
+    estimate: Option<Estimate>,
+}
+
+/// The expected training time of a run, said once its speed is known: measured from the end
+/// of the first chunk of steps (which also pays for warming up) over at least
+/// [`MEASURE_FOR`], or over the first epoch when that ends sooner.
+pub struct Estimate {
+    /// Steps the run trains from its start (or from where it resumed).
+    steps_left: usize,
+    /// The adapter is a CPU (software) one, where the note says how to get a quicker run.
+    cpu_adapter: bool,
+    /// When the first chunk's steps landed, and how many steps of the epoch were done then.
+    first: Option<(Instant, usize)>,
+}
+
+/// Runs whose training is expected to take longer than this on a CPU adapter get the hint of
+/// quicker commands.
+const LONG_RUN: Duration = Duration::from_secs(5 * 60);
+
+/// How long the speed is measured before the estimate is said.
+pub const MEASURE_FOR: Duration = Duration::from_millis(500);
+
+impl Estimate {
+    /// The estimate of a run of `steps_left` steps, on a CPU adapter or not.
+    pub fn new(steps_left: usize, cpu_adapter: bool) -> Self {
+        Self {
+            steps_left,
+            cpu_adapter,
+            first: None,
+        }
+    }
+
+    /// Takes the report that `done` steps of the first epoch have landed; returns the line to
+    /// say once the speed is measured.
+    fn steps_landed(&mut self, done: usize) -> Option<String> {
+        let Some((start, first_done)) = self.first else {
+            self.first = Some((Instant::now(), done));
+            return None;
+        };
+        let seconds = start.elapsed().as_secs_f64();
+        let steps = done.saturating_sub(first_done);
+        (steps > 0 && seconds >= MEASURE_FOR.as_secs_f64())
+            .then(|| self.line(seconds / steps as f64))
+    }
+
+    /// The line said when training steps take `per_step` seconds each.
+    pub fn line(&self, per_step: f64) -> String {
+        let total = per_step * self.steps_left as f64;
+        let mut line = format!(
+            "Expected training time: about {} ({} steps at {})",
+            human_duration(total),
+            self.steps_left,
+            per_step_text(per_step)
+        );
+        if self.cpu_adapter && total > LONG_RUN.as_secs_f64() {
+            line += "\nThis is a CPU (software) adapter. For a quicker run: --train-samples 5000 \
+                     --epochs 1 (the lecture's subset), or --model dense; a GPU takes seconds";
+        }
+        line
+    }
+}
+
+/// A duration as people say it: `48s`, `12 min`, `1 h 05 min`.
+pub fn human_duration(seconds: f64) -> String {
+    let seconds = seconds.max(0.0).round() as u64;
+    match seconds {
+        0..=89 => format!("{seconds}s"),
+        90..=3599 => format!("{} min", (seconds + 30) / 60),
+        _ => format!("{} h {:02} min", seconds / 3600, (seconds % 3600 + 30) / 60),
+    }
+}
+
+fn per_step_text(seconds: f64) -> String {
+    per_step(seconds, 1)
+}
+
+/// A bar over the samples of one evaluation or prediction pass, on stderr: shown at verbose 1
+/// on a terminal, nothing otherwise.
+pub struct PassBar(Option<ProgressBar>);
+
+impl PassBar {
+    /// A bar for a pass over `samples` samples.
+    pub fn new(verbosity: Verbosity, samples: usize) -> Self {
+        let shown = verbosity == Verbosity::Bar && std::io::stderr().is_terminal();
+        Self(shown.then(|| {
+            ProgressBar::new(samples as u64)
+                .with_style(bar_style("{pos:>5}/{len} [{bar:30}] - ETA: {eta}"))
+        }))
+    }
+
+    /// Moves the bar to `done` samples.
+    pub fn update(&self, done: usize) {
+        if let Some(bar) = &self.0 {
+            bar.set_position(done as u64);
+        }
+    }
+
+    /// Clears the bar (the result line follows).
+    pub fn finish(self) {
+        if let Some(bar) = self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// Keras's bar: `=` done, `>` the head, `.` to do.
+fn bar_style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=>.")
 }
 
 fn metrics(loss: f64, accuracy: f64) -> String {
@@ -54,10 +165,11 @@ pub fn epoch_line(stats: &EpochStats) -> String {
     line
 }
 
-/// The Keras `evaluate` line: `10000/10000 - loss: 0.0369 - accuracy: 0.9891`.
-pub fn evaluation_line(stats: &EvalStats) -> String {
+/// The Keras `evaluate` line of a pass that took `seconds`:
+/// `10000/10000 - 2.1s - loss: 0.0369 - accuracy: 0.9891`.
+pub fn evaluation_line(stats: &EvalStats, seconds: f64) -> String {
     format!(
-        "{n}/{n} - {}",
+        "{n}/{n} - {seconds:.1}s - {}",
         metrics(stats.loss, stats.accuracy),
         n = stats.samples
     )
@@ -65,10 +177,16 @@ pub fn evaluation_line(stats: &EvalStats) -> String {
 
 impl Reporter {
     /// A reporter for `epochs` epochs; `prefix` goes before each "Epoch" header (the model's
-    /// name in a comparison).
-    pub fn new(verbosity: Verbosity, epochs: usize, prefix: String) -> Self {
+    /// name in a comparison); with `estimate`, the expected training time is said after the
+    /// first steps.
+    pub fn new(
+        verbosity: Verbosity,
+        epochs: usize,
+        prefix: String,
+        estimate: Option<Estimate>,
+    ) -> Self {
         let verbosity = match verbosity {
-            Verbosity::Bar if !std::io::stdout().is_terminal() => Verbosity::Line,
+            Verbosity::Bar if !std::io::stderr().is_terminal() => Verbosity::Line,
             other => other,
         };
         Self {
@@ -76,22 +194,22 @@ impl Reporter {
             epochs,
             bar: None,
             prefix,
-            failed: None,
+            estimate,
         }
     }
 
-    /// Clears a bar left by an epoch that stopped part-way; returns the first error writing
-    /// progress, if any.
-    pub fn finish(&mut self) -> Result<(), Error> {
+    /// Clears a bar left by an epoch that stopped part-way.
+    pub fn finish(&mut self) {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
-        self.failed.take().map_or(Ok(()), Err)
     }
 
-    fn keep_error(&mut self, written: Result<(), Error>) {
-        if let (Err(error), None) = (written, &self.failed) {
-            self.failed = Some(error);
+    /// Says a line above the bar, if one is drawn.
+    fn note(&self, line: &str) {
+        match &self.bar {
+            Some(bar) => bar.suspend(|| note!("{line}")),
+            None => note!("{line}"),
         }
     }
 
@@ -100,14 +218,9 @@ impl Reporter {
         match (self.verbosity, progress) {
             (Verbosity::Silent, _) => {}
             (_, Progress::EpochStart { epoch, steps }) => {
-                let header = say!("{}Epoch {epoch}/{}", self.prefix, self.epochs);
-                self.keep_error(header);
+                note!("{}Epoch {epoch}/{}", self.prefix, self.epochs);
                 if self.verbosity == Verbosity::Bar {
-                    let style = ProgressStyle::with_template(
-                        "{pos:>5}/{len} [{bar:30}] - ETA: {eta} - {msg}",
-                    )
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=>.");
+                    let style = bar_style("{pos:>5}/{len} [{bar:30}] - ETA: {eta} - {msg}");
                     self.bar = Some(ProgressBar::new(steps as u64).with_style(style));
                 }
             }
@@ -124,13 +237,65 @@ impl Reporter {
                     bar.set_message(metrics(loss, accuracy));
                     bar.set_position(done as u64);
                 }
+                if let Some(line) = self.estimate.as_mut().and_then(|e| e.steps_landed(done)) {
+                    self.note(&line);
+                    self.estimate = None;
+                }
             }
             (_, Progress::Epoch(stats)) => {
                 if let Some(bar) = self.bar.take() {
                     bar.finish_and_clear();
                 }
-                self.keep_error(say!("{}", epoch_line(&stats)));
+                note!("{}", epoch_line(&stats));
+                if let Some(estimate) = self.estimate.take() {
+                    if stats.epoch < self.epochs {
+                        note!(
+                            "{}",
+                            estimate.line(stats.seconds / stats.steps.max(1) as f64)
+                        );
+                    }
+                }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_people_say_them() {
+        assert_eq!(human_duration(0.4), "0s");
+        assert_eq!(human_duration(48.0), "48s");
+        assert_eq!(human_duration(89.4), "89s");
+        assert_eq!(human_duration(90.0), "2 min");
+        assert_eq!(human_duration(12.0 * 60.0 + 20.0), "12 min");
+        assert_eq!(human_duration(3600.0 + 5.0 * 60.0), "1 h 05 min");
+        assert_eq!(human_duration(-3.0), "0s");
+    }
+
+    #[test]
+    fn a_long_run_on_a_cpu_adapter_is_told_the_quicker_commands() {
+        let long = 8440;
+        let on_cpu = Estimate::new(long, true).line(0.3);
+        assert!(
+            on_cpu.starts_with("Expected training time: about 42 min (8440 steps at 300ms/step)"),
+            "{on_cpu}"
+        );
+        assert!(on_cpu.contains("--train-samples 5000 --epochs 1"), "{on_cpu}");
+        let on_gpu = Estimate::new(long, false).line(0.3);
+        assert!(!on_gpu.contains("quicker"), "{on_gpu}");
+        let short = Estimate::new(100, true).line(0.3);
+        assert!(!short.contains("quicker"), "{short}");
+    }
+
+    #[test]
+    fn the_estimate_waits_for_the_speed_after_the_first_chunk() {
+        let mut estimate = Estimate::new(1000, false);
+        assert_eq!(estimate.steps_landed(10), None, "the first chunk only starts the clock");
+        std::thread::sleep(MEASURE_FOR);
+        let line = estimate.steps_landed(30).expect("measured over 20 steps");
+        assert!(line.contains("(1000 steps at "), "{line}");
     }
 }

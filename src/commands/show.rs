@@ -77,7 +77,7 @@ pub fn run(args: ShowArgs) -> Result<(), Error> {
             &captions,
             shown.clamp(1, 10),
         )?;
-        say!("Report written to {}", dir.display())?;
+        note!("Report written to {}", dir.display());
     }
     Ok(())
 }

@@ -12,6 +12,7 @@
 //! `--early-stopping`, `--save-best` and `--log` are Keras's callbacks (see [`super::callbacks`]).
 
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use clap::Args;
 use gpu_cnn::atomic::Claim;
@@ -19,11 +20,13 @@ use gpu_cnn::checkpoint::{self, RawCheckpoint};
 use gpu_cnn::compat;
 use gpu_cnn::data::MnistSplits;
 use gpu_cnn::model::{presets, ModelSpec};
-use gpu_cnn::train::{FitOutcome, TrainConfig, TrainState, Trainer};
+use gpu_cnn::train::{EpochStats, FitOutcome, TrainConfig, TrainState, Trainer};
 use gpu_cnn::Error;
+use serde::Serialize;
 
 use super::callbacks::CallbackArgs;
-use super::progress::{evaluation_line, Reporter, Verbosity};
+use super::output::{OutputArgs, TestResult};
+use super::progress::{Estimate, PassBar, Reporter};
 use super::{interrupt, model_help, reporting, FitArgs, Setup};
 
 /// Arguments of `train`.
@@ -36,9 +39,8 @@ pub struct TrainArgs {
     model: Option<String>,
     #[command(flatten)]
     fit: FitArgs,
-    /// Output: 0 silent, 1 a progress bar per epoch, 2 one line per epoch (as Keras).
-    #[arg(long, value_enum, default_value = "1")]
-    verbose: Verbosity,
+    #[command(flatten)]
+    output: OutputArgs,
     /// Save the weights, model and training state to this .safetensors file at the end (and
     /// on Ctrl-C).
     #[arg(long, value_name = "FILE")]
@@ -64,6 +66,33 @@ pub struct TrainArgs {
 
 /// The file `--backup DIR` keeps the run's state in.
 const BACKUP_FILE: &str = "backup.safetensors";
+
+/// What `train --json` prints.
+#[derive(Serialize)]
+struct TrainResult<'a> {
+    model: &'a str,
+    parameters: usize,
+    device: String,
+    config: &'a TrainConfig,
+    train_samples: usize,
+    validation_samples: usize,
+    /// Every epoch's figures (of a resumed run, the checkpoint's epochs too).
+    history: &'a [EpochStats],
+    /// The test pass; `None` when Ctrl-C stopped the run.
+    test: Option<TestResult>,
+    saved: Option<&'a Path>,
+    report: Option<&'a Path>,
+    /// Where Ctrl-C stopped the run, if it did.
+    stopped: Option<StoppedAt>,
+}
+
+/// Where Ctrl-C stopped training.
+#[derive(Clone, Copy, Serialize)]
+struct StoppedAt {
+    epoch: usize,
+    step: usize,
+    steps: usize,
+}
 
 /// The model and settings a run trains with, and the checkpoint it continues.
 struct Run {
@@ -153,6 +182,7 @@ impl TrainArgs {
 
 /// Trains, checkpoints, tests and reports.
 pub fn run(args: TrainArgs) -> Result<(), Error> {
+    args.output.apply();
     if args.checkpoint_every == Some(0) {
         return Err(Error::InvalidSetting {
             setting: "--checkpoint-every",
@@ -183,15 +213,16 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
     if let Some(raw) = resumed {
         let saved = raw.into_checkpoint(&trainer.network().layouts())?;
         trainer.restore(saved.state)?;
-        say!("{}", resumed_line(&trainer))?;
+        note!("{}", resumed_line(&trainer));
     }
     let (train_len, validation_len) = trainer.split_sizes();
     callbacks.check(validation_len)?;
-    say!(
+    note!(
         "Model '{name}': {} parameters; training on {train_len} samples, validating on {validation_len}",
         trainer.network().param_count()
-    )?;
-    let mut reporter = Reporter::new(args.verbose, config.epochs, String::new());
+    );
+    let estimate = estimate(&trainer, ctx.info.device_type == wgpu::DeviceType::Cpu);
+    let mut reporter = Reporter::new(args.output.verbose, config.epochs, String::new(), estimate);
     interrupt::stop_cleanly();
     let outcome = trainer.fit_until(
         |progress| reporter.report(progress),
@@ -208,34 +239,80 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
         },
         interrupt::requested,
     )?;
-    reporter.finish()?;
+    reporter.finish();
     let history = match outcome {
         FitOutcome::Stopped { .. } => trainer.history().to_vec(),
         _ => callbacks.finish(&mut trainer)?,
     };
     if let Some(claim) = &claim {
         save(&trainer, claim)?;
-        say!("Saved {}", claim.path.display())?;
+        note!("Saved {}", claim.path.display());
     }
+    let mut result = TrainResult {
+        model: &name,
+        parameters: trainer.network().param_count(),
+        device: ctx.describe(),
+        config: &config,
+        train_samples: train_len,
+        validation_samples: validation_len,
+        history: &history,
+        test: None,
+        saved: claim.as_ref().map(|claim| claim.path.as_path()),
+        report: None,
+        stopped: None,
+    };
     if let FitOutcome::Stopped { epoch, step, steps } = outcome {
         if let Some(backup) = &backup {
             save(&trainer, backup)?;
         }
-        return stopped(&args, epoch, step, steps);
+        stopped(&args, epoch, step, steps);
+        result.stopped = Some(StoppedAt { epoch, step, steps });
+        return match args.output.json {
+            true => super::output::json(&result),
+            false => Ok(()),
+        };
     }
     if let Some(backup) = &backup {
         // The run is done: its backup has served (Keras's BackupAndRestore deletes it too).
         checkpoint::remove(&backup.path)?;
     }
-    let test = trainer.predict_test()?;
-    say!("{}", evaluation_line(&test.stats))?;
-    say!("\nTest accuracy: {:.4}", test.stats.accuracy)?;
+    let bar = PassBar::new(args.output.verbose, data.test.len());
+    let start = Instant::now();
+    let test = trainer.predict_test_reporting(|done| bar.update(done))?;
+    bar.finish();
+    let tested = TestResult {
+        stats: test.stats,
+        seconds: start.elapsed().as_secs_f64(),
+    };
+    result.test = Some(tested);
+    if !args.output.json {
+        tested.say()?;
+    }
     if let Some(dir) = &args.report {
         reporting::training(dir, &history)?;
-        say_part!("\n{}", reporting::evaluation(dir, &data.test, &test)?)?;
-        say!("Report written to {}", dir.display())?;
+        let matrix = reporting::evaluation(dir, &data.test, &test)?;
+        if !args.output.json {
+            say_part!("\n{matrix}")?;
+        }
+        note!("Report written to {}", dir.display());
+        result.report = Some(dir);
     }
-    Ok(())
+    match args.output.json {
+        true => super::output::json(&result),
+        false => Ok(()),
+    }
+}
+
+/// What the expected-duration line needs: the steps this run trains.
+fn estimate(trainer: &Trainer, cpu_adapter: bool) -> Option<Estimate> {
+    let per_epoch = trainer.steps_per_epoch();
+    let steps_before = trainer.state_partial_steps().map_or(0, |(_, step)| step);
+    let epochs_left = trainer
+        .config()
+        .epochs
+        .saturating_sub(trainer.epochs_done());
+    let steps_left = (epochs_left * per_epoch).saturating_sub(steps_before);
+    (steps_left > 0).then(|| Estimate::new(steps_left, cpu_adapter))
 }
 
 /// Saves the trainer's run to the claimed checkpoint file.
@@ -272,19 +349,19 @@ fn resumed_line(trainer: &Trainer) -> String {
 }
 
 /// Says where Ctrl-C stopped training and how to continue; the program then exits 130.
-fn stopped(args: &TrainArgs, epoch: usize, step: usize, steps: usize) -> Result<(), Error> {
-    say!("Stopped in epoch {epoch} after step {step} of {steps}")?;
+fn stopped(args: &TrainArgs, epoch: usize, step: usize, steps: usize) {
+    note!("Stopped in epoch {epoch} after step {step} of {steps}");
     match (&args.backup, &args.save) {
-        (Some(dir), _) => say!(
+        (Some(dir), _) => note!(
             "Continue with the same command: its --backup {} holds the run",
             dir.display()
         ),
-        (None, Some(path)) => say!(
+        (None, Some(path)) => note!(
             "Continue with: gpu-cnn train --resume {0} --save {0}",
             path.display()
         ),
         (None, None) => {
-            say!("Nothing was saved: give --save FILE or --backup DIR to keep an interrupted run")
+            note!("Nothing was saved: give --save FILE or --backup DIR to keep an interrupted run")
         }
     }
 }

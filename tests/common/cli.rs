@@ -27,6 +27,20 @@ pub fn stdout_of(command: &mut Command) -> String {
     String::from_utf8(output).expect("stdout is UTF-8")
 }
 
+/// Runs `command`, expects success and returns its stdout (results) and stderr (diagnostics).
+pub fn outputs_of(command: &mut Command) -> (String, String) {
+    let output = command.assert().success().get_output().clone();
+    let text = |bytes: Vec<u8>| String::from_utf8(bytes).expect("output is UTF-8");
+    (text(output.stdout), text(output.stderr))
+}
+
+/// Runs `command`, expects success and returns its stderr: the diagnostics (device, model,
+/// progress, what was saved).
+pub fn stderr_of(command: &mut Command) -> String {
+    let output = command.assert().success().get_output().stderr.clone();
+    String::from_utf8(output).expect("stderr is UTF-8")
+}
+
 /// Runs `command`, expects a failure (exit ≠ 0, no panic) whose stderr contains every one of
 /// `needles`; returns the stderr.
 pub fn fails_with(command: &mut Command, needles: &[&str]) -> String {
