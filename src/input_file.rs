@@ -33,11 +33,14 @@ pub enum FileKind {
     Png,
     /// An MNIST IDX file, gzipped or raw (`--data DIR`).
     Idx,
+    /// A data directory's `classes.txt`.
+    ClassNames,
 }
 
 impl FileKind {
     /// The most bytes gpu-cnn reads from a file of this kind (the README's "Limits" table):
-    /// checkpoints 4 GiB, model files 1 MiB, PNGs 64 MiB, IDX files (as stored) 1 GiB + header.
+    /// checkpoints 4 GiB, model files 1 MiB, PNGs 64 MiB, IDX files (as stored) 1 GiB + header,
+    /// class names 64 KiB.
     pub const fn max_bytes(self) -> u64 {
         match self {
             Self::Checkpoint => 4 * GIB,
@@ -46,6 +49,7 @@ impl FileKind {
             // The largest declared body plus the longest header (magic and three dimensions);
             // gzip only ever makes such a file smaller.
             Self::Idx => MAX_BODY_BYTES + 16,
+            Self::ClassNames => 64 * 1024,
         }
     }
 
@@ -56,6 +60,7 @@ impl FileKind {
             Self::ModelFile => "model file",
             Self::Png => "PNG image",
             Self::Idx => "IDX file",
+            Self::ClassNames => "class names",
         }
     }
 }

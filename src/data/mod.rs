@@ -15,6 +15,7 @@
 pub mod dataset;
 pub mod idx;
 pub mod image_input;
+pub mod names;
 pub mod stream;
 
 use std::path::PathBuf;
@@ -27,6 +28,7 @@ pub use dataset::{
 };
 pub use idx::{images_from_bytes, labels_from_bytes, read_images, read_labels, IdxImages};
 pub use image_input::{digit_from_png, load_digit};
+pub use names::{describe, DataNames};
 
 /// Hint appended to file errors: where the data set must come from.
 const DATA_HINT: &str = "pass --data DIR with the four MNIST IDX files \
@@ -49,6 +51,21 @@ pub enum DataError {
     /// A file given by path is missing, not a regular file, or too large to be data.
     #[error(transparent)]
     File(#[from] InputFileError),
+
+    /// A data directory's `classes.txt` is not one name per class.
+    #[error(
+        "{}{}: {problem}",
+        .path.display(),
+        .line.map_or(String::new(), |l| format!(", line {l}"))
+    )]
+    ClassNames {
+        /// The `classes.txt` file.
+        path: PathBuf,
+        /// The line at fault, from 1, when one is.
+        line: Option<usize>,
+        /// What is wrong, and what to do.
+        problem: String,
+    },
 
     /// One of the four standard files is in the directory neither gzipped nor raw.
     #[error(
