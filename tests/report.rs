@@ -147,7 +147,7 @@ fn under_a_file(tmp: &Path) -> PathBuf {
 fn confusion_png_is_an_800x600_blues_heatmap() {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("confusion.png");
-    confusion::png(&path, &mnist_matrix()).unwrap();
+    confusion::png(&path, &mnist_matrix(), &confusion::title("MNIST")).unwrap();
     let colours = decode(&path, (800, 600), 20);
     // The largest count gets the darkest Blues colour, the smallest the lightest.
     assert!(
@@ -205,7 +205,7 @@ fn confusion_text_rows_and_columns_add_up_to_the_totals() {
 fn confusion_png_rejects_a_non_square_matrix_and_writes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("confusion.png");
-    let error = confusion::png(&path, &[vec![1, 2], vec![3]]).unwrap_err();
+    let error = confusion::png(&path, &[vec![1, 2], vec![3]], "t").unwrap_err();
     assert!(matches!(error, ReportError::Input { .. }), "{error:?}");
     assert!(error.to_string().contains("confusion.png"), "{error}");
     assert!(names(tmp.path()).is_empty());
@@ -415,7 +415,7 @@ fn unwritable_report_dir_is_an_error_naming_it() {
     assert!(message.contains("--report"), "says what to do: {message}");
 
     let path = dir.join("confusion.png");
-    let error = confusion::png(&path, &mnist_matrix()).unwrap_err();
+    let error = confusion::png(&path, &mnist_matrix(), &confusion::title("MNIST")).unwrap_err();
     assert!(matches!(error, ReportError::Write { .. }), "{error:?}");
     assert!(
         error.to_string().contains(&path.display().to_string()),
@@ -464,7 +464,12 @@ fn render_every_picture_for_a_look() {
         .map(PathBuf::from)
         .unwrap_or_else(|| std::env::temp_dir().join("report-look"));
     ensure_dir(&dir).unwrap();
-    confusion::png(&dir.join("confusion.png"), &mnist_matrix()).unwrap();
+    confusion::png(
+        &dir.join("confusion.png"),
+        &mnist_matrix(),
+        &confusion::title("MNIST"),
+    )
+    .unwrap();
     history::png(&dir.join("history.png"), &lecture_history(true)).unwrap();
     history::png(&dir.join("history_no_val.png"), &lecture_history(false)).unwrap();
     histogram::png(

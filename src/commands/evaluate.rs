@@ -43,6 +43,7 @@ pub fn run(args: EvaluateArgs) -> Result<(), Error> {
     let saved = super::load_checkpoint(&args.checkpoint)?;
     reporting::prepare(args.report.as_ref())?;
     let data = args.setup.load_data()?;
+    let names = args.setup.names(Some(saved.spec.classes))?;
     super::check_test_set(&args.checkpoint, &saved.spec, &data, &args.setup)?;
     let ctx = args.setup.open_device()?;
     let inference = restore::inference(&ctx, saved)?;
@@ -58,7 +59,7 @@ pub fn run(args: EvaluateArgs) -> Result<(), Error> {
         test.say()?;
     }
     if let Some(dir) = &args.report {
-        let matrix = reporting::evaluation(dir, &data.test, &predictions)?;
+        let matrix = reporting::evaluation(dir, &data.test, &predictions, &names)?;
         if !args.output.json {
             say_part!("\n{matrix}")?;
         }

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use gpu_cnn::checkpoint::{self, RawCheckpoint};
 use gpu_cnn::compat;
-use gpu_cnn::data::{bundled_mnist_dir, load_dir, MnistSplits};
+use gpu_cnn::data::{bundled_mnist_dir, describe, load_dir, DataNames, MnistSplits};
 use gpu_cnn::gpu::slab::Layouts;
 use gpu_cnn::gpu::{DeviceSelector, GpuContext};
 use gpu_cnn::model::network::{slab_layout, state_layout};
@@ -300,6 +300,17 @@ impl Setup {
     /// Reads the data set (bundled MNIST unless `--data`).
     pub fn load_data(&self) -> Result<MnistSplits, gpu_cnn::Error> {
         Ok(load_dir(&self.data_dir())?)
+    }
+
+    /// The data set's title and class names, checked to name `classes` classes when given
+    /// (see [`gpu_cnn::data::names`]).
+    pub fn names(&self, classes: Option<usize>) -> Result<DataNames, gpu_cnn::Error> {
+        let dir = self.data_dir();
+        let names = describe(&dir)?;
+        if let Some(classes) = classes {
+            names.check_count(classes, &dir)?;
+        }
+        Ok(names)
     }
 
     /// The data directory: `--data`, else the bundled MNIST.

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use clap::Args;
-use gpu_cnn::data::{load_digit, Dataset};
+use gpu_cnn::data::{load_digit, DataNames, Dataset};
 use gpu_cnn::evaluate::argmax;
 use gpu_cnn::export::{self, Samples};
 use gpu_cnn::restore;
@@ -88,23 +88,49 @@ struct Prediction<'a> {
     /// Its label, for a test image.
     #[serde(skip_serializing_if = "Option::is_none")]
     label: Option<u8>,
+    /// The label's class name, where the data set names its classes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    label_name: Option<String>,
     predicted: usize,
+    /// The predicted class's name, where the data set names its classes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    predicted_name: Option<String>,
     probabilities: &'a [f32],
 }
 
-impl Prediction<'_> {
+impl<'a> Prediction<'a> {
+    /// The prediction of `probabilities` for an image labelled `label` (a test image's), its
+    /// classes named by `names`; neither a test index nor an image file yet.
+    fn new(probabilities: &'a [f32], label: Option<u8>, names: &DataNames) -> Self {
+        let name_of = |class: usize| names.classes.as_ref().map(|_| names.class(class));
+        let predicted = argmax(probabilities);
+        Self {
+            test_index: None,
+            image: None,
+            label,
+            label_name: label.and_then(|label| name_of(usize::from(label))),
+            predicted,
+            predicted_name: name_of(predicted),
+            probabilities,
+        }
+    }
+
     fn say(&self) -> Result<(), Error> {
         let name = match (self.test_index, self.image) {
             (Some(i), _) => format!("test[{i}]"),
             (None, Some(path)) => path.display().to_string(),
             (None, None) => String::new(),
         };
-        let truth = self
-            .label
-            .map_or(String::new(), |l| format!(" (label {l})"));
+        let named = |class: usize, name: &Option<String>| match name {
+            Some(name) => format!("{class} {name}"),
+            None => class.to_string(),
+        };
+        let truth = self.label.map_or(String::new(), |label| {
+            format!(" (label {})", named(usize::from(label), &self.label_name))
+        });
         say!(
             "{name}{truth}: predicted {} (p = {:.4})",
-            self.predicted,
+            named(self.predicted, &self.predicted_name),
             self.probabilities[self.predicted]
         )?;
         let row: Vec<String> = self
@@ -172,6 +198,7 @@ pub fn run(args: PredictArgs) -> Result<(), Error> {
             });
         }
     }
+    let names = args.setup.names(Some(saved.spec.classes))?;
     let ctx = args.setup.open_device()?;
     let inference = restore::inference(&ctx, saved)?;
     let classes = inference.network().spec.classes;
@@ -209,10 +236,7 @@ pub fn run(args: PredictArgs) -> Result<(), Error> {
                 .predictions
                 .extend(range.zip(rows).map(|(i, probabilities)| Prediction {
                     test_index: Some(i),
-                    image: None,
-                    label: Some(data.test.labels[i]),
-                    predicted: argmax(probabilities),
-                    probabilities,
+                    ..Prediction::new(probabilities, Some(data.test.labels[i]), &names)
                 }));
         }
     }
@@ -244,11 +268,8 @@ pub fn run(args: PredictArgs) -> Result<(), Error> {
                         .iter()
                         .zip(rows)
                         .map(|(path, probabilities)| Prediction {
-                            test_index: None,
                             image: Some(path),
-                            label: None,
-                            predicted: argmax(probabilities),
-                            probabilities,
+                            ..Prediction::new(probabilities, None, &names)
                         }),
                 );
         }

@@ -283,7 +283,10 @@ mod tests {
             on_cpu.starts_with("Expected training time: about 42 min (8440 steps at 300ms/step)"),
             "{on_cpu}"
         );
-        assert!(on_cpu.contains("--train-samples 5000 --epochs 1"), "{on_cpu}");
+        assert!(
+            on_cpu.contains("--train-samples 5000 --epochs 1"),
+            "{on_cpu}"
+        );
         let on_gpu = Estimate::new(long, false).line(0.3);
         assert!(!on_gpu.contains("quicker"), "{on_gpu}");
         let short = Estimate::new(100, true).line(0.3);
@@ -293,7 +296,11 @@ mod tests {
     #[test]
     fn the_estimate_waits_for_the_speed_after_the_first_chunk() {
         let mut estimate = Estimate::new(1000, false);
-        assert_eq!(estimate.steps_landed(10), None, "the first chunk only starts the clock");
+        assert_eq!(
+            estimate.steps_landed(10),
+            None,
+            "the first chunk only starts the clock"
+        );
         std::thread::sleep(MEASURE_FOR);
         let line = estimate.steps_landed(30).expect("measured over 20 steps");
         assert!(line.contains("(1000 steps at "), "{line}");

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use gpu_cnn::data::Dataset;
+use gpu_cnn::data::{DataNames, Dataset};
 use gpu_cnn::evaluate::{confusion_matrix, Predictions};
 use gpu_cnn::report::{self, confusion, history, samples, HistoryRow, ReportError};
 use gpu_cnn::train::EpochStats;
@@ -11,18 +11,26 @@ use gpu_cnn::train::EpochStats;
 /// Misclassified test images shown in `mistakes.png`.
 const MISTAKES_SHOWN: usize = 20;
 
-/// Writes `confusion_matrix.txt`, `confusion_matrix.png` and `mistakes.png`; returns the
-/// confusion matrix's text.
+/// Writes `confusion_matrix.txt`, `confusion_matrix.png` and `mistakes.png`, titled and
+/// captioned with `names`; returns the confusion matrix's text.
 pub fn evaluation(
     dir: &Path,
     test: &Dataset,
     predictions: &Predictions,
+    names: &DataNames,
 ) -> Result<String, ReportError> {
     let predicted = predictions.classes_predicted();
     let matrix = confusion_matrix(&test.labels, &predicted, predictions.classes);
-    let table = confusion::text(&matrix);
+    let mut table = confusion::text(&matrix);
+    if names.classes.is_some() {
+        let key: Vec<String> = (0..predictions.classes)
+            .map(|c| names.labelled(c))
+            .collect();
+        table += &format!("Classes: {}\n", key.join(", "));
+    }
     report::write_text(&dir.join("confusion_matrix.txt"), &table)?;
-    confusion::png(&dir.join("confusion_matrix.png"), &matrix)?;
+    let title = confusion::title(&names.title);
+    confusion::png(&dir.join("confusion_matrix.png"), &matrix, &title)?;
     let mistakes: Vec<usize> = (0..test.len())
         .filter(|&i| usize::from(test.labels[i]) != predicted[i])
         .take(MISTAKES_SHOWN)
@@ -34,7 +42,14 @@ pub fn evaluation(
         let images: Vec<&[u8]> = mistakes.iter().map(|&i| test.image(i)).collect();
         let captions: Vec<String> = mistakes
             .iter()
-            .map(|&i| format!("label {} → {}", test.labels[i], predicted[i]))
+            .map(|&i| {
+                let label = usize::from(test.labels[i]);
+                format!(
+                    "label {} → {}",
+                    names.class(label),
+                    names.class(predicted[i])
+                )
+            })
             .collect();
         samples::png(&mistakes_png, &images, test.rows, test.cols, &captions, 10)?;
     }

@@ -34,6 +34,7 @@ pub fn run(args: ShowArgs) -> Result<(), Error> {
         report::ensure_dir(dir)?;
     }
     let data = args.setup.load_data()?;
+    let names = args.setup.names(None)?;
     let (train, test) = (&data.train, &data.test);
     say!(
         "Train images shape: ({}, {}, {})",
@@ -59,16 +60,22 @@ pub fn run(args: ShowArgs) -> Result<(), Error> {
     let counts = class_counts(&labels);
     let table = histogram::text(&counts);
     say!("\nLabels of {} training samples:\n{table}", labels.len())?;
+    if names.classes.is_some() {
+        let key: Vec<String> = (0..counts.len()).map(|c| names.labelled(c)).collect();
+        say!("Classes of {}: {}", names.title, key.join(", "))?;
+    }
     if let Some(dir) = &args.report {
         report::write_text(&dir.join("histogram.txt"), &table)?;
         histogram::png(
             &dir.join("histogram.png"),
             &counts,
-            "Histogram of Labels in MNIST Training Set",
+            &format!("Histogram of Labels in {} Training Set", names.title),
         )?;
         let shown = args.count.min(train.len());
         let images: Vec<&[u8]> = (0..shown).map(|i| train.image(i)).collect();
-        let captions: Vec<String> = (0..shown).map(|i| train.labels[i].to_string()).collect();
+        let captions: Vec<String> = (0..shown)
+            .map(|i| names.class(usize::from(train.labels[i])))
+            .collect();
         samples::png(
             &dir.join("samples.png"),
             &images,

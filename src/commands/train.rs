@@ -205,6 +205,7 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
     let mut callbacks = args.callbacks.prepare(args.save.as_ref())?;
     reporting::prepare(args.report.as_ref())?;
     let data = args.setup.load_data()?;
+    let names = args.setup.names(Some(spec.classes))?;
     args.fit_to_data(&mut spec, &data, resume_from.as_deref())?;
     config.validate(data.train.len())?;
     let ctx = args.setup.open_device()?;
@@ -290,7 +291,7 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
     }
     if let Some(dir) = &args.report {
         reporting::training(dir, &history)?;
-        let matrix = reporting::evaluation(dir, &data.test, &test)?;
+        let matrix = reporting::evaluation(dir, &data.test, &test, &names)?;
         if !args.output.json {
             say_part!("\n{matrix}")?;
         }

@@ -273,7 +273,10 @@ mod tests {
         assert_eq!(names.labelled(0), "0 (zero)");
         assert!(names.check_count(10, dir.path()).is_ok());
         let wrong = names.check_count(11, dir.path()).unwrap_err().to_string();
-        assert!(wrong.contains("names 10 classes but the model has 11"), "{wrong}");
+        assert!(
+            wrong.contains("names 10 classes but the model has 11"),
+            "{wrong}"
+        );
     }
 
     #[test]
@@ -281,7 +284,11 @@ mod tests {
         let root = tempfile::TempDir::new().unwrap();
         let dir = root.path().join("my-letters");
         fs::create_dir(&dir).unwrap();
-        fs::write(dir.join("train-labels-idx1-ubyte"), [0, 0, 8, 1, 0, 0, 0, 0]).unwrap();
+        fs::write(
+            dir.join("train-labels-idx1-ubyte"),
+            [0, 0, 8, 1, 0, 0, 0, 0],
+        )
+        .unwrap();
         fs::write(dir.join("t10k-labels-idx1-ubyte"), [0, 0, 8, 1, 0, 0, 0, 0]).unwrap();
         let names = describe(&dir).unwrap();
         assert_eq!(names.title, "my-letters");
@@ -295,8 +302,14 @@ mod tests {
         for (text, needle) in [
             ("cat\n\ndog\n", "line 2: the name of label 1 is empty"),
             ("\n\n", "names no class"),
-            (&"x\n".repeat(MAX_CLASS_NAMES + 1), "more than the 256 labels"),
-            (&format!("{}\n", "y".repeat(MAX_NAME_CHARS + 1)), "line 1: the name of label 0"),
+            (
+                &"x\n".repeat(MAX_CLASS_NAMES + 1),
+                "more than the 256 labels",
+            ),
+            (
+                &format!("{}\n", "y".repeat(MAX_NAME_CHARS + 1)),
+                "line 1: the name of label 0",
+            ),
         ] {
             fs::write(&path, text).unwrap();
             let message = describe(dir.path()).unwrap_err().to_string();

@@ -21,8 +21,10 @@ use super::font::FAMILY;
 use super::text::{self, Style};
 use super::ReportError;
 
-/// The heatmap's title, as in the lecture.
-const TITLE: &str = "Confusion Matrix for MNIST Classification";
+/// The heatmap's title for the data set called `data` (the lecture's is MNIST's).
+pub fn title(data: &str) -> String {
+    format!("Confusion Matrix for {data} Classification")
+}
 /// The heatmap's size in pixels (the lecture's `figsize=(8, 6)` at 100 dpi).
 const SIZE: (u32, u32) = (800, 600);
 
@@ -63,8 +65,9 @@ pub fn text(matrix: &[Vec<usize>]) -> String {
 
 /// Saves the lecture's heatmap of `matrix` (square, at least 1×1) as the PNG `path`, 800×600:
 /// "Blues" colours scaled from the smallest to the largest count, each count written in its
-/// cell (white on dark cells), true labels down the left, predicted labels along the bottom.
-pub fn png(path: &Path, matrix: &[Vec<usize>]) -> Result<(), ReportError> {
+/// cell (white on dark cells), true labels down the left, predicted labels along the bottom,
+/// and `title` (see [`title`]) above.
+pub fn png(path: &Path, matrix: &[Vec<usize>], title: &str) -> Result<(), ReportError> {
     let n = matrix.len();
     if n == 0 || matrix.iter().any(|row| row.len() != n) {
         let shape: Vec<usize> = matrix.iter().map(Vec::len).collect();
@@ -76,11 +79,11 @@ pub fn png(path: &Path, matrix: &[Vec<usize>]) -> Result<(), ReportError> {
             ),
         });
     }
-    canvas::render(path, SIZE, |root| draw(root, matrix))
+    canvas::render(path, SIZE, |root| draw(root, matrix, title))
 }
 
 /// Draws the heatmap of the square, non-empty `matrix` on `root`.
-fn draw(root: &Area, matrix: &[Vec<usize>]) -> Result<(), DrawError> {
+fn draw(root: &Area, matrix: &[Vec<usize>], title: &str) -> Result<(), DrawError> {
     let n = matrix.len();
     let side = n as f64;
     let centers: Vec<f64> = (0..n).map(|i| i as f64 + 0.5).collect();
@@ -127,7 +130,7 @@ fn draw(root: &Area, matrix: &[Vec<usize>]) -> Result<(), DrawError> {
         }
     }
     let names = Names {
-        title: TITLE,
+        title,
         x: "Predicted labels",
         y: "True labels",
         x_gap: 40,
