@@ -32,6 +32,7 @@ pub struct CompareArgs {
 
 /// Trains each model and prints the comparison table.
 pub fn run(args: CompareArgs) -> Result<(), Error> {
+    super::output::set_quiet(args.verbose == Verbosity::Silent);
     let specs = args
         .models
         .iter()
