@@ -375,6 +375,16 @@ fn export_refuses_bad_paths_and_files_leaving_nothing() {
     export_fails(dir.path(), &text, &out, &["notes.safetensors"]);
     let nowhere = dir.path().join("no-such-dir").join("model.onnx");
     export_fails(dir.path(), &checkpoint, &nowhere, &["no-such-dir"]);
+    // A checkpoint named .onnx is not overwritten by its own export.
+    let named_onnx = dir.path().join("checkpoint.onnx");
+    fs::copy(&checkpoint, &named_onnx).expect("copy");
+    export_fails(
+        dir.path(),
+        &named_onnx,
+        &named_onnx,
+        &["checkpoint being exported"],
+    );
+    assert_eq!(fs::read(&named_onnx).ok(), fs::read(&checkpoint).ok());
     for bad in ["model.safetensors", "model.onnx.txt", "model"] {
         export_fails(
             dir.path(),

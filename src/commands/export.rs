@@ -1,7 +1,8 @@
 //! `gpu-cnn export CHECKPOINT OUTPUT.onnx`: the checkpoint's network as an ONNX model
 //! ([`gpu_cnn::onnx`]), written whole or not at all, and what it holds.
 
-use std::path::PathBuf;
+use std::fs;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use gpu_cnn::onnx::{self, INPUT, IR_VERSION, OPSET, OUTPUT};
@@ -22,6 +23,15 @@ pub struct ExportArgs {
 /// holds: nodes by operator, opset, input and output.
 pub fn run(args: ExportArgs) -> Result<(), Error> {
     let claim = onnx::claim(&args.output)?;
+    if same_file(&args.checkpoint, &claim.path) {
+        return Err(Error::InvalidSetting {
+            setting: "OUTPUT",
+            value: args.output.display().to_string(),
+            hint: "that is the checkpoint being exported, which the model would overwrite: \
+                   give another path ending in .onnx"
+                .to_string(),
+        });
+    }
     let saved = super::load_checkpoint(&args.checkpoint)?;
     let model = onnx::from_checkpoint(saved)?;
     onnx::write(&claim, &model)?;
@@ -44,4 +54,12 @@ pub fn run(args: ExportArgs) -> Result<(), Error> {
         "  output {OUTPUT}: float32 {}, the class probabilities",
         model.output_shape()
     )
+}
+
+/// Whether `a` and `b` are one existing file (through links and relative paths).
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (fs::canonicalize(a), fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
 }
