@@ -9,6 +9,7 @@ use crate::export::ExportError;
 use crate::gpu::GpuError;
 use crate::model::memory::MemoryError;
 use crate::model::ModelError;
+use crate::onnx::OnnxError;
 use crate::report::ReportError;
 
 /// Everything a user can cause or meet while running gpu-cnn.
@@ -36,6 +37,9 @@ pub enum Error {
     /// Writing a predictions file (`predict --output`).
     #[error(transparent)]
     Export(#[from] ExportError),
+    /// Building or writing an ONNX model (`export`).
+    #[error(transparent)]
+    Onnx(#[from] OnnxError),
     /// A setting out of its range.
     #[error("invalid {setting} {value}: {hint}")]
     InvalidSetting {

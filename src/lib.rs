@@ -18,6 +18,7 @@ pub mod input_file;
 pub mod json_float;
 pub mod layers;
 pub mod model;
+pub mod onnx;
 pub mod optim;
 pub mod report;
 pub mod restore;

@@ -9,7 +9,8 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 use commands::output::complain;
 use commands::{
-    bench, compare, completions, devices, evaluate, interrupt, predict, show, summary, train,
+    bench, compare, completions, devices, evaluate, export, interrupt, predict, show, summary,
+    train,
 };
 
 /// Train and run convolutional neural networks in WGSL compute shaders (wgpu).
@@ -35,6 +36,8 @@ enum Command {
     Evaluate(evaluate::EvaluateArgs),
     /// Class probabilities of test images or PNG files (Keras's `model.predict`).
     Predict(predict::PredictArgs),
+    /// Write a checkpoint's network as an ONNX model (opset 13) for other runtimes.
+    Export(export::ExportArgs),
     /// Train several models with the same settings and compare them in one table.
     Compare(compare::CompareArgs),
     /// Measure training and inference speed on this device (samples/s, launches per step,
@@ -55,6 +58,7 @@ fn main() -> ExitCode {
         Command::Train(args) => train::run(args),
         Command::Evaluate(args) => evaluate::run(args),
         Command::Predict(args) => predict::run(args),
+        Command::Export(args) => export::run(args),
         Command::Compare(args) => compare::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Completions(args) => completions::run(args, Cli::command()),

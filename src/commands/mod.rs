@@ -10,6 +10,7 @@ pub mod compare;
 pub mod completions;
 pub mod devices;
 pub mod evaluate;
+pub mod export;
 pub mod interrupt;
 pub mod predict;
 pub mod progress;
