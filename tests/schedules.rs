@@ -1,8 +1,8 @@
 //! Learning-rate schedules and reduce-on-plateau: each schedule's rates against Keras 3's
 //! formulas written out by hand, reduce-on-plateau lowering the rate after its patience, runs
 //! stopped and resumed through a checkpoint ending bit for bit as unbroken ones, and the model
-//! file's `[optimizer]` table. (The GPU steps at the scheduled rates against the CPU reference
-//! are in `tests/train_steps.rs`'s golden runs; the options' refusals in `tests/cli.rs`.)
+//! file's `[optimizer]` table, and the options through the binary. (The GPU steps at the
+//! scheduled rates against the CPU reference are in `tests/train_steps.rs`'s golden runs.)
 
 mod common;
 
@@ -10,12 +10,13 @@ use std::cell::Cell;
 use std::f64::consts::PI;
 use std::path::Path;
 
+use common::cli::{fails_with, gpu_cnn, stdout_of};
 use gpu_cnn::checkpoint;
 use gpu_cnn::model::file::parse_file_text;
 use gpu_cnn::model::presets::preset;
 use gpu_cnn::optim::plateau::PlateauConfig;
 use gpu_cnn::optim::schedule::{CosineDecay, ExponentialDecay, PiecewiseConstantDecay};
-use gpu_cnn::optim::{Schedule, ScheduleSettings, Setting};
+use gpu_cnn::optim::{OptimizerConfig, Schedule, ScheduleSettings, Setting, SgdConfig};
 use gpu_cnn::run::Monitor;
 use gpu_cnn::train::{FitOutcome, Progress, TrainConfig, Trainer};
 use tempfile::TempDir;
@@ -386,4 +387,222 @@ fn bad_optimizer_tables_are_refused_at_their_line_and_column() {
             assert!(message.contains(needle), "{table:?}: {message}");
         }
     }
+}
+
+/// `train` on 60 bundled samples in batches of 20, one line per epoch.
+const QUICK: [&str; 8] = [
+    "train",
+    "--train-samples",
+    "60",
+    "--batch-size",
+    "20",
+    "--verbose=2",
+    "--epochs",
+    "1",
+];
+
+#[test]
+fn every_schedule_and_plateau_option_with_a_bad_value_fails_naming_it_and_writes_nothing() {
+    let dir = TempDir::new().unwrap();
+    let save = dir.path().join("run.st");
+    let save = save.to_str().unwrap();
+    let exponential = ["--lr-schedule", "exponential", "--decay-steps", "10"];
+    let piecewise = ["--lr-schedule", "piecewise", "--boundaries", "1,2"];
+    let cases: Vec<(Vec<&str>, &[&str])> = vec![
+        (
+            vec!["--lr-schedule", "linear"],
+            &["--lr-schedule", "exponential"],
+        ),
+        (
+            vec!["--lr-schedule", "cosine"],
+            &["--decay-steps", "needs it"],
+        ),
+        (
+            vec!["--lr-schedule", "cosine", "--decay-steps", "0"],
+            &["--decay-steps", "at least 1 step"],
+        ),
+        (vec!["--decay-steps", "1.5"], &["--decay-steps", "1.5"]),
+        (
+            [&exponential[..], &["--decay-rate", "-1"]].concat(),
+            &["--decay-rate", "-1", "positive factor"],
+        ),
+        (
+            vec!["--staircase"],
+            &["--staircase", "--lr-schedule exponential only"],
+        ),
+        (
+            vec![
+                "--lr-schedule",
+                "cosine",
+                "--decay-steps",
+                "9",
+                "--alpha",
+                "2",
+            ],
+            &["--alpha", "[0, 1]"],
+        ),
+        (
+            [
+                &exponential[..],
+                &["--decay-rate", "0.5", "--warmup-steps", "5"],
+            ]
+            .concat(),
+            &["--warmup-steps", "--lr-schedule cosine only"],
+        ),
+        (
+            vec![
+                "--lr-schedule",
+                "cosine",
+                "--decay-steps",
+                "9",
+                "--warmup-target",
+                "-1",
+            ],
+            &["--warmup-target", "positive learning rate"],
+        ),
+        (
+            vec![
+                "--lr-schedule",
+                "piecewise",
+                "--boundaries",
+                "2,1",
+                "--values",
+                "1,2,3",
+            ],
+            &["--boundaries", "2,1", "increasing"],
+        ),
+        (vec!["--boundaries", "1,x"], &["--boundaries", "x"]),
+        (
+            [&piecewise[..], &["--values", "0.1,0.2"]].concat(),
+            &["--values", "3 values"],
+        ),
+        (
+            [&piecewise[..], &["--values", "0.1,0,0.2"]].concat(),
+            &["--values", "positive learning rates"],
+        ),
+        (
+            [
+                &piecewise[..],
+                &["--values", "1,2,3", "--learning-rate", "0.1"],
+            ]
+            .concat(),
+            &["--learning-rate", "from --values"],
+        ),
+        (
+            vec!["--reduce-lr-on-plateau", "0"],
+            &["--reduce-lr-on-plateau", "at least 1"],
+        ),
+        (
+            vec!["--reduce-lr-on-plateau", "2", "--reduce-lr-factor", "1.5"],
+            &["--reduce-lr-factor", "1.5", "(0, 1)"],
+        ),
+        (
+            vec!["--reduce-lr-on-plateau", "2", "--reduce-lr-cooldown", "x"],
+            &["--reduce-lr-cooldown", "x"],
+        ),
+        (
+            vec!["--reduce-lr-on-plateau", "2", "--min-lr", "-1"],
+            &["--min-lr", "at least 0"],
+        ),
+        (vec!["--min-lr", "0.001"], &["--reduce-lr-on-plateau"]),
+        (
+            vec!["--reduce-lr-on-plateau", "2", "--validation-split", "0"],
+            &["--monitor", "no validation split"],
+        ),
+    ];
+    for (args, needles) in cases {
+        fails_with(
+            gpu_cnn().args(QUICK).args(["--save", save]).args(&args),
+            needles,
+        );
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+/// The settings of the checkpoint at `path`.
+fn saved_config(path: &Path) -> TrainConfig {
+    checkpoint::load(path).expect("checkpoint").config
+}
+
+#[test]
+fn a_model_files_optimizer_table_reaches_the_run_options_override_it_and_resume_keeps_it() {
+    let dir = TempDir::new().unwrap();
+    let model = dir.path().join("net.toml");
+    let dense = std::fs::read_to_string("assets/models/dense.toml").unwrap();
+    let table = "\n[optimizer]\nname = \"sgd\"\nlearning_rate = 0.05\nmomentum = 0.9\n\
+                 schedule = \"exponential\"\ndecay_steps = 2\ndecay_rate = 0.5\n";
+    std::fs::write(&model, format!("{dense}{table}")).unwrap();
+    let model = model.to_str().unwrap();
+    let (first, second) = (dir.path().join("a.st"), dir.path().join("b.st"));
+    let stdout = stdout_of(gpu_cnn().args(QUICK).args([
+        "--model",
+        model,
+        "--save",
+        first.to_str().unwrap(),
+    ]));
+    // 54 training samples: 3 steps, the last at step 2, 0.05 · 0.5^(2/2).
+    assert!(stdout.contains(" - learning_rate: 0.0250\n"), "{stdout}");
+    let config = saved_config(&first);
+    assert_eq!(
+        config.optimizer,
+        OptimizerConfig::Sgd(SgdConfig {
+            learning_rate: 0.05,
+            momentum: 0.9,
+            nesterov: false,
+        })
+    );
+    let exponential = |decay_rate| {
+        Schedule::Exponential(ExponentialDecay {
+            decay_steps: 2,
+            decay_rate,
+            staircase: false,
+        })
+    };
+    assert_eq!(config.schedule, exponential(0.5));
+    // Options override the table, setting by setting.
+    stdout_of(gpu_cnn().args(QUICK).args([
+        "--model",
+        model,
+        "--save",
+        second.to_str().unwrap(),
+        "--learning-rate",
+        "0.02",
+        "--decay-rate",
+        "0.25",
+    ]));
+    let config = saved_config(&second);
+    assert_eq!(config.optimizer.learning_rate(), 0.02);
+    assert_eq!(config.optimizer.get(Setting::Momentum), Some(0.9));
+    assert_eq!(config.schedule, exponential(0.25));
+    // A resumed run keeps its schedule and plateau: a differing option is refused.
+    let resume = [
+        "train",
+        "--resume",
+        first.to_str().unwrap(),
+        "--epochs",
+        "2",
+    ];
+    fails_with(
+        gpu_cnn().args(resume).args(["--decay-rate", "0.9"]),
+        &["--decay-rate", "trained with --decay-rate 0.5"],
+    );
+    fails_with(
+        gpu_cnn().args(resume).args(["--lr-schedule", "cosine"]),
+        &["--lr-schedule", "trained with --lr-schedule exponential"],
+    );
+    fails_with(
+        gpu_cnn().args(resume).args(["--reduce-lr-on-plateau", "3"]),
+        &["--reduce-lr-on-plateau", "no --reduce-lr-on-plateau"],
+    );
+    // Continued, the schedule goes on from step 3: the second epoch ends at step 5.
+    let stdout = stdout_of(
+        gpu_cnn()
+            .args(resume)
+            .args(["--verbose=2", "--decay-rate", "0.5"]),
+    );
+    let rate = 0.05 * 0.5f64.powf(2.5);
+    assert!(
+        stdout.contains(&format!(" - learning_rate: {rate:.4}\n")),
+        "{stdout}"
+    );
 }
