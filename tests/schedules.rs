@@ -12,13 +12,16 @@ use std::path::Path;
 
 use common::cli::{fails_with, gpu_cnn, stdout_of};
 use gpu_cnn::checkpoint;
+use gpu_cnn::gpu::slab::Layouts;
 use gpu_cnn::model::file::parse_file_text;
+use gpu_cnn::model::network::{slab_layout, state_layout};
 use gpu_cnn::model::presets::preset;
+use gpu_cnn::model::shape::infer;
 use gpu_cnn::optim::plateau::PlateauConfig;
 use gpu_cnn::optim::schedule::{CosineDecay, ExponentialDecay, PiecewiseConstantDecay};
 use gpu_cnn::optim::{OptimizerConfig, Schedule, ScheduleSettings, Setting, SgdConfig};
 use gpu_cnn::run::Monitor;
-use gpu_cnn::train::{FitOutcome, Progress, TrainConfig, Trainer};
+use gpu_cnn::train::{FitOutcome, Progress, TrainConfig, TrainState, Trainer};
 use tempfile::TempDir;
 
 /// `|a - b| <= 1e-12 · |b|`: the formulas in f64, up to the order of operations.
@@ -234,7 +237,7 @@ fn reduce_on_plateau_halves_the_rate_after_patience_epochs_and_composes_with_a_s
 /// Trains `config` to its end, or, with `stop_in` an epoch, stops part-way through it (after
 /// its first chunk), saves a checkpoint to `dir`, loads it into a new trainer and trains on;
 /// returns the final trainer's state.
-fn run(config: &TrainConfig, stop_in: Option<usize>, dir: &Path) -> gpu_cnn::train::TrainState {
+fn run(config: &TrainConfig, stop_in: Option<usize>, dir: &Path) -> TrainState {
     let ctx = common::context();
     let data = common::bundled_subset(60, 10);
     let spec = preset("dense").unwrap();
@@ -300,7 +303,7 @@ fn a_run_stopped_mid_epoch_and_resumed_from_its_checkpoint_ends_bit_for_bit_as_u
         }
         assert_eq!(unbroken.steps_done, resumed.steps_done);
         assert_eq!(unbroken.plateau, resumed.plateau);
-        let lrs = |state: &gpu_cnn::train::TrainState| {
+        let lrs = |state: &TrainState| {
             state
                 .history
                 .iter()
@@ -605,4 +608,80 @@ fn a_model_files_optimizer_table_reaches_the_run_options_override_it_and_resume_
         stdout.contains(&format!(" - learning_rate: {rate:.4}\n")),
         "{stdout}"
     );
+}
+
+#[test]
+fn train_stopped_after_epoch_2_and_resumed_to_4_saves_what_an_unbroken_run_saves() {
+    let dir = TempDir::new().unwrap();
+    let (broken, unbroken) = (dir.path().join("broken.st"), dir.path().join("unbroken.st"));
+    let settings = [
+        "train",
+        "--model",
+        "dense",
+        "--train-samples",
+        "60",
+        "--batch-size",
+        "10",
+        "--verbose=0",
+        "--lr-schedule",
+        "cosine",
+        "--decay-steps",
+        "12",
+        "--warmup-steps",
+        "4",
+        "--warmup-target",
+        "0.005",
+        "--alpha",
+        "0.1",
+        "--reduce-lr-on-plateau",
+        "1",
+        "--reduce-lr-factor",
+        "0.5",
+        "--monitor",
+        "loss",
+        "--min-delta",
+        "1e9",
+    ];
+    let save = |path: &Path, epochs: &str| {
+        let path = path.to_str().unwrap().to_string();
+        ["--save".to_string(), path, "--epochs".into(), epochs.into()]
+    };
+    stdout_of(gpu_cnn().args(settings).args(save(&unbroken, "4")));
+    stdout_of(gpu_cnn().args(settings).args(save(&broken, "2")));
+    // The same options again with --resume: they equal the checkpoint's, so they are taken.
+    let resume = ["--resume", broken.to_str().unwrap()];
+    stdout_of(
+        gpu_cnn()
+            .args(settings)
+            .args(resume)
+            .args(save(&broken, "4")),
+    );
+    let (a, b) = (
+        checkpoint::load(&unbroken).unwrap(),
+        checkpoint::load(&broken).unwrap(),
+    );
+    assert_eq!(a.config, b.config);
+    let layers = infer(&a.spec).unwrap();
+    let layouts = Layouts {
+        params: slab_layout(&layers, 1),
+        state: state_layout(&layers, 1),
+    };
+    let (a, b) = (
+        a.into_checkpoint(&layouts).unwrap().state,
+        b.into_checkpoint(&layouts).unwrap().state,
+    );
+    let bits = |values: &[f32]| values.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    assert!(bits(&a.params) == bits(&b.params), "parameters differ");
+    assert!(
+        bits(&a.m) == bits(&b.m) && bits(&a.v) == bits(&b.v),
+        "moments differ"
+    );
+    // Reduced after epochs 2, 3 and 4 (the cosine ends at alpha, above --min-lr): the resumed
+    // run carried epoch 2's reduction on.
+    assert_eq!(a.plateau.scale, 0.125);
+    assert_eq!(a.plateau, b.plateau);
+    let rates = |state: &TrainState| -> Vec<Option<f64>> {
+        state.history.iter().map(|s| s.learning_rate).collect()
+    };
+    assert_eq!(rates(&a), rates(&b));
 }
