@@ -577,6 +577,18 @@ fn a_model_files_optimizer_table_reaches_the_run_options_override_it_and_resume_
     assert_eq!(config.optimizer.learning_rate(), 0.02);
     assert_eq!(config.optimizer.get(Setting::Momentum), Some(0.9));
     assert_eq!(config.schedule, exponential(0.25));
+    // Another optimizer leaves the file's sgd settings out, and keeps its schedule.
+    stdout_of(gpu_cnn().args(QUICK).args([
+        "--model",
+        model,
+        "--save",
+        second.to_str().unwrap(),
+        "--optimizer",
+        "adam",
+    ]));
+    let config = saved_config(&second);
+    assert_eq!(config.optimizer, OptimizerConfig::default());
+    assert_eq!(config.schedule, exponential(0.5));
     // A resumed run keeps its schedule and plateau: a differing option is refused.
     let resume = [
         "train",

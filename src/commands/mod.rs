@@ -154,18 +154,23 @@ impl FitArgs {
     }
 
     /// [`FitArgs::config`] with `file`'s optimizer and schedule (a model file's `[optimizer]`
-    /// table) as the defaults of those given here.
+    /// table) as the defaults of those given here. The file's optimizer settings are its
+    /// optimizer's: `--optimizer` naming another leaves them out (its schedule still holds).
     pub fn config_over(&self, file: &OptimizerSettings) -> Result<TrainConfig, Error> {
-        let name = (self.optimizer.as_deref())
-            .or(file.name.as_deref())
-            .unwrap_or("adam");
+        let file_name = file.name.as_deref().unwrap_or("adam");
+        let name = self.optimizer.as_deref().unwrap_or(file_name);
         let mut optimizer =
             OptimizerConfig::keras_default(name).ok_or_else(|| Error::InvalidSetting {
                 setting: "--optimizer",
                 value: name.to_string(),
                 hint: format!("give one of {}", OptimizerConfig::NAMES.join(", ")),
             })?;
-        let settings = [file.settings.clone(), self.optimizer_settings()].concat();
+        let file_settings = if name == file_name {
+            file.settings.clone()
+        } else {
+            Vec::new()
+        };
+        let settings = [file_settings, self.optimizer_settings()].concat();
         for &(setting, value) in &settings {
             if !optimizer.set(setting, value) {
                 return Err(not_taken(setting, value, &optimizer));
