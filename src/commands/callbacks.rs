@@ -9,6 +9,10 @@
 //! state, kept on the host, is restored: the run ends as if it had stopped at its best epoch,
 //! so `--save` then holds that epoch's weights, optimizer state and history, and `--resume`
 //! of it continues after the best epoch. The report and `--log` keep every epoch trained.
+//!
+//! `ReduceLROnPlateau` (`--reduce-lr-on-plateau`) watches `--monitor` with `--min-delta` too,
+//! but it is part of the run ([`gpu_cnn::optim::plateau`]): the trainer counts its epochs and
+//! its state is saved in checkpoints, so unlike the count above a resumed run continues it.
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
