@@ -6,8 +6,9 @@
 //! layer for layer onto a Keras model. Adam's moments are `optimizer/m/<name>` and
 //! `optimizer/v/<name>`. The header's `__metadata__` holds `format` ([`FORMAT`]), `model` (the
 //! spec as a TOML model file, its `input` the image size it was trained on), `train_config` and
-//! `history` (JSON), `epochs_done` and `steps_done`, and `partial_epoch` (JSON) when an
-//! interruption stopped an epoch part-way.
+//! `history` (JSON), `epochs_done` and `steps_done`, `partial_epoch` (JSON) when an
+//! interruption stopped an epoch part-way, and `plateau` (JSON: reduce-on-plateau's factor and
+//! counters) once it has any; a checkpoint without it loads with none.
 //!
 //! Loading takes two steps, because the slab layout depends on the loading device's alignment:
 //! [`load`] reads the file and its metadata; [`RawCheckpoint::into_checkpoint`] places every
@@ -27,6 +28,7 @@ use crate::atomic;
 use crate::gpu::slab::{Layouts, SlabLayout};
 use crate::input_file::{self, FileKind, InputFileError};
 use crate::model::{file, ModelSpec};
+use crate::optim::plateau::PlateauState;
 use crate::run::{EpochStats, PartialEpoch, TrainConfig, TrainState};
 
 /// The `format` metadata value of this version of the checkpoint format.
@@ -37,6 +39,8 @@ const M_PREFIX: &str = "optimizer/m/";
 const V_PREFIX: &str = "optimizer/v/";
 /// The metadata key of an epoch stopped part-way.
 const PARTIAL_EPOCH: &str = "partial_epoch";
+/// The metadata key of reduce-on-plateau's state.
+const PLATEAU: &str = "plateau";
 /// What a file that cannot be a checkpoint of ours suggests.
 const DAMAGED: &str = "the file is damaged or not a gpu-cnn checkpoint";
 /// What a checkpoint of another model suggests.
@@ -281,6 +285,12 @@ pub fn save(
             json(serde_json::to_string(partial))?,
         );
     }
+    if state.plateau != PlateauState::default() {
+        metadata.insert(
+            PLATEAU.to_string(),
+            json(serde_json::to_string(&state.plateau))?,
+        );
+    }
     let bytes = safetensors::serialize(views, Some(metadata))
         .map_err(|error| encode(format!("safetensors: {error}")))?;
     write_atomic(path, &bytes)
@@ -340,6 +350,7 @@ pub struct RawCheckpoint {
     steps_done: u64,
     history: Vec<EpochStats>,
     partial: Option<PartialEpoch>,
+    plateau: PlateauState,
     tensors: BTreeMap<String, RawTensor>,
 }
 
@@ -395,6 +406,12 @@ pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<RawCheckpoint, Checkpoint
         .map(|text| serde_json::from_str(text))
         .transpose()
         .map_err(|e| bad(PARTIAL_EPOCH, e.to_string()))?;
+    let plateau = metadata
+        .get(PLATEAU)
+        .map(|text| serde_json::from_str(text))
+        .transpose()
+        .map_err(|e| bad(PLATEAU, e.to_string()))?
+        .unwrap_or_default();
     let tensors = file
         .iter()
         .map(|(name, view)| {
@@ -414,6 +431,7 @@ pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<RawCheckpoint, Checkpoint
         steps_done,
         history,
         partial,
+        plateau,
         tensors,
     })
 }
@@ -482,6 +500,7 @@ impl RawCheckpoint {
                 state,
                 history: self.history,
                 partial: self.partial,
+                plateau: self.plateau,
             },
         })
     }

@@ -24,6 +24,7 @@ use crate::model::network::{Plan, Purpose};
 use crate::model::plan::Fusion;
 use crate::model::{ModelSpec, Network};
 use crate::optim;
+use crate::optim::plateau::PlateauState;
 pub use crate::run::{EpochStats, PartialEpoch, TrainConfig, TrainState};
 
 /// Wall time one submitted chunk of steps should take: short enough for a lively progress bar,
@@ -182,6 +183,7 @@ pub struct Trainer<'ctx> {
     steps_done: u64,
     history: Vec<EpochStats>,
     partial: Option<PartialEpoch>,
+    plateau: PlateauState,
     // Keep the resident data alive as long as the plans that bind it.
     _datasets: [GpuDataset; 2],
     _eval_indices: [wgpu::Buffer; 2],
@@ -207,6 +209,12 @@ impl TrainConfig {
         }
         if let Some((setting, value, hint)) = self.optimizer.invalid_setting() {
             return Err(invalid(setting.option(), value, hint));
+        }
+        if let Some((setting, value, hint)) = self.schedule.invalid_setting() {
+            return Err(invalid(setting, value, hint));
+        }
+        if let Some((setting, value, hint)) = self.plateau.and_then(|p| p.invalid_setting()) {
+            return Err(invalid(setting, value, hint));
         }
         if self.epochs == 0 {
             return Err(invalid("--epochs", 0, "give at least 1 epoch"));
@@ -342,6 +350,7 @@ impl<'ctx> Trainer<'ctx> {
             steps_done: 0,
             history: Vec::new(),
             partial: None,
+            plateau: PlateauState::default(),
             _datasets: [train_set, test_set],
             _eval_indices: [validation, test],
         })
@@ -464,6 +473,7 @@ impl<'ctx> Trainer<'ctx> {
             )?,
             history: self.history.clone(),
             partial: self.partial.clone(),
+            plateau: self.plateau,
         })
     }
 
@@ -521,6 +531,7 @@ impl<'ctx> Trainer<'ctx> {
         self.steps_done = state.steps_done;
         self.history = state.history;
         self.partial = state.partial;
+        self.plateau = state.plateau;
         Ok(())
     }
 
@@ -588,24 +599,26 @@ impl<'ctx> Trainer<'ctx> {
         if let Some((step, index)) = run.bad_parameter {
             if run.bad_loss.is_none_or(|(loss_step, _)| step < loss_step) {
                 let what = format!("a parameter of {}", self.tensor_of(index as usize));
-                return Err(self.diverged(run.epoch, step + 1, what, "NaN or infinite".into()));
+                return Err(self.diverged(run, step, what, "NaN or infinite".into()));
             }
         }
         match run.bad_loss {
             Some((step, loss)) => {
-                Err(self.diverged(run.epoch, step + 1, "the loss".into(), loss.to_string()))
+                Err(self.diverged(run, step, "the loss".into(), loss.to_string()))
             }
             None => Ok(()),
         }
     }
 
-    fn diverged(&self, epoch: usize, step: usize, what: String, value: String) -> Error {
+    /// [`Error::Diverged`] at step `step` (from 0) of `run`, naming that step's learning rate.
+    fn diverged(&self, run: &EpochRun, step: usize, what: String, value: String) -> Error {
+        let run_step = self.steps_done - run.first as u64 + step as u64;
         Error::Diverged {
-            epoch,
-            step,
+            epoch: run.epoch,
+            step: step + 1,
             what,
             value,
-            learning_rate: self.config.optimizer.learning_rate(),
+            learning_rate: self.config.learning_rate(run_step, &self.plateau),
         }
     }
 
@@ -666,16 +679,18 @@ impl<'ctx> Trainer<'ctx> {
         ctx.queue
             .write_buffer(&self.train.buffer, 0, bytemuck::cast_slice(&order));
         let entries: Vec<StepParams> = (0..steps)
-            .map(|step| StepParams {
-                sample_start: (step * batch) as u32,
-                batch_rows: batch.min(n - step * batch) as u32,
-                slot: step as u32,
-                step_rate: self
-                    .config
-                    .optimizer
-                    .step_rate(epoch_start + step as u64 + 1),
-                step: (epoch_start + step as u64) as u32,
-                ..StepParams::default()
+            .map(|step| {
+                let run_step = epoch_start + step as u64;
+                let learning_rate = self.config.learning_rate(run_step, &self.plateau);
+                StepParams {
+                    sample_start: (step * batch) as u32,
+                    batch_rows: batch.min(n - step * batch) as u32,
+                    slot: step as u32,
+                    step_rate: self.config.optimizer.step_rate(run_step + 1, learning_rate),
+                    step: run_step as u32,
+                    learning_rate: learning_rate as f32,
+                    ..StepParams::default()
+                }
             })
             .collect();
         self.table.write(ctx, &entries);
@@ -768,7 +783,8 @@ impl<'ctx> Trainer<'ctx> {
     }
 
     /// Ends `run` once every chunk is submitted: waits for the metrics still in flight (none
-    /// when [`EpochRun::is_complete`]), then validates and records the epoch.
+    /// when [`EpochRun::is_complete`]), then validates and records the epoch, which
+    /// reduce-on-plateau then counts.
     pub fn finish_epoch(
         &mut self,
         mut run: EpochRun,
@@ -780,6 +796,9 @@ impl<'ctx> Trainer<'ctx> {
         self.steps_done += (run.steps - run.first) as u64;
         progress(self.running(&run));
         let train = EvalStats::from_metrics(&run.metrics, self.train.indices.len());
+        let last_rate = self
+            .config
+            .learning_rate(self.steps_done.saturating_sub(1), &self.plateau);
         let stats = EpochStats {
             epoch: run.epoch,
             steps: run.steps,
@@ -787,7 +806,11 @@ impl<'ctx> Trainer<'ctx> {
             loss: train.loss,
             accuracy: train.accuracy,
             validation: self.evaluate_validation()?,
+            learning_rate: self.config.varies_learning_rate().then_some(last_rate),
         };
+        if let Some(plateau) = &self.config.plateau {
+            self.plateau.after_epoch(plateau, &stats, last_rate);
+        }
         self.history.push(stats.clone());
         progress(Progress::Epoch(stats.clone()));
         Ok(stats)

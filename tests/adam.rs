@@ -31,7 +31,7 @@ fn adam_records_the_first_parameter_its_step_leaves_nan_or_infinite_in_the_steps
     let table = step_table(
         &ctx,
         StepParams {
-            step_rate: config.alpha(1),
+            step_rate: config.alpha(1, config.learning_rate),
             slot: 2,
             ..Default::default()
         },
@@ -45,7 +45,7 @@ fn adam_records_the_first_parameter_its_step_leaves_nan_or_infinite_in_the_steps
 fn adam_step_size_is_keras_bias_corrected_learning_rate() {
     let config = AdamConfig::default();
     let expected = 1e-3 * (1.0f64 - 0.999).sqrt() / (1.0 - 0.9);
-    assert!((f64::from(config.alpha(1)) - expected).abs() < 1e-9);
+    assert!((f64::from(config.alpha(1, config.learning_rate)) - expected).abs() < 1e-9);
     let late = 1e-3 * (1.0f64 - 0.999f64.powi(1000)).sqrt() / (1.0 - 0.9f64.powi(1000));
-    assert!((f64::from(config.alpha(1000)) - late).abs() < 1e-9);
+    assert!((f64::from(config.alpha(1000, config.learning_rate)) - late).abs() < 1e-9);
 }

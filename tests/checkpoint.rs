@@ -14,7 +14,12 @@ use gpu_cnn::model::network::{slab_layout, state_layout};
 use gpu_cnn::model::presets::preset;
 use gpu_cnn::model::shape::infer;
 use gpu_cnn::model::{LayerSpec, ModelSpec};
-use gpu_cnn::optim::{AdamConfig, AdamWConfig, OptimizerConfig, RmspropConfig, SgdConfig};
+use gpu_cnn::optim::plateau::{PlateauConfig, PlateauState};
+use gpu_cnn::optim::schedule::{CosineDecay, PiecewiseConstantDecay};
+use gpu_cnn::optim::{
+    AdamConfig, AdamWConfig, OptimizerConfig, RmspropConfig, Schedule, SgdConfig,
+};
+use gpu_cnn::run::Monitor;
 use gpu_cnn::train::{EpochStats, PartialEpoch, TrainConfig, TrainState};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -46,6 +51,8 @@ fn config(rng: &mut StdRng) -> TrainConfig {
             beta2: 0.999,
             epsilon: 1e-7,
         }),
+        schedule: Schedule::Constant,
+        plateau: None,
     }
 }
 
@@ -77,6 +84,7 @@ fn state(layouts: &Layouts, rng: &mut StdRng) -> TrainState {
                 accuracy: rng.random(),
                 samples: 500,
             }),
+            learning_rate: (epoch == 3).then_some(2.5e-4),
         })
         .collect::<Vec<_>>();
     // serde_json's default parser reads this back one ulp off (its `float_roundtrip` does not).
@@ -97,6 +105,7 @@ fn state(layouts: &Layouts, rng: &mut StdRng) -> TrainState {
             loss_sums: (0..17).map(|_| rng.random::<f32>() * 64.0).collect(),
             correct: (0..17).map(|_| rng.random_range(0..=64)).collect(),
         }),
+        plateau: PlateauState::default(),
     }
 }
 
@@ -216,6 +225,64 @@ fn every_optimizer_and_its_settings_round_trip_through_train_config() {
             .unwrap();
         assert_eq!(loaded.config, config);
     }
+}
+
+#[test]
+fn schedules_plateau_settings_and_plateau_state_round_trip_and_older_files_load_without() {
+    let dir = TempDir::new().unwrap();
+    let (path, spec, config, layout, state) = saved_cnn(dir.path());
+    let plateau = PlateauConfig {
+        patience: 3,
+        factor: 0.25,
+        cooldown: 2,
+        min_lr: 1e-6,
+        monitor: Monitor::ValAccuracy,
+        min_delta: 0.01,
+    };
+    let reduced = PlateauState {
+        scale: 0.0625,
+        best: Some(0.8125),
+        wait: 1,
+        cooldown: 2,
+    };
+    for schedule in [
+        Schedule::Cosine(CosineDecay {
+            decay_steps: 1000,
+            alpha: 0.125,
+            warmup_steps: 100,
+            warmup_target: Some(0.01),
+        }),
+        Schedule::Piecewise(PiecewiseConstantDecay {
+            boundaries: vec![10, 20],
+            values: vec![0.5, 0.25, 0.125],
+        }),
+    ] {
+        let config = TrainConfig {
+            schedule,
+            plateau: Some(plateau),
+            ..config.clone()
+        };
+        let state = TrainState {
+            plateau: reduced,
+            ..state.clone()
+        };
+        checkpoint::save(&path, &spec, &config, &layout, &state).unwrap();
+        let loaded = checkpoint::load(&path)
+            .unwrap()
+            .into_checkpoint(&layout)
+            .unwrap();
+        assert_eq!(loaded.config, config);
+        assert_eq!(loaded.state, state);
+    }
+    // A file without the plateau metadata (from before it, or never reduced) loads with none.
+    rewrite(&path, |_, metadata| {
+        assert!(metadata.remove("plateau").is_some(), "saved with a plateau");
+    });
+    let loaded = checkpoint::load(&path)
+        .unwrap()
+        .into_checkpoint(&layout)
+        .unwrap();
+    assert_eq!(loaded.state.plateau, PlateauState::default());
 }
 
 #[test]

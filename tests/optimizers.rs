@@ -53,12 +53,20 @@ fn check_matches_cpu(config: OptimizerConfig) {
             let table = step_table(
                 &ctx,
                 StepParams {
-                    step_rate: config.step_rate(t),
+                    step_rate: config.step_rate(t, config.learning_rate()),
+                    learning_rate: config.learning_rate() as f32,
                     ..Default::default()
                 },
             );
             run(&ctx, std::slice::from_ref(&dispatch), Some(&table));
-            config.cpu_step(t, &grads, &mut values, &mut m, &mut v);
+            config.cpu_step(
+                t,
+                config.learning_rate(),
+                &grads,
+                &mut values,
+                &mut m,
+                &mut v,
+            );
             let what = format!("{} len {len} step {t}", config.name());
             let gpu = slab.read(&ctx, &slab.params).unwrap();
             assert_close(&format!("{what} values"), &gpu, &values, 1e-6, 1e-5);
@@ -127,7 +135,8 @@ fn one_step(config: OptimizerConfig, t: u64, p: f32, g: f32, m: f32, v: f32) -> 
     let table = step_table(
         &ctx,
         StepParams {
-            step_rate: config.step_rate(t),
+            step_rate: config.step_rate(t, config.learning_rate()),
+            learning_rate: config.learning_rate() as f32,
             ..Default::default()
         },
     );

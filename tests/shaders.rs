@@ -312,7 +312,7 @@ fn every_uniform_and_storage_struct_matches_its_rust_mirror() {
         slot: u32,
         step_rate: f32,
         step: u32,
-        _pad0: u32,
+        learning_rate: f32,
         _pad1: u32,
         _pad2: u32,
     });
@@ -376,7 +376,7 @@ fn every_uniform_and_storage_struct_matches_its_rust_mirror() {
         (Kernel::SoftmaxXentForward, "Params", rust_layout!(softmax_xent::Params { rows: u32, classes: u32, inputs: u32, kernel_at: u32, bias_at: u32, _pad0: u32, _pad1: u32, _pad2: u32 })),
         (Kernel::SoftmaxForward, "Params", rust_layout!(softmax::Params { rows: u32, classes: u32, _pad0: u32, _pad1: u32 })),
         (Kernel::SoftmaxXentForward, "Metrics", rust_layout!(softmax_xent::Metrics { loss_sum: f32, correct: u32 })),
-        (Kernel::AdamStep, "Params", rust_layout!(adam::Params { len: u32, beta1: f32, beta2: f32, epsilon: f32, weight_decay: f32, learning_rate: f32, _pad0: u32, _pad1: u32 })),
+        (Kernel::AdamStep, "Params", rust_layout!(adam::Params { len: u32, beta1: f32, beta2: f32, epsilon: f32, weight_decay: f32, _pad0: u32, _pad1: u32, _pad2: u32 })),
         (Kernel::SgdStep, "Params", rust_layout!(sgd::Params { len: u32, momentum: f32, _pad0: u32, _pad1: u32 })),
         (Kernel::RmspropStep, "Params", rust_layout!(rmsprop::Params { len: u32, rho: f32, momentum: f32, epsilon: f32 })),
         (Kernel::ActivationForward, "Params", activation),

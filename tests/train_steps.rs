@@ -23,6 +23,10 @@ use gpu_cnn::model::presets::preset;
 use gpu_cnn::model::reference::CpuNetwork;
 use gpu_cnn::model::shape::Role;
 use gpu_cnn::model::spec::{Activation, LayerSpec, ModelSpec};
+use gpu_cnn::optim::plateau::{PlateauConfig, PlateauState};
+use gpu_cnn::optim::schedule::{CosineDecay, PiecewiseConstantDecay};
+use gpu_cnn::optim::{AdamWConfig, OptimizerConfig, Schedule, Setting};
+use gpu_cnn::run::Monitor;
 use gpu_cnn::train::{Submitted, TrainConfig, Trainer};
 use rand::Rng;
 
@@ -84,6 +88,9 @@ fn golden_on(ctx: &GpuContext, data: &MnistSplits, spec: ModelSpec, config: Trai
         sample_len: sample_len as u32,
         ..Default::default()
     };
+    // Reduce-on-plateau as the run counts it, from the GPU's epochs (the CPU's equal them).
+    let mut plateau = PlateauState::default();
+    let mut step = 0u64;
     for epoch in 1..=config.epochs {
         let stats = trainer.run_epoch(epoch, &mut |_| {}).expect("epoch");
         let order = epoch_order(&train, config.seed, epoch - 1);
@@ -98,10 +105,17 @@ fn golden_on(ctx: &GpuContext, data: &MnistSplits, spec: ModelSpec, config: Trai
                 start,
                 batch_rows,
             );
+            // The optimizer at this step's (scheduled, reduced) learning rate.
+            let mut optimizer = config.optimizer;
+            optimizer.set(Setting::LearningRate, config.learning_rate(step, &plateau));
+            step += 1;
             let metrics = cpu
-                .train_step(&batch, &batch_labels, rows, batch_rows, &config.optimizer)
+                .train_step(&batch, &batch_labels, rows, batch_rows, &optimizer)
                 .expect("cpu step");
             loss += f64::from(metrics.loss_sum);
+        }
+        if let Some(reduce) = &config.plateau {
+            plateau.after_epoch(reduce, &stats, config.learning_rate(step - 1, &plateau));
         }
         let cpu_loss = loss / train.len() as f64;
         assert!(
@@ -163,6 +177,63 @@ fn golden_run_matches_cpu_for_three_steps_on_odd_synthetic_data() {
             ..Default::default()
         },
     );
+}
+
+#[test]
+fn golden_run_with_schedules_and_plateau_matches_cpu_at_each_steps_rate_adam_and_adamw() {
+    // 21 training samples in batches of 7: three steps an epoch, three epochs. Each case's
+    // rates differ from the optimizer's learning rate by far more than the tolerance would
+    // let a kernel that ignored them pass.
+    let data = MnistSplits {
+        train: synthetic(21, 6, 5, 1),
+        test: synthetic(9, 6, 5, 2),
+    };
+    let adamw = OptimizerConfig::Adamw(AdamWConfig {
+        weight_decay: 20.0,
+        ..AdamWConfig::default()
+    });
+    let cosine = Schedule::Cosine(CosineDecay {
+        decay_steps: 5,
+        alpha: 0.1,
+        warmup_steps: 3,
+        warmup_target: Some(0.01),
+    });
+    // Piecewise ignores the optimizer's rate: AdamW's decay must follow the values.
+    let piecewise = Schedule::Piecewise(PiecewiseConstantDecay {
+        boundaries: vec![1, 4],
+        values: vec![0.004, 0.0005, 0.002],
+    });
+    // A min_delta no loss can beat: the rate halves after epoch 2 (patience 1).
+    let plateau = PlateauConfig {
+        patience: 1,
+        factor: 0.5,
+        cooldown: 0,
+        min_lr: 0.0,
+        monitor: Monitor::Loss,
+        min_delta: 1e9,
+    };
+    let cases = [
+        (OptimizerConfig::default(), cosine.clone(), None),
+        (adamw, cosine, None),
+        (adamw, piecewise, None),
+        (adamw, Schedule::Constant, Some(plateau)),
+    ];
+    for (optimizer, schedule, plateau) in cases {
+        golden(
+            &data,
+            dense(13),
+            TrainConfig {
+                epochs: 3,
+                batch_size: 7,
+                validation_split: 0.0,
+                seed: 3,
+                optimizer,
+                schedule,
+                plateau,
+                ..Default::default()
+            },
+        );
+    }
 }
 
 #[test]

@@ -1,12 +1,13 @@
 // adam.step: one Adam (or AdamW) update of every parameter in the slab (Keras 3 semantics).
 // Its bindings, the vec4 layout and the non-finite record come from optim/update.wgsl.
 //
-//   param -= param * weight_decay * learning_rate       (AdamW only: weight_decay > 0)
+//   param -= param * weight_decay * step.learning_rate  (AdamW only: weight_decay > 0)
 //   m     += (g - m) * (1 - beta1)
 //   v     += (g * g - v) * (1 - beta2)
 //   param -= step.step_rate * m / (sqrt(v) + epsilon)
-// where step.step_rate = lr * sqrt(1 - beta2^t) / (1 - beta1^t) is computed on the host. Keras
-// applies the decoupled weight decay before the update, with the plain learning rate.
+// where step.step_rate = lr_t * sqrt(1 - beta2^t) / (1 - beta1^t) is computed on the host from
+// the step's (scheduled) learning rate lr_t = step.learning_rate. Keras applies the decoupled
+// weight decay before the update, with the step's plain learning rate.
 //
 // group 0:
 //   binding 0: params  uniform Params
@@ -18,9 +19,9 @@ struct Params {
     beta2: f32,
     epsilon: f32,
     weight_decay: f32,
-    learning_rate: f32,
     _pad0: u32,
     _pad1: u32,
+    _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -37,7 +38,7 @@ fn adam_step(
     }
     var value = values[i];
     if params.weight_decay > 0.0 {
-        value -= value * params.weight_decay * params.learning_rate;
+        value -= value * params.weight_decay * step.learning_rate;
     }
     let g = grads[i];
     let m_old = m[i];

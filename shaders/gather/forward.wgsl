@@ -28,7 +28,7 @@ struct StepParams {
     slot: u32,
     step_rate: f32,
     step: u32,
-    _pad0: u32,
+    learning_rate: f32,
     _pad1: u32,
     _pad2: u32,
 }

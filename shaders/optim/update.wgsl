@@ -18,7 +18,8 @@
 //   binding 5: first_non_finite [steps] atomic<u32> (u32 max where none; row step.slot)
 // group 1:
 //   binding 0: step    uniform StepParams (dynamic offset); step.step_rate is the step's rate,
-//              computed on the host per optimizer
+//              computed on the host per optimizer, step.learning_rate its plain (scheduled)
+//              learning rate
 
 struct StepParams {
     sample_start: u32,
@@ -26,7 +27,7 @@ struct StepParams {
     slot: u32,
     step_rate: f32,
     step: u32,
-    _pad0: u32,
+    learning_rate: f32,
     _pad1: u32,
     _pad2: u32,
 }

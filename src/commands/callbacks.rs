@@ -9,73 +9,41 @@
 //! state, kept on the host, is restored: the run ends as if it had stopped at its best epoch,
 //! so `--save` then holds that epoch's weights, optimizer state and history, and `--resume`
 //! of it continues after the best epoch. The report and `--log` keep every epoch trained.
+//!
+//! `ReduceLROnPlateau` (`--reduce-lr-on-plateau`) watches `--monitor` with `--min-delta` too,
+//! but it is part of the run ([`gpu_cnn::optim::plateau`]): the trainer counts its epochs and
+//! its state is saved in checkpoints, so unlike the count above a resumed run continues it.
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
+use clap::builder::PossibleValue;
 use clap::{Args, ValueEnum};
 use gpu_cnn::atomic::{self, Claim};
+use gpu_cnn::optim::plateau::PlateauConfig;
 use gpu_cnn::report;
+use gpu_cnn::run::Monitor;
 use gpu_cnn::train::{EpochStats, TrainState, Trainer};
 use gpu_cnn::Error;
 
 use super::{reporting, train};
 
-/// The value early stopping and `--save-best` watch.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Monitor {
-    /// The validation loss (lower is better).
-    #[value(name = "val_loss")]
-    ValLoss,
-    /// The validation accuracy (higher is better).
-    #[value(name = "val_accuracy")]
-    ValAccuracy,
-    /// The training loss (lower is better).
-    #[value(name = "loss")]
-    Loss,
-    /// The training accuracy (higher is better).
-    #[value(name = "accuracy")]
-    Accuracy,
-}
+/// `--monitor`'s values: [`Monitor`]'s, with Keras's names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct MonitorArg(Monitor);
 
-impl Monitor {
-    /// Its name as Keras spells it.
-    fn name(self) -> &'static str {
-        match self {
-            Self::ValLoss => "val_loss",
-            Self::ValAccuracy => "val_accuracy",
-            Self::Loss => "loss",
-            Self::Accuracy => "accuracy",
-        }
+impl ValueEnum for MonitorArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[
+            Self(Monitor::ValLoss),
+            Self(Monitor::ValAccuracy),
+            Self(Monitor::Loss),
+            Self(Monitor::Accuracy),
+        ]
     }
 
-    /// Whether it is measured on the validation split.
-    fn needs_validation(self) -> bool {
-        matches!(self, Self::ValLoss | Self::ValAccuracy)
-    }
-
-    /// Whether higher is better (Keras's mode `max`, from the name).
-    fn maximised(self) -> bool {
-        matches!(self, Self::ValAccuracy | Self::Accuracy)
-    }
-
-    /// Whether `value` beats `best` (none yet: any number does) by more than `min_delta`.
-    fn improves(self, value: f64, best: Option<f64>, min_delta: f64) -> bool {
-        match best {
-            None => !value.is_nan(),
-            Some(best) if self.maximised() => value - min_delta > best,
-            Some(best) => value + min_delta < best,
-        }
-    }
-
-    /// Its value in `stats` (`None` without a validation split).
-    fn of(self, stats: &EpochStats) -> Option<f64> {
-        match self {
-            Self::ValLoss => stats.validation.map(|v| v.loss),
-            Self::ValAccuracy => stats.validation.map(|v| v.accuracy),
-            Self::Loss => Some(stats.loss),
-            Self::Accuracy => Some(stats.accuracy),
-        }
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.0.name()))
     }
 }
 
@@ -86,9 +54,10 @@ pub struct CallbackArgs {
     /// epoch's weights (Keras's EarlyStopping with restore_best_weights=True).
     #[arg(long, value_name = "PATIENCE")]
     early_stopping: Option<usize>,
-    /// The value --early-stopping and --save-best watch; a loss should fall, an accuracy rise.
+    /// The value --early-stopping, --save-best and --reduce-lr-on-plateau watch; a loss
+    /// should fall, an accuracy rise.
     #[arg(long, value_enum, default_value = "val_loss")]
-    monitor: Monitor,
+    monitor: MonitorArg,
     /// The least change of --monitor that counts as an improvement.
     #[arg(
         long,
@@ -104,6 +73,37 @@ pub struct CallbackArgs {
     /// Write the history as CSV to FILE, rewritten whole after every epoch (Keras's CSVLogger).
     #[arg(long, value_name = "FILE")]
     log: Option<PathBuf>,
+    #[command(flatten)]
+    plateau: Box<PlateauArgs>,
+}
+
+/// Reduce-on-plateau's options (Keras's `ReduceLROnPlateau`); it shares `--monitor` and
+/// `--min-delta`.
+#[derive(Args, Debug)]
+struct PlateauArgs {
+    /// Multiply the learning rate by --reduce-lr-factor when --monitor has not improved for
+    /// PATIENCE epochs (Keras's ReduceLROnPlateau); with a schedule, its rate.
+    #[arg(long, value_name = "PATIENCE")]
+    reduce_lr_on_plateau: Option<usize>,
+    /// The factor of each reduction [default: 0.1].
+    #[arg(
+        long,
+        value_name = "FACTOR",
+        requires = "reduce_lr_on_plateau",
+        allow_negative_numbers = true
+    )]
+    reduce_lr_factor: Option<f64>,
+    /// Epochs after a reduction before waiting starts again [default: 0].
+    #[arg(long, value_name = "N", requires = "reduce_lr_on_plateau")]
+    reduce_lr_cooldown: Option<usize>,
+    /// The lowest rate a reduction leaves [default: 0].
+    #[arg(
+        long,
+        value_name = "RATE",
+        requires = "reduce_lr_on_plateau",
+        allow_negative_numbers = true
+    )]
+    min_lr: Option<f64>,
 }
 
 /// Claims `path` for the option `setting` ([`atomic::claim`]).
@@ -116,6 +116,46 @@ fn claim(setting: &'static str, path: &Path) -> Result<Claim, Error> {
 }
 
 impl CallbackArgs {
+    /// Reduce-on-plateau's settings, when `--reduce-lr-on-plateau` is given; one out of its
+    /// range is refused.
+    pub fn plateau(&self) -> Result<Option<PlateauConfig>, Error> {
+        let Some(patience) = self.plateau.reduce_lr_on_plateau else {
+            return Ok(None);
+        };
+        let plateau = PlateauConfig {
+            patience,
+            factor: self.plateau.reduce_lr_factor.unwrap_or(0.1),
+            cooldown: self.plateau.reduce_lr_cooldown.unwrap_or(0),
+            min_lr: self.plateau.min_lr.unwrap_or(0.0),
+            monitor: self.monitor.0,
+            min_delta: self.min_delta,
+        };
+        match plateau.invalid_setting() {
+            Some((setting, value, hint)) => Err(Error::InvalidSetting {
+                setting,
+                value,
+                hint: hint.into(),
+            }),
+            None => Ok(Some(plateau)),
+        }
+    }
+
+    /// Refuses reduce-on-plateau settings of a resumed run that differ from `saved`, the
+    /// checkpoint's: a resumed run keeps them.
+    pub fn check_resumed(&self, saved: Option<&PlateauConfig>) -> Result<(), Error> {
+        match (self.plateau()?, saved) {
+            (Some(given), saved) if Some(&given) != saved => Err(Error::InvalidSetting {
+                setting: "--reduce-lr-on-plateau",
+                value: describe(Some(&given)),
+                hint: format!(
+                    "the checkpoint was trained with {}, and a resumed run keeps it: leave                      --reduce-lr-on-plateau and its options out, or train afresh without                      --resume",
+                    describe(saved)
+                ),
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// Checks the settings (against the `--save` file) and claims the files, before any
     /// training.
     pub fn prepare(&self, save: Option<&PathBuf>) -> Result<Callbacks, Error> {
@@ -142,9 +182,11 @@ impl CallbackArgs {
                 });
             }
         }
-        let watching = self.early_stopping.is_some() || self.save_best.is_some();
+        let watching = self.early_stopping.is_some()
+            || self.save_best.is_some()
+            || self.plateau.reduce_lr_on_plateau.is_some();
         Ok(Callbacks {
-            monitor: watching.then_some(self.monitor),
+            monitor: watching.then_some(self.monitor.0),
             min_delta: self.min_delta,
             patience: self.early_stopping,
             best: None,
@@ -163,6 +205,22 @@ impl CallbackArgs {
                 .transpose()?,
         })
     }
+}
+
+/// Reduce-on-plateau's settings as a message shows them.
+fn describe(plateau: Option<&PlateauConfig>) -> String {
+    plateau.map_or("no --reduce-lr-on-plateau".into(), |p| {
+        format!(
+            "--reduce-lr-on-plateau {} --reduce-lr-factor {} --reduce-lr-cooldown {} --min-lr {} \
+             --monitor {} --min-delta {}",
+            p.patience,
+            p.factor,
+            p.cooldown,
+            p.min_lr,
+            p.monitor.name(),
+            p.min_delta
+        )
+    })
 }
 
 /// The callbacks of one run, between epochs.
@@ -210,7 +268,7 @@ impl Callbacks {
         let (Some(monitor), Some(stats)) = (self.monitor, trainer.history().last()) else {
             return Ok(ControlFlow::Continue(()));
         };
-        let value = monitor.of(stats).unwrap_or(f64::NAN);
+        let value = monitor.of(stats);
         if monitor.improves(value, self.best.map(|(_, best)| best), self.min_delta) {
             self.best = Some((stats.epoch, value));
             self.wait = 0;
@@ -248,25 +306,5 @@ impl Callbacks {
             trainer.restore(state)?;
         }
         Ok(history)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Monitor;
-
-    #[test]
-    fn a_loss_improves_by_falling_an_accuracy_by_rising_each_by_more_than_min_delta() {
-        assert!(Monitor::ValLoss.improves(0.5, None, 0.1));
-        assert!(!Monitor::ValLoss.improves(f64::NAN, None, 0.0));
-        assert!(Monitor::Loss.improves(0.49, Some(0.5), 0.0));
-        assert!(!Monitor::Loss.improves(0.5, Some(0.5), 0.0));
-        assert!(!Monitor::ValLoss.improves(0.45, Some(0.5), 0.05));
-        assert!(Monitor::ValLoss.improves(0.44, Some(0.5), 0.05));
-        assert!(!Monitor::ValLoss.improves(0.6, Some(0.5), 0.0));
-        assert!(Monitor::Accuracy.improves(0.61, Some(0.6), 0.0));
-        assert!(!Monitor::ValAccuracy.improves(0.62, Some(0.6), 0.02));
-        assert!(Monitor::ValAccuracy.improves(0.63, Some(0.6), 0.02));
-        assert!(!Monitor::ValAccuracy.improves(f64::NAN, Some(0.6), 0.0));
     }
 }

@@ -15,6 +15,7 @@ pub mod interrupt;
 pub mod predict;
 pub mod progress;
 pub mod reporting;
+pub mod schedule;
 pub mod show;
 pub mod summary;
 pub mod train;
@@ -29,7 +30,7 @@ use gpu_cnn::gpu::slab::Layouts;
 use gpu_cnn::gpu::{DeviceSelector, GpuContext};
 use gpu_cnn::model::network::{slab_layout, state_layout};
 use gpu_cnn::model::{presets, shape, ModelSpec};
-use gpu_cnn::optim::{OptimizerConfig, Setting};
+use gpu_cnn::optim::{OptimizerConfig, OptimizerSettings, Setting};
 use gpu_cnn::train::TrainConfig;
 use gpu_cnn::Error;
 
@@ -124,6 +125,8 @@ pub struct FitArgs {
     /// Train on a random subset of this many training samples.
     #[arg(long, value_name = "N")]
     pub train_samples: Option<usize>,
+    #[command(flatten)]
+    pub schedule: Box<schedule::ScheduleArgs>,
 }
 
 impl FitArgs {
@@ -148,18 +151,36 @@ impl FitArgs {
     /// chosen optimizer) for the settings not given. An optimizer setting that the optimizer
     /// does not take is refused.
     pub fn config(&self) -> Result<TrainConfig, Error> {
-        let name = self.optimizer.as_deref().unwrap_or("adam");
+        self.config_over(&OptimizerSettings::default())
+    }
+
+    /// [`FitArgs::config`] with `file`'s optimizer and schedule (a model file's `[optimizer]`
+    /// table) as the defaults of those given here. The file's optimizer settings are its
+    /// optimizer's: `--optimizer` naming another leaves them out (its schedule still holds).
+    pub fn config_over(&self, file: &OptimizerSettings) -> Result<TrainConfig, Error> {
+        let file_name = file.name.as_deref().unwrap_or("adam");
+        let name = self.optimizer.as_deref().unwrap_or(file_name);
         let mut optimizer =
             OptimizerConfig::keras_default(name).ok_or_else(|| Error::InvalidSetting {
                 setting: "--optimizer",
                 value: name.to_string(),
                 hint: format!("give one of {}", OptimizerConfig::NAMES.join(", ")),
             })?;
-        for (setting, value) in self.optimizer_settings() {
+        let file_settings = if name == file_name {
+            file.settings.clone()
+        } else {
+            Vec::new()
+        };
+        let settings = [file_settings, self.optimizer_settings()].concat();
+        for &(setting, value) in &settings {
             if !optimizer.set(setting, value) {
                 return Err(not_taken(setting, value, &optimizer));
             }
         }
+        let learning_rate_given = settings.iter().any(|(s, _)| *s == Setting::LearningRate);
+        let schedule = (self.schedule.settings().over(&file.schedule))
+            .build(learning_rate_given)
+            .map_err(schedule::refused)?;
         let defaults = TrainConfig::default();
         Ok(TrainConfig {
             epochs: self.epochs.unwrap_or(defaults.epochs),
@@ -168,6 +189,8 @@ impl FitArgs {
             seed: self.seed.unwrap_or(defaults.seed),
             train_samples: self.train_samples,
             optimizer,
+            schedule,
+            plateau: None,
         })
     }
 
@@ -244,6 +267,7 @@ impl FitArgs {
         if let Some((setting, _, yours, theirs)) = checks.into_iter().find(|check| check.1) {
             return Err(differs(setting, yours, theirs));
         }
+        self.schedule.check_resumed(&saved.schedule)?;
         let epochs = self.epochs.unwrap_or(saved.epochs);
         if epochs < epochs_done {
             return Err(Error::InvalidSetting {

@@ -162,7 +162,29 @@ pub fn epoch_line(stats: &EpochStats) -> String {
             val.loss, val.accuracy
         );
     }
+    if let Some(rate) = stats.learning_rate {
+        line += &format!(" - learning_rate: {}", keras_number(rate));
+    }
     line
+}
+
+/// A number as Keras's progress bar prints it: 4 decimals above 1e-3, else 4 in scientific
+/// notation with a signed two-digit exponent (`1.0000e-04`).
+fn keras_number(value: f64) -> String {
+    if value.abs() > 1e-3 {
+        return format!("{value:.4}");
+    }
+    let text = format!("{value:.4e}");
+    match text.split_once('e') {
+        Some((mantissa, exponent)) => {
+            let (sign, digits) = match exponent.strip_prefix('-') {
+                Some(digits) => ('-', digits),
+                None => ('+', exponent),
+            };
+            format!("{mantissa}e{sign}{digits:0>2}")
+        }
+        None => text,
+    }
 }
 
 /// The Keras `evaluate` line of a pass that took `seconds`:
@@ -304,5 +326,15 @@ mod tests {
         std::thread::sleep(MEASURE_FOR);
         let line = estimate.steps_landed(30).expect("measured over 20 steps");
         assert!(line.contains("(1000 steps at "), "{line}");
+    }
+
+    #[test]
+    fn numbers_print_as_keras_prints_them() {
+        assert_eq!(keras_number(0.001), "1.0000e-03");
+        assert_eq!(keras_number(0.0015), "0.0015");
+        assert_eq!(keras_number(0.01), "0.0100");
+        assert_eq!(keras_number(1e-4), "1.0000e-04");
+        assert_eq!(keras_number(2.5e-12), "2.5000e-12");
+        assert_eq!(keras_number(0.0), "0.0000e+00");
     }
 }

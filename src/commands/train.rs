@@ -9,7 +9,9 @@
 //! epoch and on Ctrl-C, a run started again with the same `--backup` continues from it, and a
 //! run that finishes deletes it.
 //!
-//! `--early-stopping`, `--save-best` and `--log` are Keras's callbacks (see [`super::callbacks`]).
+//! `--early-stopping`, `--save-best`, `--log` and `--reduce-lr-on-plateau` are Keras's
+//! callbacks (see [`super::callbacks`]). A model file's `[optimizer]` table gives the default
+//! optimizer and schedule, which the options override.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -19,7 +21,8 @@ use gpu_cnn::atomic::Claim;
 use gpu_cnn::checkpoint::{self, RawCheckpoint};
 use gpu_cnn::compat;
 use gpu_cnn::data::MnistSplits;
-use gpu_cnn::model::{presets, ModelSpec};
+use gpu_cnn::model::{file, presets, ModelSpec};
+use gpu_cnn::optim::OptimizerSettings;
 use gpu_cnn::train::{EpochStats, FitOutcome, TrainConfig, TrainState, Trainer};
 use gpu_cnn::Error;
 use serde::Serialize;
@@ -127,10 +130,13 @@ impl TrainArgs {
     /// given), else `--model` and the options.
     fn run(&self, resume_from: Option<&Path>) -> Result<Run, Error> {
         let Some(path) = resume_from else {
-            let spec = presets::resolve(self.model.as_deref().unwrap_or("cnn"))?;
+            let (spec, defaults) = resolve_model(self.model.as_deref().unwrap_or("cnn"))?;
             return Ok(Run {
                 spec,
-                config: self.fit.config()?,
+                config: TrainConfig {
+                    plateau: self.callbacks.plateau()?,
+                    ..self.fit.config_over(&defaults)?
+                },
                 resumed: None,
             });
         };
@@ -143,6 +149,7 @@ impl TrainArgs {
             }
             checkpoint::check_model(path, &raw.spec, &wanted)?;
         }
+        self.callbacks.check_resumed(raw.config.plateau.as_ref())?;
         Ok(Run {
             spec: raw.spec.clone(),
             config: self.fit.resumed(&raw.config, raw.epochs_done())?,
@@ -178,6 +185,17 @@ impl TrainArgs {
         compat::check(spec, &data.test, &self.setup.describe("test"), &fix)?;
         compat::check_not_empty(&data.test, &self.setup.describe("test"))
     }
+}
+
+/// The model `--model` names and the run's default optimizer and schedule: a model file's
+/// `[optimizer]` table, none for a preset.
+fn resolve_model(name: &str) -> Result<(ModelSpec, OptimizerSettings), Error> {
+    let path = Path::new(name);
+    if presets::NAMES.contains(&name) || !path.exists() {
+        return Ok((presets::resolve(name)?, OptimizerSettings::default()));
+    }
+    let file = file::load_file(path)?;
+    Ok((file.spec, file.optimizer))
 }
 
 /// Trains, checkpoints, tests and reports.

@@ -1,7 +1,8 @@
 //! The per-step table: what changes from one training step to the next (which samples, how
-//! many, where the metrics go, the optimizer's step rate), one 256-byte-aligned entry per step, bound
-//! with a dynamic offset so a whole chunk of steps records into one compute pass with no host
-//! round trip.
+//! many, where the metrics go, the step's learning rate and the optimizer's step rate), one
+//! 256-byte-aligned entry per step, bound with a dynamic offset so a whole chunk of steps
+//! records into one compute pass with no host round trip: a schedule changes the rate with no
+//! plan rebuilt.
 
 use bytemuck::{Pod, Zeroable};
 
@@ -18,14 +19,15 @@ pub struct StepParams {
     /// Row of the metrics buffer this step writes its loss sum and correct count to.
     pub slot: u32,
     /// The optimizer's rate for this step ([`crate::optim::OptimizerConfig::step_rate`]):
-    /// Adam's bias-corrected `lr * sqrt(1 - beta2^t) / (1 - beta1^t)`, the learning rate for
+    /// Adam's bias-corrected `lr_t * sqrt(1 - beta2^t) / (1 - beta1^t)`, the learning rate for
     /// SGD and RMSprop.
     pub step_rate: f32,
     /// Steps taken before this one over the whole run (Adam's `t` minus one): with the seed, the
     /// counter of every random stream (Dropout), so a resumed run draws what an unbroken one would.
     pub step: u32,
-    /// Padding to 16-byte multiples.
-    pub _pad0: u32,
+    /// This step's plain learning rate `lr_t` (the schedule's and reduce-on-plateau's), which
+    /// AdamW's decoupled weight decay is scaled by.
+    pub learning_rate: f32,
     /// Padding to 16-byte multiples.
     pub _pad1: u32,
     /// Padding to 16-byte multiples.

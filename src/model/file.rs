@@ -24,6 +24,11 @@
 //! units = 10
 //! activation = "softmax"
 //! ```
+//!
+//! An optional `[optimizer]` table gives the run's default optimizer and learning-rate
+//! schedule (see [`optimizer`]); command-line options override it.
+
+mod optimizer;
 
 use std::fmt;
 use std::ops::Range;
@@ -39,6 +44,7 @@ use super::shape::infer;
 use super::spec::{LayerSpec, LayerType, ModelSpec};
 use super::ModelError;
 use crate::input_file::{self, FileKind};
+use crate::optim::OptimizerSettings;
 
 /// The most layers a model may have (the README's "Model files" section); a file with more is
 /// refused while it is parsed, before any shape is inferred (which refuses them too, for
@@ -168,32 +174,52 @@ impl<'de> Visitor<'de> for Refusal {
     }
 }
 
+/// A model file read whole: the model and the settings of its `[optimizer]` table (none given
+/// without one).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelFile {
+    /// The model.
+    pub spec: ModelSpec,
+    /// The run's default optimizer and schedule.
+    pub optimizer: OptimizerSettings,
+}
+
 /// Parses the text of a model file; `origin` is the file it came from, named in every error and
 /// giving the model its name (the file's stem) when the file has no `name`.
 ///
 /// Only the format is checked here; [`infer`] checks the shapes (as [`load`] does).
 pub fn parse(text: &str, origin: &Path) -> Result<ModelSpec, ModelError> {
-    let mut spec = parse_text(text).map_err(|error| ModelError::Parse {
+    parse_file(text, origin).map(|file| file.spec)
+}
+
+/// [`parse`], keeping the `[optimizer]` table's settings.
+pub fn parse_file(text: &str, origin: &Path) -> Result<ModelFile, ModelError> {
+    let mut file = parse_file_text(text).map_err(|error| ModelError::Parse {
         path: origin.to_path_buf(),
         error,
     })?;
-    if spec.name.is_empty() {
-        spec.name = origin
+    if file.spec.name.is_empty() {
+        file.spec.name = origin
             .file_stem()
             .map(|stem| stem.to_string_lossy().into_owned())
             .unwrap_or_default();
     }
-    Ok(spec)
+    Ok(file)
 }
 
 /// [`parse`] on the bytes of a model file: bytes that are not UTF-8 are refused naming the
 /// offset, line and column of the first bad byte.
 pub fn parse_bytes(bytes: &[u8], origin: &Path) -> Result<ModelSpec, ModelError> {
+    parse_file_bytes(bytes, origin).map(|file| file.spec)
+}
+
+/// [`parse_bytes`], keeping the `[optimizer]` table's settings.
+fn parse_file_bytes(bytes: &[u8], origin: &Path) -> Result<ModelFile, ModelError> {
     let text = utf8(bytes).map_err(|error| ModelError::Parse {
         path: origin.to_path_buf(),
         error,
     })?;
-    parse(text, origin)
+    parse_file(text, origin)
 }
 
 /// `bytes` as UTF-8 text, or where they stop being it.
@@ -221,9 +247,18 @@ fn utf8(bytes: &[u8]) -> Result<&str, FormatError> {
 /// position, the top-level keys are read from it, then each layer's `type` and, by that type,
 /// its fields, each from its own table.
 pub fn parse_text(text: &str) -> Result<ModelSpec, FormatError> {
+    parse_file_text(text).map(|file| file.spec)
+}
+
+/// [`parse_text`], keeping the `[optimizer]` table's settings (read apart, as the layers are).
+pub fn parse_file_text(text: &str) -> Result<ModelFile, FormatError> {
     let located = |error| format_error(text, error);
     let mut root = DeTable::parse(text).map_err(|error| located((error, Hint::Format)))?;
     let root_span = root.span();
+    let optimizer = match root.get_mut().remove_entry("optimizer") {
+        Some((_, table)) => optimizer::parse(table).map_err(located)?,
+        None => OptimizerSettings::default(),
+    };
     let layers = root.get_mut().remove_entry("layers");
     if let Some((key, _)) = &layers {
         // The layers are read below; the top level is read with an empty list in their place.
@@ -235,7 +270,7 @@ pub fn parse_text(text: &str) -> Result<ModelSpec, FormatError> {
     if let Some((_, layers)) = layers {
         spec.layers = parse_layers(layers).map_err(located)?;
     }
-    Ok(spec)
+    Ok(ModelFile { spec, optimizer })
 }
 
 /// The `layers` array: at most [`MAX_LAYERS`] tables, each a layer.
@@ -279,13 +314,18 @@ fn parse_layer(layer: Spanned<DeValue<'_>>) -> Result<LayerSpec, Located> {
 /// [`ModelError::InFile`] naming the file. The shapes are checked against the file's own
 /// `input` (default `[28, 28, 1]`).
 pub fn load(path: &Path) -> Result<ModelSpec, ModelError> {
+    load_file(path).map(|file| file.spec)
+}
+
+/// [`load`], keeping the `[optimizer]` table's settings.
+pub fn load_file(path: &Path) -> Result<ModelFile, ModelError> {
     let bytes = input_file::read(path, FileKind::ModelFile)?;
-    let spec = parse_bytes(&bytes, path)?;
-    infer(&spec).map_err(|error| ModelError::InFile {
+    let file = parse_file_bytes(&bytes, path)?;
+    infer(&file.spec).map_err(|error| ModelError::InFile {
         path: path.to_path_buf(),
         source: Box::new(error),
     })?;
-    Ok(spec)
+    Ok(file)
 }
 
 #[cfg(test)]

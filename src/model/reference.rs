@@ -192,7 +192,8 @@ impl CpuNetwork {
         Ok((metrics, grads))
     }
 
-    /// One training step (gradients, then the optimizer); returns the step's metrics.
+    /// One training step (gradients, then the optimizer at its own learning rate: give a
+    /// scheduled step the optimizer set to that step's rate); returns the step's metrics.
     pub fn train_step(
         &mut self,
         batch: &[f32],
@@ -203,7 +204,14 @@ impl CpuNetwork {
     ) -> Result<Metrics, ModelError> {
         let (metrics, grads) = self.gradients(batch, labels, rows, batch_rows)?;
         self.t += 1;
-        optimizer.cpu_step(self.t, &grads, &mut self.params, &mut self.m, &mut self.v);
+        optimizer.cpu_step(
+            self.t,
+            optimizer.learning_rate(),
+            &grads,
+            &mut self.params,
+            &mut self.m,
+            &mut self.v,
+        );
         Ok(metrics)
     }
 }

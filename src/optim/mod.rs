@@ -4,7 +4,9 @@
 //! zero). Shared here: the configuration the run carries, the per-step rate and the launch.
 
 pub mod adam;
+pub mod plateau;
 pub mod rmsprop;
+pub mod schedule;
 pub mod sgd;
 
 use bytemuck::Pod;
@@ -17,6 +19,7 @@ use crate::gpu::{Dispatch, GpuContext, GpuError, Kernel};
 
 pub use adam::{AdamConfig, AdamWConfig};
 pub use rmsprop::RmspropConfig;
+pub use schedule::{Schedule, ScheduleSettings};
 pub use sgd::SgdConfig;
 
 /// No parameter of a step became NaN or infinite: the initial value of each row of
@@ -25,6 +28,18 @@ pub const ALL_FINITE: u32 = u32::MAX;
 
 /// A setting, the test its value must pass, and a hint when it fails.
 type Check = (Setting, fn(f64) -> bool, &'static str);
+
+/// An optimizer and its schedule as given (a model file's `[optimizer]` table, the command
+/// line), each setting optional: what is left out takes a default.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OptimizerSettings {
+    /// The optimizer's name.
+    pub name: Option<String>,
+    /// The optimizer settings given, each with its value (`nesterov` as 1 or 0).
+    pub settings: Vec<(Setting, f64)>,
+    /// The schedule's settings given.
+    pub schedule: ScheduleSettings,
+}
 
 /// Which optimizer a run trains with, and its settings (Keras's `optimizer=`).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -68,6 +83,18 @@ pub enum Setting {
 }
 
 impl Setting {
+    /// Every setting, in the order options list them.
+    pub const ALL: [Setting; 8] = [
+        Self::LearningRate,
+        Self::Momentum,
+        Self::Nesterov,
+        Self::Rho,
+        Self::WeightDecay,
+        Self::Beta1,
+        Self::Beta2,
+        Self::Epsilon,
+    ];
+
     /// The command-line option.
     pub fn option(self) -> &'static str {
         match self {
@@ -80,6 +107,11 @@ impl Setting {
             Self::Beta2 => "--beta-2",
             Self::Epsilon => "--epsilon",
         }
+    }
+
+    /// Its key in a model file's `[optimizer]` table: `beta_1`.
+    pub fn key(self) -> String {
+        self.option().trim_start_matches("--").replace('-', "_")
     }
 
     /// The optimizers that take it, for messages: `sgd, rmsprop`.
@@ -215,14 +247,14 @@ impl OptimizerConfig {
         })
     }
 
-    /// The rate of step `t` (counted from 1) that the kernels read as `StepParams.step_rate`:
-    /// Adam's bias-corrected step size, the plain learning rate for SGD and RMSprop.
-    pub fn step_rate(&self, t: u64) -> f32 {
+    /// The rate of step `t` (counted from 1) at the (scheduled) `learning_rate` of that step,
+    /// that the kernels read as `StepParams.step_rate`: Adam's bias-corrected step size, the
+    /// plain learning rate for SGD and RMSprop.
+    pub fn step_rate(&self, t: u64, learning_rate: f64) -> f32 {
         match self {
-            Self::Adam(c) => c.alpha(t),
-            Self::Adamw(c) => c.adam.alpha(t),
-            Self::Sgd(c) => c.learning_rate as f32,
-            Self::Rmsprop(c) => c.learning_rate as f32,
+            Self::Adam(c) => c.alpha(t, learning_rate),
+            Self::Adamw(c) => c.adam.alpha(t, learning_rate),
+            Self::Sgd(_) | Self::Rmsprop(_) => learning_rate as f32,
         }
     }
 
@@ -272,23 +304,26 @@ impl OptimizerConfig {
         }
     }
 
-    /// The CPU reference of one step `t` (counted from 1), on host copies of the slab's
-    /// buffers.
+    /// The CPU reference of one step `t` (counted from 1) at the (scheduled) `learning_rate`
+    /// of that step, on host copies of the slab's buffers.
     pub fn cpu_step(
         &self,
         t: u64,
+        learning_rate: f64,
         grads: &[f32],
         values: &mut [f32],
         m: &mut [f32],
         v: &mut [f32],
     ) {
         let len = values.len();
-        let rate = self.step_rate(t);
+        let rate = self.step_rate(t, learning_rate);
+        let lr = learning_rate as f32;
         match self {
-            Self::Adam(c) => adam::cpu::step(&c.params(len, 0.0), rate, grads, values, m, v),
+            Self::Adam(c) => adam::cpu::step(&c.params(len, 0.0), rate, lr, grads, values, m, v),
             Self::Adamw(c) => adam::cpu::step(
                 &c.adam.params(len, c.weight_decay),
                 rate,
+                lr,
                 grads,
                 values,
                 m,

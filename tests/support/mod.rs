@@ -125,6 +125,7 @@ pub fn checkpoint_bytes() -> Vec<u8> {
         state: ramp(layouts.state.total, 1.5),
         history: Vec::new(),
         partial: None,
+        plateau: Default::default(),
     };
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("small.safetensors");

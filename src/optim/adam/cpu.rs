@@ -2,10 +2,12 @@
 
 use super::Params;
 
-/// Updates `values`, `m` and `v` in place from `grads` with step size `alpha`.
+/// Updates `values`, `m` and `v` in place from `grads` with step size `alpha`, the weight
+/// decay scaled by the step's plain `learning_rate`.
 pub fn step(
     params: &Params,
     alpha: f32,
+    learning_rate: f32,
     grads: &[f32],
     values: &mut [f32],
     m: &mut [f32],
@@ -13,7 +15,7 @@ pub fn step(
 ) {
     for i in 0..params.len as usize {
         if params.weight_decay > 0.0 {
-            values[i] -= values[i] * params.weight_decay * params.learning_rate;
+            values[i] -= values[i] * params.weight_decay * learning_rate;
         }
         let g = grads[i];
         m[i] += (g - m[i]) * (1.0 - params.beta1);

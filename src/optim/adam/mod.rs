@@ -1,12 +1,14 @@
 //! Adam and AdamW over the whole parameter slab in one dispatch, with Keras 3 semantics:
 //!
 //! ```text
-//! p      -= p · weight_decay · lr                          (AdamW only, before the update)
-//! alpha_t = lr · sqrt(1 - beta2^t) / (1 - beta1^t)        (host, per step)
+//! p      -= p · weight_decay · lr_t                        (AdamW only, before the update)
+//! alpha_t = lr_t · sqrt(1 - beta2^t) / (1 - beta1^t)      (host, per step)
 //! m      += (g - m) · (1 - beta1)
 //! v      += (g² - v) · (1 - beta2)
 //! p      -= alpha_t · m / (sqrt(v) + epsilon)
 //! ```
+//!
+//! where `lr_t` is step `t`'s learning rate (scheduled), which the step table carries.
 
 pub mod cpu;
 
@@ -57,10 +59,11 @@ impl Default for AdamWConfig {
 }
 
 impl AdamConfig {
-    /// The bias-corrected step size of step `t` (counted from 1).
-    pub fn alpha(&self, t: u64) -> f32 {
+    /// The bias-corrected step size of step `t` (counted from 1) at that step's
+    /// `learning_rate`.
+    pub fn alpha(&self, t: u64, learning_rate: f64) -> f32 {
         let t = t as f64;
-        (self.learning_rate * (1.0 - self.beta2.powf(t)).sqrt() / (1.0 - self.beta1.powf(t))) as f32
+        (learning_rate * (1.0 - self.beta2.powf(t)).sqrt() / (1.0 - self.beta1.powf(t))) as f32
     }
 
     /// The kernel's uniform parameters for a slab of `len` elements, with AdamW's
@@ -72,9 +75,9 @@ impl AdamConfig {
             beta2: self.beta2 as f32,
             epsilon: self.epsilon as f32,
             weight_decay: weight_decay as f32,
-            learning_rate: self.learning_rate as f32,
             _pad0: 0,
             _pad1: 0,
+            _pad2: 0,
         }
     }
 }
@@ -91,12 +94,13 @@ pub struct Params {
     pub beta2: f32,
     /// Added to `sqrt(v)`.
     pub epsilon: f32,
-    /// AdamW's decoupled weight decay; 0 (Adam) skips it.
+    /// AdamW's decoupled weight decay, scaled by the step's learning rate
+    /// (`StepParams.learning_rate`); 0 (Adam) skips it.
     pub weight_decay: f32,
-    /// The plain learning rate the weight decay is scaled by.
-    pub learning_rate: f32,
     /// Padding to 16-byte multiples.
     pub _pad0: u32,
     /// Padding to 16-byte multiples.
     pub _pad1: u32,
+    /// Padding to 16-byte multiples.
+    pub _pad2: u32,
 }
