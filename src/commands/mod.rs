@@ -14,6 +14,7 @@ pub mod interrupt;
 pub mod predict;
 pub mod progress;
 pub mod reporting;
+pub mod selftest;
 pub mod show;
 pub mod summary;
 pub mod train;
