@@ -22,6 +22,15 @@ use crate::optim::{AdamConfig, AdamWConfig, OptimizerConfig, RmspropConfig, SgdC
 const GEMM: Tolerance = Tolerance::new(5e-4, 1e-4);
 /// Elementwise functions with exp, log or tanh (the device's are not Rust's).
 const ELEMENTWISE: Tolerance = Tolerance::new(1e-6, 1e-5);
+/// The activations fused into the dense layer's GEMM: none, a select, and two of exp and tanh.
+const FUSED: [Activation; 4] = [
+    Activation::Linear,
+    Activation::Relu,
+    Activation::Sigmoid,
+    Activation::Tanh,
+];
+/// No activation fused.
+const LINEAR: Function = Function::Linear;
 /// BatchNormalization's sums over the batch (dgamma, dbeta over up to 7·20 terms).
 const BATCH_SUMS: Tolerance = Tolerance::new(1e-4, 1e-4);
 
@@ -40,35 +49,46 @@ pub fn all() -> Vec<Case> {
     cases
 }
 
-/// `matmul.forward` in every transpose and epilogue, and split over k (`matmul.sum_splits`).
+/// `matmul.forward` in every transpose and every epilogue, and split over k
+/// (`matmul.sum_splits`, or `bias.backward` summing the partials of a plain product).
+///
+/// Each variant is a pipeline of its own, and a first compile of one takes a minute on GL
+/// llvmpipe (against 0.2 s on lavapipe's Vulkan): so every transpose with the plain epilogue,
+/// every epilogue untransposed, not every pair; the tile shapes vary between them.
 fn gemms() -> Vec<Case> {
     let transposes = [(false, false), (true, false), (false, true), (true, true)]
         .map(|(a, b)| Transpose { a, b });
     let epilogues = [
-        Epilogue::None,
         Epilogue::Bias,
         Epilogue::BiasActivation(Function::Tanh),
         Epilogue::ReluMask,
     ];
-    let mut cases = Vec::new();
-    for (t, &transpose) in transposes.iter().enumerate() {
-        for (e, &epilogue) in epilogues.iter().enumerate() {
-            let tile = Tile::ALL[(t * epilogues.len() + e) % Tile::ALL.len()];
-            let seed = (t * 10 + e) as u64;
-            cases.push(direct::matmul(
-                (7, 13, 37),
-                transpose,
-                epilogue,
-                tile,
-                None,
-                seed,
-            ));
-        }
-    }
+    let plain = Transpose::default();
+    let mut cases: Vec<Case> = transposes
+        .iter()
+        .enumerate()
+        .map(|(t, &transpose)| {
+            let (tile, seed) = (Tile::ALL[(4 * t) % Tile::ALL.len()], t as u64);
+            direct::matmul((7, 13, 37), transpose, Epilogue::None, tile, None, seed)
+        })
+        .collect();
     for (e, &epilogue) in epilogues.iter().enumerate() {
-        let transpose = transposes[e];
-        let seed = 50 + e as u64;
-        let tile = Tile::default();
+        let (tile, seed) = (Tile::ALL[e + 1], 10 + e as u64);
+        cases.push(direct::matmul(
+            (7, 13, 37),
+            plain,
+            epilogue,
+            tile,
+            None,
+            seed,
+        ));
+    }
+    let split = [
+        (transposes[0], Epilogue::None),
+        (transposes[1], Epilogue::Bias),
+    ];
+    for (s, (transpose, epilogue)) in split.into_iter().enumerate() {
+        let (tile, seed) = (Tile::default(), 50 + s as u64);
         cases.push(direct::matmul(
             (9, 11, 101),
             transpose,
@@ -100,75 +120,49 @@ fn size(h: usize, w: usize) -> Size2 {
 /// Dense and Conv2D as the network runs them: forward GEMMs with each activation fused,
 /// backward GEMMs (input gradient by columns and col2im, or implicit) and the bias gradient.
 fn kernel_layers() -> Vec<Case> {
-    let dense = case(
-        Dense {
-            units: 5,
-            activation: Activation::Linear,
-        },
-        Shape::Flat(13),
-        7,
-    );
-    let conv = |input, filters, kernel, strides, padding| {
-        let layer = Conv2D {
-            filters,
-            kernel_size: kernel,
-            strides,
-            padding,
-            activation: Activation::Linear,
-        };
-        case(layer, input, 3)
+    let dense = Dense {
+        units: 5,
+        activation: Activation::Linear,
     };
-    let convs = [
+    let conv = |filters, kernel, strides, padding| Conv2D {
+        filters,
+        kernel_size: kernel,
+        strides,
+        padding,
+        activation: Activation::Linear,
+    };
+    let (one, two) = (size(1, 1), size(2, 2));
+    let layers = [
+        // Fused activations of each kind on one (every function alone: `activations`); the
+        // plain and the ReLU epilogue on the others.
+        ("dense 7x13→5", case(dense, Shape::Flat(13), 7), &FUSED[..]),
         (
-            "conv2d 3x[7,5,2] 3x2 kernel, valid",
-            conv(image(7, 5, 2), 3, size(3, 2), size(1, 1), Padding::Valid),
+            "conv2d 3x[7,5,2] k3x2 valid",
+            case(conv(3, size(3, 2), one, Padding::Valid), image(7, 5, 2), 3),
+            &[Activation::Linear, Activation::Relu],
         ),
         (
-            "conv2d 3x[9,8,3] 3x3 kernel, stride 2",
-            conv(image(9, 8, 3), 5, size(3, 3), size(2, 2), Padding::Valid),
+            "conv2d 3x[9,8,3] k3x3 stride 2",
+            case(conv(5, size(3, 3), two, Padding::Valid), image(9, 8, 3), 3),
+            &[Activation::Linear, Activation::Relu],
         ),
         (
-            "conv2d 3x[5,6,3] 3x3 kernel, same",
-            conv(image(5, 6, 3), 4, size(3, 3), size(1, 1), Padding::Same),
+            "conv2d 3x[5,6,3] k3x3 same",
+            case(conv(4, size(3, 3), one, Padding::Same), image(5, 6, 3), 3),
+            &[Activation::Linear, Activation::Relu],
         ),
     ];
     let mut cases = Vec::new();
-    for (seed, function) in Function::ALL.into_iter().enumerate() {
-        let what = format!("dense 7x13→5 forward, {function:?} fused");
-        cases.push(layers::forward(
-            what,
-            dense.clone(),
-            function,
-            true,
-            GEMM,
-            100 + seed as u64,
-        ));
-    }
-    cases.push(layers::backward(
-        "dense 7x13→5 backward".into(),
-        dense,
-        GEMM,
-        120,
-    ));
-    for (seed, (name, layer)) in convs.into_iter().enumerate() {
-        let seed = 130 + 10 * seed as u64;
-        for (s, function) in [Function::Linear, Function::Relu].into_iter().enumerate() {
-            let what = format!("{name} forward, {function:?} fused");
-            cases.push(layers::forward(
-                what,
-                layer.clone(),
-                function,
-                true,
-                GEMM,
-                seed + s as u64,
-            ));
+    for (l, (name, layer, fused)) in layers.into_iter().enumerate() {
+        let seed = 100 + 20 * l as u64;
+        let fused = functions().filter(|(activation, _)| fused.contains(activation));
+        for (s, (activation, function)) in fused.enumerate() {
+            let what = format!("{name} forward +{activation}");
+            let seed = seed + s as u64;
+            cases.push(layers::forward(what, layer.clone(), function, GEMM, seed));
         }
-        cases.push(layers::backward(
-            format!("{name} backward"),
-            layer,
-            GEMM,
-            seed + 5,
-        ));
+        let what = format!("{name} backward");
+        cases.push(layers::backward(what, layer, GEMM, seed + 19));
     }
     cases
 }
@@ -180,67 +174,55 @@ fn pooling() -> Vec<Case> {
         strides: Some(size(2, 3)),
     };
     let input = image(7, 9, 3);
+    let average = Tolerance::new(1e-6, 1e-5);
     let pools = [
         (
             "max",
             case(MaxPooling2D(window.clone()), input, 3),
             Tolerance::EXACT,
         ),
-        (
-            "average",
-            case(AveragePooling2D(window), input, 3),
-            Tolerance::new(1e-6, 1e-5),
-        ),
+        ("average", case(AveragePooling2D(window), input, 3), average),
     ];
     let mut cases = Vec::new();
     for (seed, (kind, layer, tolerance)) in pools.into_iter().enumerate() {
         let seed = 200 + 10 * seed as u64;
-        let what = format!("{kind} pool 3x[7,9,3] 3x2 window, strides 2x3");
-        let linear = Function::Linear;
+        let what = format!("{kind} pool 3x[7,9,3] 3x2 stride 2x3");
+        let (forward, backward) = (format!("{what} forward"), format!("{what} backward"));
         cases.push(layers::forward(
-            format!("{what} forward"),
+            forward,
             layer.clone(),
-            linear,
-            true,
+            LINEAR,
             tolerance,
             seed,
         ));
-        let backward = Tolerance::new(1e-6, 1e-5);
-        cases.push(layers::backward(
-            format!("{what} backward"),
-            layer,
-            backward,
-            seed + 1,
-        ));
+        cases.push(layers::backward(backward, layer, average, seed + 1));
     }
     cases
+}
+
+/// Every elementwise activation, by its model-file name, and its kernel function.
+fn functions() -> impl Iterator<Item = (Activation, Function)> {
+    Activation::ALL
+        .into_iter()
+        .filter_map(|activation| activation.function().map(|f| (activation, f)))
 }
 
 /// Every activation function as a layer, forward and backward.
 fn activations() -> Vec<Case> {
     let mut cases = Vec::new();
-    let functions = Activation::ALL
-        .into_iter()
-        .filter(|a| a.function().is_some());
-    for (seed, activation) in functions.enumerate() {
+    for (seed, (activation, _)) in functions().enumerate() {
         let layer = case(ActivationLayer { activation }, image(5, 7, 3), 11);
         let seed = 300 + 10 * seed as u64;
         let what = format!("{activation} 11x[5,7,3]");
-        let linear = Function::Linear;
+        let (forward, backward) = (format!("{what} forward"), format!("{what} backward"));
         cases.push(layers::forward(
-            format!("{what} forward"),
+            forward,
             layer.clone(),
-            linear,
-            true,
+            LINEAR,
             ELEMENTWISE,
             seed,
         ));
-        cases.push(layers::backward(
-            format!("{what} backward"),
-            layer,
-            ELEMENTWISE,
-            seed + 1,
-        ));
+        cases.push(layers::backward(backward, layer, ELEMENTWISE, seed + 1));
     }
     cases
 }
@@ -250,21 +232,18 @@ fn activations() -> Vec<Case> {
 fn normalisation_and_dropout() -> Vec<Case> {
     let bn = case(BatchNormalization::default(), image(4, 5, 3), 7);
     let dropout = case(Dropout { rate: 0.3 }, Shape::Flat(101), 9);
-    let linear = Function::Linear;
+    let exact = Tolerance::EXACT;
     vec![
         layers::forward(
             "batch norm 7x[4,5,3] training".into(),
             bn.clone(),
-            linear,
-            true,
+            LINEAR,
             ELEMENTWISE,
             400,
         ),
-        layers::forward(
+        layers::inference(
             "batch norm 7x[4,5,3] inference".into(),
             bn.clone(),
-            linear,
-            false,
             ELEMENTWISE,
             401,
         ),
@@ -272,17 +251,11 @@ fn normalisation_and_dropout() -> Vec<Case> {
         layers::forward(
             "dropout 0.3 9x101 forward".into(),
             dropout.clone(),
-            linear,
-            true,
-            Tolerance::EXACT,
+            LINEAR,
+            exact,
             410,
         ),
-        layers::backward(
-            "dropout 0.3 9x101 backward".into(),
-            dropout,
-            Tolerance::EXACT,
-            411,
-        ),
+        layers::backward("dropout 0.3 9x101 backward".into(), dropout, exact, 411),
     ]
 }
 
@@ -298,16 +271,16 @@ fn optimizers() -> Vec<Case> {
     let variants = [
         ("adam", OptimizerConfig::Adam(AdamConfig::default())),
         (
-            "adamw, weight decay 0.3",
+            "adamw weight decay 0.3",
             OptimizerConfig::Adamw(AdamWConfig {
                 weight_decay: 0.3,
                 ..AdamWConfig::default()
             }),
         ),
         ("sgd", sgd(0.0, false)),
-        ("sgd, momentum 0.9, nesterov", sgd(0.9, true)),
+        ("sgd momentum 0.9 nesterov", sgd(0.9, true)),
         (
-            "rmsprop, momentum 0.5",
+            "rmsprop momentum 0.5",
             OptimizerConfig::Rmsprop(RmspropConfig {
                 momentum: 0.5,
                 ..RmspropConfig::default()

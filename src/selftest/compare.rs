@@ -84,10 +84,12 @@ fn share(gpu: f32, cpu: f32, tolerance: Tolerance) -> Option<(f32, f32)> {
     }
     let err = (gpu - cpu).abs();
     let bound = tolerance.bound(cpu);
-    let share = match (err, bound) {
-        (e, _) if e == 0.0 => 0.0,
-        (_, b) if b == 0.0 => f32::INFINITY,
-        (e, b) => e / b,
+    let share = if err == 0.0 {
+        0.0
+    } else if bound == 0.0 {
+        f32::INFINITY
+    } else {
+        err / bound
     };
     Some((err, share))
 }

@@ -202,7 +202,7 @@ pub fn softmax_xent(rows: usize, batch_rows: usize, classes: usize, seed: u64) -
 /// `steps` consecutive steps of `config` over a slab of `len` parameters from random state:
 /// the parameters, `m` and `v` after each, and no non-finite parameter flagged.
 pub fn optimizer(what: &str, config: OptimizerConfig, len: usize, steps: u64, seed: u64) -> Case {
-    let what = format!("{what}, {len} parameters, {steps} steps");
+    let what = format!("{what}: {len} values, {steps} steps");
     Case::new(what, Tolerance::new(1e-6, 1e-5), seed, move |check| {
         let layout = SlabLayout::new([("w".to_string(), vec![len])], 1);
         let mut values = check.uniform(len, -1.0, 1.0);

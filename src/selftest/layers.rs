@@ -135,9 +135,24 @@ fn gpu_forward(
     Ok(y)
 }
 
-/// The forward pass of `case` (training or inference, `activation` fused into it) against its
-/// CPU twin: the output, and in training the state tensors it updates.
+/// The training forward pass of `case`, `activation` fused into it, against its CPU twin
+/// (then the activation's): the output and the state tensors it updates.
 pub fn forward(
+    what: String,
+    case: LayerCase,
+    activation: Function,
+    tolerance: Tolerance,
+    seed: u64,
+) -> Case {
+    forward_case(what, case, activation, true, tolerance, seed)
+}
+
+/// The inference forward pass of `case` against its CPU twin.
+pub fn inference(what: String, case: LayerCase, tolerance: Tolerance, seed: u64) -> Case {
+    forward_case(what, case, Function::Linear, false, tolerance, seed)
+}
+
+fn forward_case(
     what: String,
     case: LayerCase,
     activation: Function,

@@ -43,16 +43,31 @@ impl Row {
         self.failure.is_none() && self.errors.passes()
     }
 
-    /// The kernels' labels, `matmul.forward + bias.backward`.
+    /// The kernels' labels, those of one op grouped: `matmul.{forward,sum_splits}`,
+    /// `matmul.forward + bias.backward`.
     pub fn kernel_labels(&self) -> String {
-        match self.kernels.as_slice() {
-            [] => "-".to_string(),
-            kernels => kernels
-                .iter()
-                .map(|k| k.label())
-                .collect::<Vec<_>>()
-                .join(" + "),
+        let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
+        for kernel in &self.kernels {
+            let (op, pass) = kernel
+                .label()
+                .split_once('.')
+                .unwrap_or((kernel.label(), ""));
+            match groups.last_mut() {
+                Some((last, passes)) if *last == op => passes.push(pass),
+                _ => groups.push((op, vec![pass])),
+            }
         }
+        if groups.is_empty() {
+            return "-".to_string();
+        }
+        groups
+            .iter()
+            .map(|(op, passes)| match passes.as_slice() {
+                [pass] => format!("{op}.{pass}"),
+                passes => format!("{op}.{{{}}}", passes.join(",")),
+            })
+            .collect::<Vec<_>>()
+            .join(" + ")
     }
 }
 

@@ -6,7 +6,7 @@ use super::Row;
 /// The table's header line.
 pub fn header() -> String {
     format!(
-        "{:<4} {:<48} {:<52} {:>9} {:>9}  {:<18} {:>7}",
+        "{:<4} {:<38} {:<46} {:>9} {:>9}  {:<18} {:>6}",
         "", "kernel", "case", "max |err|", "max rel", "tolerance", "ms"
     )
 }
@@ -16,7 +16,7 @@ pub fn line(row: &Row) -> String {
     let verdict = if row.passed() { "PASS" } else { "FAIL" };
     let e = &row.errors;
     let mut text = format!(
-        "{verdict:<4} {:<48} {:<52} {:>9.2e} {:>9.2e}  {:<18} {:>7.1}",
+        "{verdict:<4} {:<38} {:<46} {:>9.2e} {:>9.2e}  {:<18} {:>6.1}",
         row.kernel_labels(),
         row.case,
         e.worst_abs,
@@ -46,16 +46,28 @@ pub fn line(row: &Row) -> String {
     text
 }
 
-/// `N checks passed`, or `K of N checks FAILED: kernel (case), ...`.
+/// `N checks passed in T s`, or `K of N checks FAILED: kernel (its failed checks), ...`.
 pub fn summary(rows: &[Row]) -> String {
-    let failed: Vec<&Row> = rows.iter().filter(|row| !row.passed()).collect();
-    if failed.is_empty() {
-        return format!("{} checks passed", rows.len());
+    let seconds: f64 = rows.iter().map(|row| row.seconds).sum();
+    let mut failed: Vec<(String, usize)> = Vec::new();
+    for row in rows.iter().filter(|row| !row.passed()) {
+        let kernels = row.kernel_labels();
+        match failed.iter_mut().find(|(name, _)| *name == kernels) {
+            Some((_, count)) => *count += 1,
+            None => failed.push((kernels, 1)),
+        }
     }
+    if failed.is_empty() {
+        return format!("{} checks passed in {seconds:.1} s", rows.len());
+    }
+    let count: usize = failed.iter().map(|(_, count)| count).sum();
     let names = failed
         .iter()
-        .map(|row| format!("{} ({})", row.kernel_labels(), row.case))
+        .map(|(name, count)| match count {
+            1 => format!("{name} (1 check)"),
+            n => format!("{name} ({n} checks)"),
+        })
         .collect::<Vec<_>>()
         .join(", ");
-    format!("{} of {} checks FAILED: {names}", failed.len(), rows.len())
+    format!("{count} of {} checks FAILED: {names}", rows.len())
 }
