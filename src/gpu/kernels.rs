@@ -417,10 +417,11 @@ impl KernelCache {
                 message: format!("{error}{libraries}"),
             });
         }
-        let mut modules = self.modules.lock().unwrap_or_else(|e| e.into_inner());
-        modules.insert(kernel, Arc::new(module));
+        // Pipelines, then modules: the order `pipeline` takes the two locks in.
         let mut pipelines = self.pipelines.lock().unwrap_or_else(|e| e.into_inner());
         pipelines.retain(|(built, _), _| *built != kernel);
+        let mut modules = self.modules.lock().unwrap_or_else(|e| e.into_inner());
+        modules.insert(kernel, Arc::new(module));
         Ok(())
     }
 
