@@ -23,6 +23,7 @@ pub mod optim;
 pub mod report;
 pub mod restore;
 pub mod run;
+pub mod selftest;
 pub mod train;
 
 pub use error::{Error, Result};

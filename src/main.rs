@@ -9,8 +9,8 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 use commands::output::complain;
 use commands::{
-    bench, compare, completions, devices, evaluate, export, interrupt, predict, show, summary,
-    train,
+    bench, compare, completions, devices, evaluate, export, interrupt, predict, selftest, show,
+    summary, train,
 };
 
 /// Train and run convolutional neural networks in WGSL compute shaders (wgpu).
@@ -43,6 +43,9 @@ enum Command {
     /// Measure training and inference speed on this device (samples/s, launches per step,
     /// first-epoch cost, GPU time per kernel).
     Bench(bench::BenchArgs),
+    /// Run every kernel against its CPU reference on this adapter and print a pass/fail table
+    /// with the worst error of each: the first command to run on a new GPU or driver.
+    Selftest(selftest::SelftestArgs),
     /// Print the shell completion script for bash, zsh, fish, elvish or powershell, e.g.
     /// `gpu-cnn completions bash > ~/.local/share/bash-completion/completions/gpu-cnn`.
     Completions(completions::CompletionsArgs),
@@ -61,6 +64,7 @@ fn main() -> ExitCode {
         Command::Export(args) => export::run(args),
         Command::Compare(args) => compare::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Selftest(args) => selftest::run(args),
         Command::Completions(args) => completions::run(args, Cli::command()),
     };
     match result {

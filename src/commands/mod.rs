@@ -16,6 +16,7 @@ pub mod predict;
 pub mod progress;
 pub mod reporting;
 pub mod schedule;
+pub mod selftest;
 pub mod show;
 pub mod summary;
 pub mod train;

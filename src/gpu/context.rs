@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use super::pipeline_cache::DiskCache;
 use super::profile::LaunchProfile;
-use super::{GpuError, KernelCache};
+use super::{GpuError, Kernel, KernelCache};
 
 /// How the user asked for a device (`--device`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -271,6 +271,19 @@ impl GpuContext {
             failure,
             lost,
         })
+    }
+
+    /// Runs `kernel` from `file` (read from `origin`) instead of its built-in source for the
+    /// rest of this context's life ([`KernelCache::replace_source`]): how `gpu-cnn selftest
+    /// --kernel-source` checks a changed kernel without rebuilding.
+    pub fn replace_kernel_source(
+        &self,
+        kernel: Kernel,
+        origin: &str,
+        file: &str,
+    ) -> Result<(), GpuError> {
+        self.kernels
+            .replace_source(&self.device, kernel, origin, file)
     }
 
     /// The pipeline cache pipelines are built with, where the device has one.

@@ -12,6 +12,7 @@ use super::{GpuContext, GpuError, Kernel};
 
 /// A kernel launch ready to be recorded into a compute pass.
 pub struct Dispatch {
+    kernel: Kernel,
     label: String,
     pipeline: Arc<wgpu::ComputePipeline>,
     bind_group: wgpu::BindGroup,
@@ -83,6 +84,7 @@ impl Dispatch {
             entries: &entries,
         });
         Ok(Self {
+            kernel,
             label: label.to_string(),
             pipeline: ctx
                 .kernels
@@ -91,6 +93,11 @@ impl Dispatch {
             uses_step_table: kernel.uses_step_table(),
             workgroups,
         })
+    }
+
+    /// The kernel it launches.
+    pub fn kernel(&self) -> Kernel {
+        self.kernel
     }
 
     /// The label given at creation (`layer.pass`).

@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::step_table::StepParams;
+use super::GpuError;
 
 /// How a kernel uses one of its storage bindings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -256,6 +257,11 @@ impl Kernel {
         )
     }
 
+    /// The kernel whose [`Kernel::label`] is `label`, if any.
+    pub fn from_label(label: &str) -> Option<Kernel> {
+        Self::ALL.into_iter().find(|kernel| kernel.label() == label)
+    }
+
     /// Every kernel, for validation and warm-up.
     pub const ALL: [Kernel; 16] = [
         Self::GatherForward,
@@ -376,6 +382,47 @@ impl KernelCache {
     /// The layout of the per-step table (group 1).
     pub fn step_layout(&self) -> &wgpu::BindGroupLayout {
         &self.step_layout
+    }
+
+    /// Replaces `kernel`'s own file with `file` (read from `origin`, which error messages
+    /// name) for every pipeline built from now on: its libraries are still put before it, as
+    /// [`Kernel::source`] does. A developer's hook for trying a changed kernel without
+    /// rebuilding (`gpu-cnn selftest --kernel-source`). The source is compiled at once inside a
+    /// validation error scope, so WGSL that does not parse or validate is an error naming
+    /// `origin`, not a later uncaptured one; pipelines already built from the old source are
+    /// dropped (dispatches made before keep theirs).
+    pub fn replace_source(
+        &self,
+        device: &wgpu::Device,
+        kernel: Kernel,
+        origin: &str,
+        file: &str,
+    ) -> Result<(), GpuError> {
+        let mut source: String = kernel.libraries().iter().map(|l| l.source()).collect();
+        let library_lines = source.lines().count();
+        source.push_str(file);
+        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(kernel.label()),
+            source: wgpu::ShaderSource::Wgsl(Cow::Owned(source)),
+        });
+        // Native scopes resolve at once: the future is ready when popped.
+        if let Some(error) = pollster::block_on(scope.pop()) {
+            let libraries = match library_lines {
+                0 => String::new(),
+                n => format!(" (line numbers count the {n} lines of its libraries first)"),
+            };
+            return Err(GpuError::Wgpu {
+                context: format!("{origin}, given as the source of {}", kernel.label()),
+                message: format!("{error}{libraries}"),
+            });
+        }
+        // Pipelines, then modules: the order `pipeline` takes the two locks in.
+        let mut pipelines = self.pipelines.lock().unwrap_or_else(|e| e.into_inner());
+        pipelines.retain(|(built, _), _| *built != kernel);
+        let mut modules = self.modules.lock().unwrap_or_else(|e| e.into_inner());
+        modules.insert(kernel, Arc::new(module));
+        Ok(())
     }
 
     fn module(&self, device: &wgpu::Device, kernel: Kernel) -> Arc<wgpu::ShaderModule> {

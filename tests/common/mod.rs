@@ -1,5 +1,6 @@
 //! Shared test harness: the adapter from the environment, random data, NaN-poisoned outputs,
-//! one-shot dispatch and tolerant comparison.
+//! one-shot dispatch and tolerant comparison (the last three through the library's selftest,
+//! `gpu_cnn::selftest::{launch, compare}`, so `gpu-cnn selftest` checks as the tests do).
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
 pub mod cli;
@@ -13,6 +14,8 @@ use gpu_cnn::layers::activation::Function;
 use gpu_cnn::layers::conv2d::ConvShape;
 use gpu_cnn::layers::layer::{BackwardIo, ForwardIo, Op, Tensors, View};
 use gpu_cnn::model::spec::{Padding, Size2};
+use gpu_cnn::selftest::compare::first_violation;
+use gpu_cnn::selftest::launch;
 use rand::distr::{Distribution, Uniform};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -67,14 +70,12 @@ pub fn upload<T: Pod>(ctx: &GpuContext, label: &str, data: &[T]) -> wgpu::Buffer
 /// An output buffer of `len` f32 filled with NaN, so an element the kernel fails to write
 /// fails the comparison.
 pub fn poisoned(ctx: &GpuContext, label: &str, len: usize) -> wgpu::Buffer {
-    upload(ctx, label, &vec![f32::NAN; len])
+    launch::poisoned(ctx, label, len).expect("upload")
 }
 
 /// A step table whose entry 0 is `entry`.
 pub fn step_table(ctx: &GpuContext, entry: StepParams) -> StepTable {
-    let table = StepTable::new(ctx, "test.steps", 1).expect("step table");
-    table.write(ctx, &[entry]);
-    table
+    launch::step_table(ctx, entry).expect("step table")
 }
 
 /// Records `dispatches` once (step 0 of `table`) in one pass, submits and waits.
@@ -87,22 +88,7 @@ pub fn run(ctx: &GpuContext, dispatches: &[Dispatch], table: Option<&StepTable>)
             &fallback
         }
     };
-    let mut encoder = ctx
-        .device
-        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-            label: Some("test"),
-        });
-    {
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some("test"),
-            timestamp_writes: None,
-        });
-        for dispatch in dispatches {
-            dispatch.record(&mut pass, table, 0);
-        }
-    }
-    ctx.queue.submit([encoder.finish()]);
-    ctx.wait_idle().expect("GPU work failed");
+    launch::run_once(ctx, dispatches, table).expect("GPU work failed");
 }
 
 /// Reads `len` values of `buffer`.
@@ -113,12 +99,12 @@ pub fn read<T: Pod>(ctx: &GpuContext, buffer: &wgpu::Buffer, len: usize) -> Vec<
 /// Asserts `|gpu - cpu| <= atol + rtol·|cpu|` element-wise (NaN always fails).
 pub fn assert_close(what: &str, gpu: &[f32], cpu: &[f32], atol: f32, rtol: f32) {
     assert_eq!(gpu.len(), cpu.len(), "{what}: lengths differ");
-    for (i, (&g, &c)) in gpu.iter().zip(cpu).enumerate() {
-        let err = (g - c).abs();
-        assert!(
-            err <= atol + rtol * c.abs(),
-            "{what}: element {i} of {}: gpu {g} vs cpu {c} (|diff| {err} > {atol} + {rtol}·|cpu|)",
-            gpu.len()
+    if let Some(i) = first_violation(gpu, cpu, Tolerance { atol, rtol }) {
+        let (g, c) = (gpu[i], cpu[i]);
+        panic!(
+            "{what}: element {i} of {}: gpu {g} vs cpu {c} (|diff| {} > {atol} + {rtol}·|cpu|)",
+            gpu.len(),
+            (g - c).abs()
         );
     }
     assert!(!cpu.is_empty(), "{what}: nothing compared");
@@ -227,13 +213,7 @@ pub fn op_backward(
 }
 
 /// Tolerances of a comparison: `|gpu − cpu| ≤ atol + rtol·|cpu|`.
-#[derive(Clone, Copy, Debug)]
-pub struct Tolerance {
-    /// Absolute part.
-    pub atol: f32,
-    /// Relative part.
-    pub rtol: f32,
-}
+pub use gpu_cnn::selftest::compare::Tolerance;
 
 /// A kernel-and-bias layer's op (dense, conv2d) against its CPU reference: forward with every
 /// activation function fused into its epilogue (and none), backward with and without the fused
