@@ -48,4 +48,3 @@ done
 step bench 180 "$bin" bench --model cnn@64 --model dense@32 --samples 54000 --json
 step train 180 "$bin" train --epochs 5 --batch-size 64 --json --verbose 2
 tar czf "$OUT/results.tar.gz" -C "$WORK" .
-
