@@ -196,16 +196,13 @@ impl Evaluator {
                 step..step + 1,
                 source,
             );
-            let last = step + 1 == steps;
-            let slot = match last {
-                true => Some(readback.copy_parts(ctx, &mut encoder, &parts, &mut Vec::new())?),
-                false => None,
-            };
-            let submission = ctx.queue.submit([encoder.finish()]);
-            let done = samples.min((step + 1) * self.plan.rows);
-            match slot {
-                Some(slot) => readback.submitted(slot, 0, total, submission),
-                None => batches.push((done, submission)),
+            if step + 1 < steps {
+                let done = (step + 1) * self.plan.rows;
+                batches.push((done, ctx.queue.submit([encoder.finish()])));
+            } else {
+                let slot = readback.copy_parts(ctx, &mut encoder, &parts, &mut Vec::new())?;
+                let submission = ctx.queue.submit([encoder.finish()]);
+                readback.submitted(slot, 0, total, submission);
             }
         }
         Ok(PendingEval {

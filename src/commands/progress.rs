@@ -76,14 +76,14 @@ impl Estimate {
             .then(|| self.line(seconds / steps as f64))
     }
 
-    /// The line said when training steps take `per_step` seconds each.
-    pub fn line(&self, per_step: f64) -> String {
-        let total = per_step * self.steps_left as f64;
+    /// The line said when training steps take `step_seconds` each.
+    pub fn line(&self, step_seconds: f64) -> String {
+        let total = step_seconds * self.steps_left as f64;
         let mut line = format!(
             "Expected training time: about {} ({} steps at {})",
             human_duration(total),
             self.steps_left,
-            per_step_text(per_step)
+            per_step(step_seconds, 1)
         );
         if self.cpu_adapter && total > LONG_RUN.as_secs_f64() {
             line += "\nThis is a CPU (software) adapter. For a quicker run: --train-samples 5000 \
@@ -101,10 +101,6 @@ pub fn human_duration(seconds: f64) -> String {
         90..=3599 => format!("{} min", (seconds + 30) / 60),
         _ => format!("{} h {:02} min", seconds / 3600, (seconds % 3600 + 30) / 60),
     }
-}
-
-fn per_step_text(seconds: f64) -> String {
-    per_step(seconds, 1)
 }
 
 /// A bar over the samples of one evaluation or prediction pass, on stderr: shown at verbose 1

@@ -22,11 +22,8 @@ pub fn evaluation(
     let predicted = predictions.classes_predicted();
     let matrix = confusion_matrix(&test.labels, &predicted, predictions.classes);
     let mut table = confusion::text(&matrix);
-    if names.classes.is_some() {
-        let key: Vec<String> = (0..predictions.classes)
-            .map(|c| names.labelled(c))
-            .collect();
-        table += &format!("Classes: {}\n", key.join(", "));
+    if let Some(key) = names.key(predictions.classes) {
+        table += &format!("Classes: {key}\n");
     }
     report::write_text(&dir.join("confusion_matrix.txt"), &table)?;
     let title = confusion::title(&names.title);

@@ -60,9 +60,8 @@ pub fn run(args: ShowArgs) -> Result<(), Error> {
     let counts = class_counts(&labels);
     let table = histogram::text(&counts);
     say!("\nLabels of {} training samples:\n{table}", labels.len())?;
-    if names.classes.is_some() {
-        let key: Vec<String> = (0..counts.len()).map(|c| names.labelled(c)).collect();
-        say!("Classes of {}: {}", names.title, key.join(", "))?;
+    if let Some(key) = names.key(counts.len()) {
+        say!("Classes of {}: {key}", names.title)?;
     }
     if let Some(dir) = &args.report {
         report::write_text(&dir.join("histogram.txt"), &table)?;

@@ -50,6 +50,14 @@ impl DataNames {
         }
     }
 
+    /// The key of the first `classes` classes, where the data set names them:
+    /// `0 (T-shirt/top), 1 (Trouser), ...`.
+    pub fn key(&self, classes: usize) -> Option<String> {
+        self.classes.as_ref()?;
+        let key: Vec<String> = (0..classes).map(|class| self.labelled(class)).collect();
+        Some(key.join(", "))
+    }
+
     /// Checks that the class names, if any, name exactly `classes` classes (the model's).
     pub fn check_count(&self, classes: usize, dir: &Path) -> Result<(), DataError> {
         match &self.classes {
@@ -249,6 +257,7 @@ mod tests {
         assert_eq!(names.classes, None);
         assert_eq!(names.class(7), "7");
         assert_eq!(names.labelled(7), "7");
+        assert_eq!(names.key(10), None);
     }
 
     #[test]
@@ -271,6 +280,7 @@ mod tests {
         assert_eq!(names.title, "MNIST");
         assert_eq!(names.class(9), "nine");
         assert_eq!(names.labelled(0), "0 (zero)");
+        assert_eq!(names.key(2).as_deref(), Some("0 (zero), 1 (one)"));
         assert!(names.check_count(10, dir.path()).is_ok());
         let wrong = names.check_count(11, dir.path()).unwrap_err().to_string();
         assert!(
