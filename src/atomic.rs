@@ -68,7 +68,6 @@ pub fn remove_stale(path: &Path) -> io::Result<()> {
 
 /// Writes `bytes` to `path` atomically (see the module documentation).
 pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = parent_dir(path);
     remove_stale(path)?;
     // The temporary file deletes itself when dropped on any early return below.
     let mut file = temp_file(path)?;
@@ -78,7 +77,7 @@ pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
     // Make the rename durable; the file is complete either way, so a directory that cannot be
     // opened for syncing (some filesystems) is not an error.
     #[cfg(unix)]
-    if let Ok(dir) = fs::File::open(dir) {
+    if let Ok(dir) = fs::File::open(parent_dir(path)) {
         let _ = dir.sync_all();
     }
     Ok(())

@@ -236,6 +236,18 @@ pub fn save(
     layouts: &Layouts,
     state: &TrainState,
 ) -> Result<(), CheckpointError> {
+    write_atomic(path, &to_bytes(path, spec, config, layouts, state)?)
+}
+
+/// The bytes [`save`] writes (a page hands them to the browser's download); `path` names the
+/// file in errors, as in [`from_bytes`].
+pub fn to_bytes(
+    path: &Path,
+    spec: &ModelSpec,
+    config: &TrainConfig,
+    layouts: &Layouts,
+    state: &TrainState,
+) -> Result<Vec<u8>, CheckpointError> {
     let encode = |problem: String| CheckpointError::Encode {
         path: path.to_path_buf(),
         problem,
@@ -291,9 +303,8 @@ pub fn save(
             json(serde_json::to_string(&state.plateau))?,
         );
     }
-    let bytes = safetensors::serialize(views, Some(metadata))
-        .map_err(|error| encode(format!("safetensors: {error}")))?;
-    write_atomic(path, &bytes)
+    safetensors::serialize(views, Some(metadata))
+        .map_err(|error| encode(format!("safetensors: {error}")))
 }
 
 /// Claims `path` for a run that saves there ([`atomic::claim`]): checked writable, links

@@ -152,14 +152,30 @@ impl Evaluator {
     }
 
     /// Loss and accuracy over every sample of source `source` (blocking).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn evaluate(&self, ctx: &GpuContext, source: usize) -> Result<EvalStats> {
-        Ok(self.submit(ctx, source, false)?.wait(ctx)?.stats)
+        crate::gpu::block_on(self.evaluate_async(ctx, source))
+    }
+
+    /// [`Evaluator::evaluate`] without blocking.
+    pub async fn evaluate_async(&self, ctx: &GpuContext, source: usize) -> Result<EvalStats> {
+        Ok(self
+            .submit(ctx, source, false)?
+            .wait_async(ctx)
+            .await?
+            .stats)
     }
 
     /// Class probabilities of every sample of source `source`, with loss and accuracy
     /// (blocking).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn predict(&self, ctx: &GpuContext, source: usize) -> Result<Predictions> {
-        self.submit(ctx, source, true)?.wait(ctx)
+        crate::gpu::block_on(self.predict_async(ctx, source))
+    }
+
+    /// [`Evaluator::predict`] without blocking.
+    pub async fn predict_async(&self, ctx: &GpuContext, source: usize) -> Result<Predictions> {
+        self.submit(ctx, source, true)?.wait_async(ctx).await
     }
 
     /// Submits the pass over source `source`, one submission per batch, and one copy of its
@@ -200,7 +216,7 @@ impl Evaluator {
                 let done = (step + 1) * self.plan.rows;
                 batches.push((done, ctx.queue.submit([encoder.finish()])));
             } else {
-                let slot = readback.copy_parts(ctx, &mut encoder, &parts, &mut Vec::new())?;
+                let slot = readback.copy_parts(&mut encoder, &parts)?;
                 let submission = ctx.queue.submit([encoder.finish()]);
                 readback.submitted(slot, 0, total, submission);
             }
@@ -250,23 +266,39 @@ impl PendingEval {
 
     /// The result, blocking until the GPU has finished, after calling `progress` with the
     /// samples done as each batch but the last completes.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn wait_reporting(
         self,
+        ctx: &GpuContext,
+        progress: impl FnMut(usize),
+    ) -> Result<Predictions> {
+        crate::gpu::block_on(self.wait_reporting_async(ctx, progress))
+    }
+
+    /// The result, blocking until the GPU has finished.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn wait(self, ctx: &GpuContext) -> Result<Predictions> {
+        crate::gpu::block_on(self.wait_async(ctx))
+    }
+
+    /// [`PendingEval::wait_reporting`] without blocking.
+    pub async fn wait_reporting_async(
+        mut self,
         ctx: &GpuContext,
         mut progress: impl FnMut(usize),
     ) -> Result<Predictions> {
         for (done, submission) in &self.batches {
-            ctx.wait_until(Some(submission), || Some(()))?;
+            ctx.settle(Some(submission), || Some(())).await?;
             progress(*done);
         }
-        self.wait(ctx)
-    }
-
-    /// The result, blocking until the GPU has finished.
-    pub fn wait(mut self, ctx: &GpuContext) -> Result<Predictions> {
-        let landed = self.readback.finish(ctx)?;
+        let landed = self.readback.finish_async(ctx).await?;
         let bytes = landed.first().map_or(&[][..], |piece| &piece.bytes);
         Ok(self.results(bytes))
+    }
+
+    /// [`PendingEval::wait`] without blocking.
+    pub async fn wait_async(self, ctx: &GpuContext) -> Result<Predictions> {
+        self.wait_reporting_async(ctx, |_| {}).await
     }
 
     /// Loss and accuracy from the metrics rows, and the probabilities that follow them (empty
@@ -300,12 +332,23 @@ impl<'ctx> Inference<'ctx> {
 
     /// Uploads `data` and returns every sample's class probabilities, with loss and accuracy
     /// against its labels.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn predict(&self, data: &Dataset) -> Result<Predictions> {
         self.predict_reporting(data, |_| {})
     }
 
     /// [`Self::predict`], calling `progress` with the samples done as batches complete.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn predict_reporting(
+        &self,
+        data: &Dataset,
+        progress: impl FnMut(usize),
+    ) -> Result<Predictions> {
+        crate::gpu::block_on(self.predict_reporting_async(data, progress))
+    }
+
+    /// [`Self::predict_reporting`] without blocking.
+    pub async fn predict_reporting_async(
         &self,
         data: &Dataset,
         progress: impl FnMut(usize),
@@ -323,6 +366,7 @@ impl<'ctx> Inference<'ctx> {
         let evaluator = Evaluator::new(ctx, &self.network, rows, &[source], vec![data.len()])?;
         evaluator
             .submit(ctx, 0, true)?
-            .wait_reporting(ctx, progress)
+            .wait_reporting_async(ctx, progress)
+            .await
     }
 }

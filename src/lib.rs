@@ -5,8 +5,10 @@
 //! ([`layers`], [`optim`]) launch kernels through [`gpu`]; [`data`] reads and uploads the data.
 
 pub mod atomic;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod bench;
 pub mod checkpoint;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod compare;
 pub mod compat;
 pub mod data;

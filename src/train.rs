@@ -6,8 +6,11 @@
 //! ring without stalling; the host waits only at the end of the epoch. Validation and test
 //! evaluation run forward-only plans over data resident on the GPU.
 
+#[cfg(not(target_arch = "wasm32"))]
 use std::ops::ControlFlow;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use web_time::Instant;
 
 use crate::compat;
 use crate::data::stream::GpuDataset;
@@ -378,12 +381,14 @@ impl<'ctx> Trainer<'ctx> {
 
     /// Runs the epochs not yet done up to the configured number, reporting progress; returns
     /// the whole history (earlier epochs of a resumed run included).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn fit(&mut self, progress: impl FnMut(Progress)) -> Result<Vec<EpochStats>> {
         self.fit_then(progress, |_| Ok(()))
     }
 
     /// [`Trainer::fit`], calling `after_epoch` with the trainer after each epoch (to save a
     /// checkpoint, say); its error stops training.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn fit_then(
         &mut self,
         progress: impl FnMut(Progress),
@@ -403,6 +408,8 @@ impl<'ctx> Trainer<'ctx> {
     /// state ready to save and resume exactly. A non-finite loss or parameter ends training
     /// with [`Error::Diverged`], naming the epoch and step. `after_epoch` ends training
     /// early by answering [`ControlFlow::Break`] ([`FitOutcome::Ended`]; early stopping).
+    /// Blocking: a browser drives [`Trainer::train_epoch_async`] itself.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn fit_until(
         &mut self,
         mut progress: impl FnMut(Progress),
@@ -411,7 +418,8 @@ impl<'ctx> Trainer<'ctx> {
     ) -> Result<FitOutcome> {
         while self.epochs_done() < self.config.epochs {
             let epoch = self.epochs_done() + 1;
-            if self.run_epoch_until(epoch, &mut progress, &stop)?.is_none() {
+            let trained = self.train_epoch_async(epoch, &mut progress, &stop);
+            if crate::gpu::block_on(trained)?.is_none() {
                 let step = self.partial.as_ref().map_or(0, |partial| partial.steps);
                 return Ok(FitOutcome::Stopped {
                     epoch,
@@ -457,20 +465,22 @@ impl<'ctx> Trainer<'ctx> {
     }
 
     /// A copy of the parameters, Adam's moments and the counters (blocking readback).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn state(&self) -> Result<TrainState> {
+        crate::gpu::block_on(self.state_async())
+    }
+
+    /// [`Trainer::state`] without blocking.
+    pub async fn state_async(&self) -> Result<TrainState> {
         let slab = &self.network.slab;
+        let state = &self.network.state;
         Ok(TrainState {
             epochs_done: self.epochs_done(),
             steps_done: self.steps_done,
-            params: slab.read(self.ctx, &slab.params)?,
-            m: slab.read(self.ctx, &slab.m)?,
-            v: slab.read(self.ctx, &slab.v)?,
-            state: buffers::read(
-                self.ctx,
-                &self.network.state.buffer,
-                0,
-                self.network.state.layout.total,
-            )?,
+            params: slab.read_async(self.ctx, &slab.params).await?,
+            m: slab.read_async(self.ctx, &slab.m).await?,
+            v: slab.read_async(self.ctx, &slab.v).await?,
+            state: buffers::read_async(self.ctx, &state.buffer, 0, state.layout.total).await?,
             history: self.history.clone(),
             partial: self.partial.clone(),
             plateau: self.plateau,
@@ -537,36 +547,40 @@ impl<'ctx> Trainer<'ctx> {
 
     /// Runs one epoch (`epoch` from 1) and its validation, blocking until it is done: the
     /// non-blocking calls below, waiting whenever the readback ring is full.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn run_epoch(
         &mut self,
         epoch: usize,
         progress: &mut impl FnMut(Progress),
     ) -> Result<EpochStats> {
-        let mut run = self.begin_epoch(epoch);
-        self.drive(&mut run, progress, &|| false)?;
-        self.finish_epoch(run, progress)
+        crate::gpu::block_on(async {
+            let mut run = self.begin_epoch(epoch);
+            self.drive(&mut run, progress, &|| false).await?;
+            self.finish_epoch_async(run, progress).await
+        })
     }
 
-    /// [`Trainer::run_epoch`], asking `stop` before each chunk; `None` when it stopped the
-    /// epoch part-way (kept in the state as a [`PartialEpoch`]).
-    fn run_epoch_until(
+    /// Trains epoch `epoch` (from 1) and validates it, asking `stop` before each chunk;
+    /// `None` when it stopped the epoch part-way (kept in the state as a [`PartialEpoch`], to
+    /// continue from). What a browser awaits: it never blocks.
+    pub async fn train_epoch_async(
         &mut self,
         epoch: usize,
         progress: &mut impl FnMut(Progress),
         stop: &impl Fn() -> bool,
     ) -> Result<Option<EpochStats>> {
         let mut run = self.begin_epoch(epoch);
-        if self.drive(&mut run, progress, stop)? {
-            self.finish_epoch(run, progress).map(Some)
+        if self.drive(&mut run, progress, stop).await? {
+            self.finish_epoch_async(run, progress).await.map(Some)
         } else {
-            self.stop_epoch(run)?;
+            self.stop_epoch(run).await?;
             Ok(None)
         }
     }
 
     /// Submits `run`'s chunks and collects their metrics until every step is submitted (true)
     /// or `stop` says so first (false), reporting progress and checking each landed loss.
-    fn drive(
+    async fn drive(
         &mut self,
         run: &mut EpochRun,
         progress: &mut impl FnMut(Progress),
@@ -582,7 +596,7 @@ impl<'ctx> Trainer<'ctx> {
             }
             match self.submit_chunk(run)? {
                 Submitted::Chunk => {}
-                Submitted::Busy => self.wait_for_slot(run)?,
+                Submitted::Busy => self.wait_for_slot(run).await?,
                 Submitted::Done => return Ok(true),
             }
             if let Some(report) = self.poll(run)? {
@@ -638,8 +652,8 @@ impl<'ctx> Trainer<'ctx> {
 
     /// Ends `run` part-way: waits for the chunks in flight and keeps the steps done as the
     /// state's [`PartialEpoch`].
-    fn stop_epoch(&mut self, mut run: EpochRun) -> Result<()> {
-        run.collect(self.readback.finish(self.ctx)?);
+    async fn stop_epoch(&mut self, mut run: EpochRun) -> Result<()> {
+        run.collect(self.readback.finish_async(self.ctx).await?);
         self.check_divergence(&run)?;
         let done = &run.metrics[..run.next];
         self.steps_done += (run.next - run.first) as u64;
@@ -740,13 +754,9 @@ impl<'ctx> Trainer<'ctx> {
             (&self.first_non_finite, first * 4, steps * 4),
         ];
         let bytes = steps * STEP_READBACK_BYTES as u64;
-        let mut landed = Vec::new();
-        let slot = self
-            .readback
-            .copy_parts(ctx, &mut encoder, &parts, &mut landed)?;
+        let slot = self.readback.copy_parts(&mut encoder, &parts)?;
         let submission = ctx.queue.submit([encoder.finish()]);
         self.readback.submitted(slot, next, bytes, submission);
-        run.collect(landed);
         run.next = end;
         Ok(Submitted::Chunk)
     }
@@ -762,9 +772,9 @@ impl<'ctx> Trainer<'ctx> {
         Ok(Some(self.running(run)))
     }
 
-    /// Blocks until the oldest chunk in flight has landed and collects it.
-    fn wait_for_slot(&mut self, run: &mut EpochRun) -> Result<()> {
-        let landed = self.readback.wait_oldest(self.ctx)?;
+    /// Waits until the oldest chunk in flight has landed and collects it.
+    async fn wait_for_slot(&mut self, run: &mut EpochRun) -> Result<()> {
+        let landed = self.readback.oldest_async(self.ctx).await?;
         run.collect(vec![landed]);
         Ok(())
     }
@@ -785,12 +795,22 @@ impl<'ctx> Trainer<'ctx> {
     /// Ends `run` once every chunk is submitted: waits for the metrics still in flight (none
     /// when [`EpochRun::is_complete`]), then validates and records the epoch, which
     /// reduce-on-plateau then counts.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn finish_epoch(
+        &mut self,
+        run: EpochRun,
+        progress: &mut impl FnMut(Progress),
+    ) -> Result<EpochStats> {
+        crate::gpu::block_on(self.finish_epoch_async(run, progress))
+    }
+
+    /// [`Trainer::finish_epoch`] without blocking.
+    pub async fn finish_epoch_async(
         &mut self,
         mut run: EpochRun,
         progress: &mut impl FnMut(Progress),
     ) -> Result<EpochStats> {
-        run.collect(self.readback.finish(self.ctx)?);
+        run.collect(self.readback.finish_async(self.ctx).await?);
         let seconds = run.earlier_seconds + run.start.elapsed().as_secs_f64();
         self.check_divergence(&run)?;
         self.steps_done += (run.steps - run.first) as u64;
@@ -805,7 +825,7 @@ impl<'ctx> Trainer<'ctx> {
             seconds,
             loss: train.loss,
             accuracy: train.accuracy,
-            validation: self.evaluate_validation()?,
+            validation: self.evaluate_validation_async().await?,
             learning_rate: self.config.varies_learning_rate().then_some(last_rate),
         };
         if let Some(plateau) = &self.config.plateau {
@@ -817,31 +837,47 @@ impl<'ctx> Trainer<'ctx> {
     }
 
     /// Loss and accuracy on the validation split (`None` without one).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn evaluate_validation(&self) -> Result<Option<EvalStats>> {
+        crate::gpu::block_on(self.evaluate_validation_async())
+    }
+
+    /// [`Trainer::evaluate_validation`] without blocking.
+    pub async fn evaluate_validation_async(&self) -> Result<Option<EvalStats>> {
         if self.validation_len == 0 {
             return Ok(None);
         }
-        self.evaluator.evaluate(self.ctx, 0).map(Some)
+        self.evaluator.evaluate_async(self.ctx, 0).await.map(Some)
     }
 
     /// Loss and accuracy on the test set.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn evaluate_test(&self) -> Result<EvalStats> {
         self.evaluator.evaluate(self.ctx, 1)
     }
 
     /// Class probabilities of every test sample, with loss and accuracy.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn predict_test(&self) -> Result<Predictions> {
         self.evaluator.predict(self.ctx, 1)
     }
 
     /// [`Self::predict_test`], calling `progress` with the samples done as batches complete.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn predict_test_reporting(&self, progress: impl FnMut(usize)) -> Result<Predictions> {
+        crate::gpu::block_on(self.predict_test_async(progress))
+    }
+
+    /// [`Self::predict_test_reporting`] without blocking.
+    pub async fn predict_test_async(&self, progress: impl FnMut(usize)) -> Result<Predictions> {
         self.evaluator
             .submit(self.ctx, 1, true)?
-            .wait_reporting(self.ctx, progress)
+            .wait_reporting_async(self.ctx, progress)
+            .await
     }
 
     /// The current parameter slab (padding included), read back from the GPU.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn parameters(&self) -> Result<Vec<f32>> {
         Ok(self
             .network

@@ -133,9 +133,7 @@ fn the_metrics_ring_on_a_destroyed_device_fails_promptly_instead_of_waiting() {
         .create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("ring.copy"),
         });
-    let slot = ring
-        .copy(&ctx, &mut encoder, &source, 0, 32, &mut Vec::new())
-        .unwrap();
+    let slot = ring.copy(&mut encoder, &source, 0, 32).unwrap();
     let submission = ctx.queue.submit([encoder.finish()]);
     ring.submitted(slot, 3, 32, submission);
     ctx.device.destroy();

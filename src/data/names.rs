@@ -141,6 +141,24 @@ pub fn describe(dir: &Path) -> Result<DataNames, DataError> {
     Ok(DataNames { title, classes })
 }
 
+/// The names of a set whose label files (train, test; published `.gz` or decompressed) hold
+/// `train_labels` and `test_labels`: a known set's, else `title` with labels as their own
+/// names. A page that fetched the files has no directory to read `classes.txt` from.
+pub fn of_label_files(train_labels: &[u8], test_labels: &[u8], title: &str) -> DataNames {
+    match known_by(&[digests(train_labels), digests(test_labels)]) {
+        Some(set) => DataNames {
+            title: set.title.to_string(),
+            classes: set
+                .classes
+                .map(|names| names.iter().map(ToString::to_string).collect()),
+        },
+        None => DataNames {
+            title: title.to_string(),
+            classes: None,
+        },
+    }
+}
+
 /// The last component of `dir` (made absolute first, so `.` has a name too).
 fn directory_name(dir: &Path) -> String {
     let absolute = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
@@ -157,14 +175,19 @@ fn recognise(dir: &Path) -> Result<Option<&'static KnownSet>, DataError> {
         let Some(path) = label_file(dir, name) else {
             return Ok(None);
         };
-        digests.push(file_digests(&path)?);
+        digests.push(self::digests(&input_file::read(&path, FileKind::Idx)?));
     }
-    Ok(KNOWN.iter().find(|set| {
+    Ok(known_by(&digests))
+}
+
+/// The known set whose label files have these digests (train, test), if any.
+fn known_by(digests: &[Vec<String>]) -> Option<&'static KnownSet> {
+    KNOWN.iter().find(|set| {
         set.labels
             .iter()
-            .zip(&digests)
+            .zip(digests)
             .all(|(known, found)| found.iter().any(|digest| known.contains(&digest.as_str())))
-    }))
+    })
 }
 
 /// `dir/name.gz` or `dir/name`, as the loader takes them.
@@ -174,22 +197,19 @@ fn label_file(dir: &Path, name: &str) -> Option<PathBuf> {
         .find(|path| path.is_file())
 }
 
-/// The MD5 digest of the file's bytes and, for a gzip file, of its decompressed bytes.
-fn file_digests(path: &Path) -> Result<Vec<String>, DataError> {
-    let bytes = input_file::read(path, FileKind::Idx)?;
-    let mut digests = vec![hex_md5(&bytes)];
+/// The MD5 digest of a file's bytes and, for a gzip file, of its decompressed bytes.
+fn digests(bytes: &[u8]) -> Vec<String> {
+    let mut digests = vec![hex_md5(bytes)];
     if bytes.starts_with(&[0x1f, 0x8b]) {
         let mut decompressed = Vec::new();
-        let decoded = std::io::Read::read_to_end(
-            &mut flate2::read::GzDecoder::new(&bytes[..]),
-            &mut decompressed,
-        );
+        let decoded =
+            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(bytes), &mut decompressed);
         // A file that does not decompress is not a known set's; the loader says what is wrong.
         if decoded.is_ok() {
             digests.push(hex_md5(&decompressed));
         }
     }
-    Ok(digests)
+    digests
 }
 
 fn hex_md5(bytes: &[u8]) -> String {
@@ -258,6 +278,19 @@ mod tests {
         assert_eq!(names.class(7), "7");
         assert_eq!(names.labelled(7), "7");
         assert_eq!(names.key(10), None);
+    }
+
+    #[test]
+    fn label_files_fetched_by_a_page_are_recognised_by_their_bytes() {
+        let bytes = |name: &str| {
+            fs::read(crate::data::bundled_mnist_dir().join(format!("{name}.gz"))).unwrap()
+        };
+        let (train, test) = (bytes(LABEL_FILES[0]), bytes(LABEL_FILES[1]));
+        let mnist = of_label_files(&train, &test, "fetched");
+        assert_eq!((mnist.title.as_str(), mnist.classes), ("MNIST", None));
+        // Train and test swapped are no known set's: the title given, labels as names.
+        let unknown = of_label_files(&test, &train, "fetched");
+        assert_eq!((unknown.title.as_str(), unknown.classes), ("fetched", None));
     }
 
     #[test]

@@ -21,12 +21,14 @@ pub fn create(
     descriptor: &wgpu::BufferDescriptor<'_>,
 ) -> Result<wgpu::Buffer, GpuError> {
     ctx.check_buffer_size(descriptor.label.unwrap_or("a buffer"), descriptor.size)?;
-    let validation = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
-    let out_of_memory = ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-    let buffer = ctx.device.create_buffer(descriptor);
-    // Native scopes resolve at once: the futures are ready when popped.
-    let errors = [out_of_memory.pop(), validation.pop()].map(pollster::block_on);
-    match errors.into_iter().flatten().next() {
+    let filters = [
+        wgpu::ErrorFilter::Validation,
+        wgpu::ErrorFilter::OutOfMemory,
+    ];
+    let (buffer, error) = super::caught(&ctx.device, &filters, || {
+        ctx.device.create_buffer(descriptor)
+    });
+    match error {
         None => Ok(buffer),
         Some(error) => Err(GpuError::Allocation {
             buffer: descriptor.label.unwrap_or("a buffer").to_string(),
@@ -91,8 +93,20 @@ pub fn staging(ctx: &GpuContext, label: &str, bytes: u64) -> Result<wgpu::Buffer
 }
 
 /// Copies `count` elements of type `T` starting at element `first` out of `buffer`, blocking
-/// until the GPU has finished everything submitted before.
+/// until the GPU has finished everything submitted before ([`read_async`] in a browser).
+#[cfg(not(target_arch = "wasm32"))]
 pub fn read<T: Pod>(
+    ctx: &GpuContext,
+    buffer: &wgpu::Buffer,
+    first: usize,
+    count: usize,
+) -> Result<Vec<T>, GpuError> {
+    super::block_on(read_async(ctx, buffer, first, count))
+}
+
+/// [`read`] without blocking: the copy lands once the GPU has finished everything submitted
+/// before ([`GpuContext::settle`]).
+pub async fn read_async<T: Pod>(
     ctx: &GpuContext,
     buffer: &wgpu::Buffer,
     first: usize,
@@ -122,7 +136,8 @@ pub fn read<T: Pod>(
         // The receiver outlives this callback: it is read right below.
         let _ = sender.send(result);
     });
-    ctx.wait_for(&submission, || receiver.try_recv().ok())?
+    ctx.settle(Some(&submission), || receiver.try_recv().ok())
+        .await?
         .map_err(|e| GpuError::Readback(e.to_string()))?;
     let view = staging
         .get_mapped_range(..)

@@ -136,8 +136,8 @@ fn instance() -> wgpu::Instance {
 }
 
 /// Every adapter this machine offers, fastest first (the order `gpu-cnn devices` prints).
-fn sorted_adapters(instance: &wgpu::Instance) -> Vec<wgpu::Adapter> {
-    let mut adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+async fn sorted_adapters(instance: &wgpu::Instance) -> Vec<wgpu::Adapter> {
+    let mut adapters = instance.enumerate_adapters(wgpu::Backends::all()).await;
     adapters.sort_by_key(|adapter| speed_rank(&adapter.get_info()));
     adapters
 }
@@ -148,8 +148,9 @@ fn backends_tried() -> String {
 }
 
 /// Lists every adapter on this machine, fastest first.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn list_adapters() -> Vec<AdapterSummary> {
-    sorted_adapters(&instance())
+    super::block_on(sorted_adapters(&instance()))
         .iter()
         .enumerate()
         .map(|(index, adapter)| AdapterSummary {
@@ -215,11 +216,20 @@ fn choose(
 }
 
 impl GpuContext {
-    /// Opens the adapter `selector` names, with every buffer and binding limit it offers.
+    /// Opens the adapter `selector` names, with every buffer and binding limit it offers
+    /// (blocking: [`GpuContext::open`] for a browser).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn new(selector: &DeviceSelector) -> Result<Self, GpuError> {
+        super::block_on(Self::open(selector))
+    }
+
+    /// [`GpuContext::new`] without blocking: in a browser the adapter and the device arrive
+    /// through the page's event loop, and the only adapter there is the one WebGPU offers.
+    pub async fn open(selector: &DeviceSelector) -> Result<Self, GpuError> {
         let instance = instance();
         let env_name = std::env::var("WGPU_ADAPTER_NAME").ok();
-        let adapter = choose(sorted_adapters(&instance), selector, env_name.as_deref())?;
+        let adapters = sorted_adapters(&instance).await;
+        let adapter = choose(adapters, selector, env_name.as_deref())?;
         let info = adapter.get_info();
         let limits = adapter.limits();
         let descriptor = wgpu::DeviceDescriptor {
@@ -233,12 +243,12 @@ impl GpuContext {
             memory_hints: wgpu::MemoryHints::Performance,
             trace: wgpu::Trace::Off,
         };
-        let (device, queue) =
-            pollster::block_on(adapter.request_device(&descriptor)).map_err(|source| {
-                GpuError::RequestDevice {
-                    adapter: info.name.clone(),
-                    source,
-                }
+        let (device, queue) = adapter
+            .request_device(&descriptor)
+            .await
+            .map_err(|source| GpuError::RequestDevice {
+                adapter: info.name.clone(),
+                source,
             })?;
         let failure = Arc::new(Mutex::new(None));
         let on_error = Arc::clone(&failure);
@@ -328,8 +338,35 @@ impl GpuContext {
         }
     }
 
+    /// Waits until `submission` (all work where `None`) has finished and `ready` gives a value
+    /// (a mapping's result): the one wait of the library's async paths. Natively it blocks
+    /// in [`GpuContext::wait_until`], which the command line's edge expects; in a browser it
+    /// yields to the page's event loop between looks, since mappings land only there. The
+    /// device's loss or an uncaptured error ends the wait with that error.
+    pub async fn settle<T>(
+        &self,
+        submission: Option<&wgpu::SubmissionIndex>,
+        ready: impl FnMut() -> Option<T>,
+    ) -> Result<T, GpuError> {
+        #[cfg(not(target_arch = "wasm32"))]
+        return self.wait_until(submission, ready);
+        #[cfg(target_arch = "wasm32")]
+        {
+            // The browser tracks submissions itself: the mapping is what is waited for.
+            let (_, mut ready) = (submission, ready);
+            loop {
+                self.check()?;
+                if let Some(value) = ready() {
+                    return Ok(value);
+                }
+                super::browser::next_turn().await;
+            }
+        }
+    }
+
     /// Blocks until all submitted work has finished, then reports any error it caused; a
     /// device lost meanwhile ends the wait within [`POLL_SLICE`].
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn wait_idle(&self) -> Result<(), GpuError> {
         self.wait_until(None, || Some(()))
     }
@@ -338,6 +375,7 @@ impl GpuContext {
     /// slices of [`POLL_SLICE`], then returns what `ready` gives (a mapping's result, which
     /// lands during that poll); the device's loss or an uncaptured error ends the wait with
     /// that error instead, within a slice.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn wait_until<T>(
         &self,
         submission: Option<&wgpu::SubmissionIndex>,
@@ -371,6 +409,7 @@ impl GpuContext {
     }
 
     /// [`GpuContext::wait_until`] `submission` has finished and `ready` gives a value.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn wait_for<T>(
         &self,
         submission: &wgpu::SubmissionIndex,

@@ -401,13 +401,13 @@ impl KernelCache {
         let mut source: String = kernel.libraries().iter().map(|l| l.source()).collect();
         let library_lines = source.lines().count();
         source.push_str(file);
-        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some(kernel.label()),
-            source: wgpu::ShaderSource::Wgsl(Cow::Owned(source)),
+        let (module, error) = super::caught(device, &[wgpu::ErrorFilter::Validation], || {
+            device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(kernel.label()),
+                source: wgpu::ShaderSource::Wgsl(Cow::Owned(source)),
+            })
         });
-        // Native scopes resolve at once: the future is ready when popped.
-        if let Some(error) = pollster::block_on(scope.pop()) {
+        if let Some(error) = error {
             let libraries = match library_lines {
                 0 => String::new(),
                 n => format!(" (line numbers count the {n} lines of its libraries first)"),

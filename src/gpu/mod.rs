@@ -4,6 +4,8 @@
 //!
 //! Layers never pick a device: every function here takes the [`GpuContext`] it works on.
 
+#[cfg(target_arch = "wasm32")]
+mod browser;
 pub mod buffers;
 pub mod context;
 pub mod dispatch;
@@ -20,6 +22,44 @@ pub use kernels::{Kernel, KernelCache};
 pub use profile::LaunchProfile;
 
 use thiserror::Error;
+
+/// Runs `future` to its end on this thread: the command line's edge between its blocking code
+/// and the library's async waits ([`GpuContext::settle`]). A browser has no such edge.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    pollster::block_on(future)
+}
+
+/// Makes what `make` makes inside error scopes of `filters` and returns it with the first
+/// error they caught. Native scopes resolve at once. A browser's resolve only on its event
+/// loop, so there none is pushed: an error reaches the device's uncaptured-error handler and
+/// the next [`GpuContext::check`].
+pub(crate) fn caught<T>(
+    device: &wgpu::Device,
+    filters: &[wgpu::ErrorFilter],
+    make: impl FnOnce() -> T,
+) -> (T, Option<wgpu::Error>) {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let scopes: Vec<_> = filters
+            .iter()
+            .map(|&filter| device.push_error_scope(filter))
+            .collect();
+        let made = make();
+        // Every scope is popped, innermost first, before the first error is taken.
+        let errors: Vec<_> = scopes
+            .into_iter()
+            .rev()
+            .map(|scope| pollster::block_on(scope.pop()))
+            .collect();
+        (made, errors.into_iter().flatten().next())
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        let _ = (device, filters);
+        (make(), None)
+    }
+}
 
 /// What can go wrong between the host and the GPU.
 #[derive(Debug, Error)]

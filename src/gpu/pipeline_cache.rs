@@ -37,7 +37,11 @@ fn directory() -> Option<PathBuf> {
     match std::env::var_os("GPU_CNN_CACHE_DIR") {
         Some(dir) if dir.is_empty() => None,
         Some(dir) => Some(PathBuf::from(dir)),
+        #[cfg(not(target_arch = "wasm32"))]
         None => dirs::cache_dir().map(|dir| dir.join("gpu-cnn")),
+        // A browser keeps its own pipeline caches.
+        #[cfg(target_arch = "wasm32")]
+        None => None,
     }
 }
 

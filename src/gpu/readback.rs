@@ -1,7 +1,7 @@
 //! Non-blocking readback of small results (per-step metrics) through a ring of staging
 //! buffers: copy into a free slot after a chunk of steps, `map_async` it, collect whatever has
-//! landed at the next chance. The host blocks only when every slot is in flight (which also
-//! keeps it from running far ahead of the GPU) and at [`Readback::finish`].
+//! landed at the next chance. The host waits only when every slot is in flight (which also
+//! keeps it from running far ahead of the GPU) and at [`Readback::finish_async`].
 
 use std::collections::VecDeque;
 use std::sync::mpsc;
@@ -55,29 +55,25 @@ impl Readback {
     }
 
     /// Records a copy of `bytes` at `offset` of `source` into a free slot and returns the
-    /// slot; call [`Readback::submitted`] with it right after submitting `encoder`. Waits for
-    /// the oldest copy in flight when no slot is free (its data is returned through
-    /// `landed`).
+    /// slot; call [`Readback::submitted`] with it right after submitting `encoder`. With no
+    /// slot free ([`Readback::has_free_slot`]) it is an error: collect the oldest copy first
+    /// ([`Readback::oldest_async`]).
     pub fn copy(
         &mut self,
-        ctx: &GpuContext,
         encoder: &mut wgpu::CommandEncoder,
         source: &wgpu::Buffer,
         offset: u64,
         bytes: u64,
-        landed: &mut Vec<Landed>,
     ) -> Result<usize, GpuError> {
-        self.copy_parts(ctx, encoder, &[(source, offset, bytes)], landed)
+        self.copy_parts(encoder, &[(source, offset, bytes)])
     }
 
     /// [`Readback::copy`] of several `(source, offset, bytes)` ranges, one after another into
     /// one slot, so they come back in one mapping.
     pub fn copy_parts(
         &mut self,
-        ctx: &GpuContext,
         encoder: &mut wgpu::CommandEncoder,
         parts: &[(&wgpu::Buffer, u64, u64)],
-        landed: &mut Vec<Landed>,
     ) -> Result<usize, GpuError> {
         let total: u64 = parts.iter().map(|&(_, _, bytes)| bytes).sum();
         if total > self.slot_bytes || parts.iter().any(|&(_, _, bytes)| bytes % 4 != 0) {
@@ -86,13 +82,9 @@ impl Readback {
                 self.slot_bytes
             )));
         }
-        if self.free.is_empty() {
-            landed.push(self.wait_oldest(ctx)?);
-        }
-        let slot = self
-            .free
-            .pop()
-            .ok_or_else(|| GpuError::Readback("no staging slot free".into()))?;
+        let slot = self.free.pop().ok_or_else(|| {
+            GpuError::Readback("no staging slot free: collect the oldest copy first".into())
+        })?;
         let mut at = 0;
         for &(source, offset, bytes) in parts {
             encoder.copy_buffer_to_buffer(source, offset, &self.slots[slot], at, bytes);
@@ -144,16 +136,15 @@ impl Readback {
         !self.free.is_empty()
     }
 
-    /// Blocks until the oldest copy in flight has landed and returns it.
-    pub fn wait_oldest(&mut self, ctx: &GpuContext) -> Result<Landed, GpuError> {
+    /// The oldest copy in flight, once it has landed ([`GpuContext::settle`]).
+    pub async fn oldest_async(&mut self, ctx: &GpuContext) -> Result<Landed, GpuError> {
         let entry = self
             .in_flight
             .pop_front()
             .ok_or_else(|| GpuError::Readback("nothing in flight".into()))?;
-        let result = match entry.done.try_recv() {
-            Ok(result) => result,
-            Err(_) => ctx.wait_for(&entry.submission, || entry.done.try_recv().ok())?,
-        };
+        let result = ctx
+            .settle(Some(&entry.submission), || entry.done.try_recv().ok())
+            .await?;
         self.take(entry, result)
     }
 
@@ -172,11 +163,18 @@ impl Readback {
         Ok(landed)
     }
 
-    /// Blocks until every copy in flight has landed and returns them in submission order.
+    /// Blocks until every copy in flight has landed and returns them in submission order
+    /// ([`Readback::finish_async`] in a browser).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn finish(&mut self, ctx: &GpuContext) -> Result<Vec<Landed>, GpuError> {
+        super::block_on(self.finish_async(ctx))
+    }
+
+    /// Every copy in flight, in submission order, once all have landed.
+    pub async fn finish_async(&mut self, ctx: &GpuContext) -> Result<Vec<Landed>, GpuError> {
         let mut landed = Vec::new();
         while !self.in_flight.is_empty() {
-            landed.push(self.wait_oldest(ctx)?);
+            landed.push(self.oldest_async(ctx).await?);
         }
         Ok(landed)
     }

@@ -127,8 +127,18 @@ impl ParamSlab {
     }
 
     /// Reads one of the four buffers back in full (blocking).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn read(&self, ctx: &GpuContext, buffer: &wgpu::Buffer) -> Result<Vec<f32>, GpuError> {
         buffers::read(ctx, buffer, 0, self.layout.total)
+    }
+
+    /// [`Slab::read`] without blocking.
+    pub async fn read_async(
+        &self,
+        ctx: &GpuContext,
+        buffer: &wgpu::Buffer,
+    ) -> Result<Vec<f32>, GpuError> {
+        buffers::read_async(ctx, buffer, 0, self.layout.total).await
     }
 
     /// Overwrites one of the four buffers in full.

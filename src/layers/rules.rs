@@ -21,7 +21,8 @@ pub const COLLAPSE_HINT: &str =
 pub fn values(dims: &[usize]) -> Option<usize> {
     dims.iter()
         .try_fold(1usize, |n, &d| n.checked_mul(d))
-        .filter(|&n| n <= MAX_VALUES)
+        // Compared as u64: on a 32-bit target (wasm32) every usize fits.
+        .filter(|&n| n as u64 <= MAX_VALUES as u64)
 }
 
 /// `[h, w, c]` of an image input, or the problem for a layer of `class` that needs one.

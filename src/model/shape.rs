@@ -384,7 +384,7 @@ mod tests {
         let mut spec = preset("dense").unwrap();
         let dense = spec.layers[1].clone();
         spec.layers = vec![dense; 100_000];
-        let started = std::time::Instant::now();
+        let started = web_time::Instant::now();
         let message = infer(&spec).unwrap_err().to_string();
         assert!(message.contains("100000 layers"), "{message}");
         assert!(message.contains("1000 a model may have"), "{message}");

@@ -10,28 +10,44 @@
 //! | [`histogram`]  | count per class with a bar of █    | skyblue bars with black edges        |
 //! | [`compare`]    | one aligned row per model          | grouped val / test accuracy bars     |
 //!
+//! The wasm32 build keeps the text tables only: a browser
+//! draws its pictures on its own canvas.
+//!
 //! Every function takes plain host data. Pictures are drawn with plotters into PNG files with
 //! the bundled DejaVu Sans (no system fonts needed); each file is rendered to a temporary file
 //! in its directory and renamed into place, so a failure never leaves a partial picture.
 
+#[cfg(not(target_arch = "wasm32"))]
 mod axis;
+#[cfg(not(target_arch = "wasm32"))]
 mod canvas;
+#[cfg(not(target_arch = "wasm32"))]
 mod colormap;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod compare;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod confusion;
+#[cfg(not(target_arch = "wasm32"))]
 mod decor;
 mod error;
+#[cfg(not(target_arch = "wasm32"))]
 mod font;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod histogram;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod history;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod samples;
 pub mod summary;
+#[cfg(not(target_arch = "wasm32"))]
 mod text;
 
 use std::path::Path;
 
+#[cfg(not(target_arch = "wasm32"))]
 pub use compare::CompareRow;
 pub use error::ReportError;
+#[cfg(not(target_arch = "wasm32"))]
 pub use history::HistoryRow;
 pub use summary::summary;
 

@@ -2,7 +2,10 @@
 //! compares their outputs with the CPU references, recording which kernels ran, the errors and
 //! the time it took.
 
-use std::time::Instant;
+use std::future::Future;
+use std::pin::Pin;
+
+use web_time::Instant;
 
 use bytemuck::Pod;
 use rand::distr::{Distribution, Uniform};
@@ -10,13 +13,17 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 
 use super::compare::{compare, Errors, Tolerance};
-use super::launch::{run_once, step_table};
+use super::launch::{run_once_async, step_table};
 use super::Row;
 use crate::gpu::step_table::StepParams;
 use crate::gpu::{buffers, Dispatch, GpuContext, GpuError, Kernel};
 
-/// What a check does on the device: launch, read back, compare through [`Check`].
-pub type Body = Box<dyn Fn(&mut Check<'_>) -> Result<(), GpuError>>;
+/// A check's body at work: a future borrowing the [`Check`] it runs in.
+pub type BodyFuture<'c> = Pin<Box<dyn Future<Output = Result<(), GpuError>> + 'c>>;
+
+/// What a check does on the device: launch, read back, compare through [`Check`]. A case
+/// writes it `move |check| Box::pin(async move { .. })`.
+pub type Body = Box<dyn for<'c, 'a> Fn(&'c mut Check<'a>) -> BodyFuture<'c>>;
 
 /// One check to run: its case and its body.
 pub struct Case {
@@ -36,7 +43,7 @@ impl Case {
         what: impl Into<String>,
         tolerance: Tolerance,
         seed: u64,
-        body: impl Fn(&mut Check<'_>) -> Result<(), GpuError> + 'static,
+        body: impl for<'c, 'a> Fn(&'c mut Check<'a>) -> BodyFuture<'c> + 'static,
     ) -> Self {
         Self {
             what: what.into(),
@@ -47,7 +54,7 @@ impl Case {
     }
 
     /// Runs the case on `ctx`: its row. A GPU error fails the row with its message.
-    pub fn run(&self, ctx: &GpuContext) -> Row {
+    pub async fn run_async(&self, ctx: &GpuContext) -> Row {
         let start = Instant::now();
         let mut check = Check {
             ctx,
@@ -56,7 +63,7 @@ impl Case {
             kernels: Vec::new(),
             errors: Errors::default(),
         };
-        let failure = (self.body)(&mut check).err().map(|e| e.to_string());
+        let failure = (self.body)(&mut check).await.err().map(|e| e.to_string());
         Row {
             kernels: check.kernels,
             case: self.what.clone(),
@@ -105,18 +112,27 @@ impl Check<'_> {
 
     /// Runs `dispatches` once with step-table entry `step`, noting their kernels as this
     /// check's.
-    pub fn launch(&mut self, dispatches: &[Dispatch], step: StepParams) -> Result<(), GpuError> {
+    pub async fn launch(
+        &mut self,
+        dispatches: &[Dispatch],
+        step: StepParams,
+    ) -> Result<(), GpuError> {
         for dispatch in dispatches {
             if !self.kernels.contains(&dispatch.kernel()) {
                 self.kernels.push(dispatch.kernel());
             }
         }
-        run_once(self.ctx, dispatches, &step_table(self.ctx, step)?)
+        let table = step_table(self.ctx, step)?;
+        run_once_async(self.ctx, dispatches, &table).await
     }
 
     /// The first `len` values of `buffer`.
-    pub fn read<T: Pod>(&self, buffer: &wgpu::Buffer, len: usize) -> Result<Vec<T>, GpuError> {
-        buffers::read(self.ctx, buffer, 0, len)
+    pub async fn read<T: Pod>(
+        &self,
+        buffer: &wgpu::Buffer,
+        len: usize,
+    ) -> Result<Vec<T>, GpuError> {
+        buffers::read_async(self.ctx, buffer, 0, len).await
     }
 
     /// Compares a GPU output with its reference, at the case's tolerance.
@@ -133,8 +149,12 @@ impl Check<'_> {
     }
 
     /// Reads `len` values of `buffer` and compares them with `cpu`.
-    pub fn compare_buffer(&mut self, buffer: &wgpu::Buffer, cpu: &[f32]) -> Result<(), GpuError> {
-        let gpu = self.read::<f32>(buffer, cpu.len())?;
+    pub async fn compare_buffer(
+        &mut self,
+        buffer: &wgpu::Buffer,
+        cpu: &[f32],
+    ) -> Result<(), GpuError> {
+        let gpu = self.read::<f32>(buffer, cpu.len()).await?;
         self.compare(&gpu, cpu);
         Ok(())
     }

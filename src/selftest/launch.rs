@@ -1,6 +1,7 @@
-//! One-shot launches for checking kernels: NaN-poisoned output buffers, one pass of
-//! dispatches submitted and waited for, and readback. The test harness (`tests/common`) runs
-//! its kernels through the same functions; readback is `gpu::buffers::read`.
+//! One-shot launches for checking kernels: NaN-poisoned output buffers, a one-entry step
+//! table, and one pass of dispatches submitted and waited for. The test harness
+//! (`tests/common`) runs its kernels through the same functions; readback is
+//! `gpu::buffers::read_async` (`read` natively).
 
 use crate::gpu::step_table::{StepParams, StepTable};
 use crate::gpu::{buffers, Dispatch, GpuContext, GpuError};
@@ -18,9 +19,21 @@ pub fn step_table(ctx: &GpuContext, entry: StepParams) -> Result<StepTable, GpuE
     Ok(table)
 }
 
-/// Records `dispatches` once (reading entry 0 of `table`) in one compute pass, submits them
-/// and waits until they finish; any wgpu error they cause is the result.
+/// [`run_once_async`], blocking until the dispatches finish (the command line and the tests).
+#[cfg(not(target_arch = "wasm32"))]
 pub fn run_once(
+    ctx: &GpuContext,
+    dispatches: &[Dispatch],
+    table: &StepTable,
+) -> Result<(), GpuError> {
+    crate::gpu::block_on(run_once_async(ctx, dispatches, table))
+}
+
+/// Records `dispatches` once (reading entry 0 of `table`) in one compute pass, submits them
+/// and waits through [`GpuContext::settle`]: natively until they finish, any wgpu error they
+/// cause being the result; a browser does not wait (its queue runs them before any later
+/// readback, whose wait reports their errors).
+pub async fn run_once_async(
     ctx: &GpuContext,
     dispatches: &[Dispatch],
     table: &StepTable,
@@ -40,5 +53,5 @@ pub fn run_once(
         }
     }
     ctx.queue.submit([encoder.finish()]);
-    ctx.wait_idle()
+    ctx.settle(None, || Some(())).await
 }

@@ -111,7 +111,7 @@ fn gpu_step(rows: usize) -> StepParams {
 }
 
 /// Runs the forward launches of `p` on the GPU; returns `y`.
-fn gpu_forward(
+async fn gpu_forward(
     check: &mut Check<'_>,
     p: &Prepared,
     rows: usize,
@@ -131,7 +131,7 @@ fn gpu_forward(
         seed: SEED,
     };
     let dispatches = p.op.encode_forward(check.ctx, &io)?;
-    check.launch(&dispatches, gpu_step(rows))?;
+    check.launch(&dispatches, gpu_step(rows)).await?;
     Ok(y)
 }
 
@@ -161,37 +161,41 @@ fn forward_case(
     seed: u64,
 ) -> Case {
     Case::new(what, tolerance, seed, move |check| {
-        let p = prepare(&case)?;
-        let x = check.uniform(p.x_len, -2.0, 2.0);
-        let mut host = host_tensors(check, &p.defs);
-        let (x_buf, buffers) = (
-            check.upload("x", &x)?,
-            tensor_buffers(check, &p.defs, &host)?,
-        );
-        let y = gpu_forward(
-            check,
-            &p,
-            case.rows,
-            (&x_buf, &buffers),
-            activation,
-            training,
-        )?;
-        let step = cpu_step(training, case.rows);
-        let mut expected = p.op.cpu_forward(step, &x, &mut host);
-        if activation != Function::Linear {
-            let fused = ActivationOp {
-                function: activation,
-                len: p.y_len,
-            };
-            expected = fused.cpu_forward(step, &expected, &mut HostTensors::new());
-        }
-        check.compare_buffer(&y, &expected)?;
-        for (def, buffer) in p.defs.iter().zip(&buffers) {
-            if training && def.role == Role::State {
-                check.compare_buffer(buffer, &host[def.name])?;
+        let case = case.clone();
+        Box::pin(async move {
+            let p = prepare(&case)?;
+            let x = check.uniform(p.x_len, -2.0, 2.0);
+            let mut host = host_tensors(check, &p.defs);
+            let (x_buf, buffers) = (
+                check.upload("x", &x)?,
+                tensor_buffers(check, &p.defs, &host)?,
+            );
+            let y = gpu_forward(
+                check,
+                &p,
+                case.rows,
+                (&x_buf, &buffers),
+                activation,
+                training,
+            )
+            .await?;
+            let step = cpu_step(training, case.rows);
+            let mut expected = p.op.cpu_forward(step, &x, &mut host);
+            if activation != Function::Linear {
+                let fused = ActivationOp {
+                    function: activation,
+                    len: p.y_len,
+                };
+                expected = fused.cpu_forward(step, &expected, &mut HostTensors::new());
             }
-        }
-        Ok(())
+            check.compare_buffer(&y, &expected).await?;
+            for (def, buffer) in p.defs.iter().zip(&buffers) {
+                if training && def.role == Role::State {
+                    check.compare_buffer(buffer, &host[def.name]).await?;
+                }
+            }
+            Ok(())
+        })
     })
 }
 
@@ -201,59 +205,63 @@ fn forward_case(
 /// forward's kernels too.
 pub fn backward(what: String, case: LayerCase, tolerance: Tolerance, seed: u64) -> Case {
     Case::new(what, tolerance, seed, move |check| {
-        let p = prepare(&case)?;
-        let x = check.uniform(p.x_len, -2.0, 2.0);
-        let dy = check.uniform(p.y_len, -1.0, 1.0);
-        let mut host = host_tensors(check, &p.defs);
-        let (x_buf, buffers) = (
-            check.upload("x", &x)?,
-            tensor_buffers(check, &p.defs, &host)?,
-        );
-        let step = cpu_step(true, case.rows);
-        if p.defs.iter().any(|def| def.role == Role::Scratch) {
-            gpu_forward(
-                check,
-                &p,
-                case.rows,
-                (&x_buf, &buffers),
-                Function::Linear,
-                true,
-            )?;
-            p.op.cpu_forward(step, &x, &mut host);
-        }
-        let expected = p.op.cpu_backward(step, &x, &dy, &host);
-        let trainable: Vec<TensorDef> = p
-            .defs
-            .iter()
-            .filter(|def| def.role == Role::Trainable)
-            .cloned()
-            .collect();
-        let grads = trainable
-            .iter()
-            .map(|def| check.poisoned(def.name, def.len()))
-            .collect::<Result<Vec<_>, _>>()?;
-        let (dy_buf, dx) = (check.upload("dy", &dy)?, check.poisoned("dx", p.x_len)?);
-        let io = BackwardIo {
-            label: "selftest",
-            x: View::whole(&x_buf, vec![p.x_len]),
-            tensors: views(&p.defs, &buffers),
-            dy: View::whole(&dy_buf, vec![p.y_len]),
-            grads: views(&trainable, &grads),
-            dx: Some(View::whole(&dx, vec![p.x_len])),
-            mask_input: false,
-            dy_columns: None,
-            dx_as_columns: false,
-            seed: SEED,
-        };
-        let dispatches = p.op.encode_backward(check.ctx, &io)?;
-        check.launch(&dispatches, gpu_step(case.rows))?;
-        check.compare_buffer(&dx, &expected.dx)?;
-        for (def, buffer) in trainable.iter().zip(&grads) {
-            match expected.tensors.get(def.name) {
-                Some(cpu) => check.compare_buffer(buffer, cpu)?,
-                None => check.missing(),
+        let case = case.clone();
+        Box::pin(async move {
+            let p = prepare(&case)?;
+            let x = check.uniform(p.x_len, -2.0, 2.0);
+            let dy = check.uniform(p.y_len, -1.0, 1.0);
+            let mut host = host_tensors(check, &p.defs);
+            let (x_buf, buffers) = (
+                check.upload("x", &x)?,
+                tensor_buffers(check, &p.defs, &host)?,
+            );
+            let step = cpu_step(true, case.rows);
+            if p.defs.iter().any(|def| def.role == Role::Scratch) {
+                gpu_forward(
+                    check,
+                    &p,
+                    case.rows,
+                    (&x_buf, &buffers),
+                    Function::Linear,
+                    true,
+                )
+                .await?;
+                p.op.cpu_forward(step, &x, &mut host);
             }
-        }
-        Ok(())
+            let expected = p.op.cpu_backward(step, &x, &dy, &host);
+            let trainable: Vec<TensorDef> = p
+                .defs
+                .iter()
+                .filter(|def| def.role == Role::Trainable)
+                .cloned()
+                .collect();
+            let grads = trainable
+                .iter()
+                .map(|def| check.poisoned(def.name, def.len()))
+                .collect::<Result<Vec<_>, _>>()?;
+            let (dy_buf, dx) = (check.upload("dy", &dy)?, check.poisoned("dx", p.x_len)?);
+            let io = BackwardIo {
+                label: "selftest",
+                x: View::whole(&x_buf, vec![p.x_len]),
+                tensors: views(&p.defs, &buffers),
+                dy: View::whole(&dy_buf, vec![p.y_len]),
+                grads: views(&trainable, &grads),
+                dx: Some(View::whole(&dx, vec![p.x_len])),
+                mask_input: false,
+                dy_columns: None,
+                dx_as_columns: false,
+                seed: SEED,
+            };
+            let dispatches = p.op.encode_backward(check.ctx, &io)?;
+            check.launch(&dispatches, gpu_step(case.rows)).await?;
+            check.compare_buffer(&dx, &expected.dx).await?;
+            for (def, buffer) in trainable.iter().zip(&grads) {
+                match expected.tensors.get(def.name) {
+                    Some(cpu) => check.compare_buffer(buffer, cpu).await?,
+                    None => check.missing(),
+                }
+            }
+            Ok(())
+        })
     })
 }

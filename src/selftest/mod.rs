@@ -71,20 +71,26 @@ impl Row {
     }
 }
 
-/// Runs every check on `ctx`, in order; a check that fails (or errors) does not stop the
-/// others.
+/// Runs every check on `ctx`, in order, blocking until they are done; a check that fails (or
+/// errors) does not stop the others ([`run_async`] in a browser).
+#[cfg(not(target_arch = "wasm32"))]
 pub fn run(ctx: &GpuContext) -> Vec<Row> {
     run_with(ctx, |_| {})
 }
 
 /// [`run`], calling `each` with every row as it is done (so a caller can print as it goes).
-pub fn run_with(ctx: &GpuContext, mut each: impl FnMut(&Row)) -> Vec<Row> {
-    cases::all()
-        .iter()
-        .map(|case| {
-            let row = case.run(ctx);
-            each(&row);
-            row
-        })
-        .collect()
+#[cfg(not(target_arch = "wasm32"))]
+pub fn run_with(ctx: &GpuContext, each: impl FnMut(&Row)) -> Vec<Row> {
+    crate::gpu::block_on(run_async(ctx, each))
+}
+
+/// `run_with` without blocking, for a browser: each check yields while it waits for the GPU.
+pub async fn run_async(ctx: &GpuContext, mut each: impl FnMut(&Row)) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for case in cases::all() {
+        let row = case.run_async(ctx).await;
+        each(&row);
+        rows.push(row);
+    }
+    rows
 }

@@ -1,0 +1,72 @@
+//! The page's training form, as the library's [`TrainConfig`].
+
+use gpu_cnn::optim::{OptimizerConfig, Setting};
+use gpu_cnn::train::TrainConfig;
+use serde::Deserialize;
+
+/// What the page's training form holds; a missing field takes the CLI's default.
+#[derive(Debug, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Passes over the training set.
+    pub epochs: usize,
+    /// Samples per step.
+    pub batch_size: usize,
+    /// Fraction held out for validation.
+    pub validation_split: f64,
+    /// `adam`, `sgd`, `rmsprop` or `adamw`.
+    pub optimizer: String,
+    /// The optimizer's learning rate; `None` keeps Keras's default for it.
+    pub learning_rate: Option<f64>,
+    /// Train on this many random samples (0: all).
+    pub limit_train: usize,
+    /// Seed of initialisation, subsampling and shuffling.
+    pub seed: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        let config = TrainConfig::default();
+        Self {
+            epochs: config.epochs,
+            batch_size: config.batch_size,
+            validation_split: config.validation_split,
+            optimizer: config.optimizer.name().to_string(),
+            learning_rate: None,
+            limit_train: 0,
+            seed: config.seed,
+        }
+    }
+}
+
+impl Settings {
+    /// The run these settings ask for; an unknown optimizer is an error naming the choices.
+    /// The library checks every value when training starts ([`TrainConfig::validate`]).
+    pub fn config(&self) -> Result<TrainConfig, String> {
+        let mut optimizer = OptimizerConfig::keras_default(&self.optimizer).ok_or_else(|| {
+            format!(
+                "unknown optimizer '{}': choose adam, sgd, rmsprop or adamw",
+                self.optimizer
+            )
+        })?;
+        if let Some(rate) = self.learning_rate {
+            optimizer.set(Setting::LearningRate, rate);
+        }
+        Ok(TrainConfig {
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            validation_split: self.validation_split,
+            seed: self.seed,
+            train_samples: (self.limit_train > 0).then_some(self.limit_train),
+            optimizer,
+            ..TrainConfig::default()
+        })
+    }
+}
+
+/// Whether a trainer of `current` can go on under `wanted`: the same run, perhaps longer.
+pub fn continues(current: &TrainConfig, wanted: &TrainConfig) -> bool {
+    let mut same = wanted.clone();
+    same.epochs = current.epochs;
+    same == *current && wanted.epochs >= current.epochs
+}
