@@ -8,7 +8,9 @@
 //!   (`shaders/op/pass.wgsl` ↔ `op.pass`) or a [`Library`] some kernel starts with, so no file
 //!   is orphaned, and each library validates on its own;
 //! - every uniform or storage struct mirrored in Rust has the same member names, scalar types,
-//!   byte offsets and size on both sides (STYLE.md convention 4).
+//!   byte offsets and size on both sides (STYLE.md convention 4);
+//! - no expression mixes a bitwise operator with a comparison without parentheses, which the
+//!   WGSL spec forbids: naga accepts it, browsers' compilers (Tint) reject the whole module.
 
 use std::collections::BTreeMap;
 use std::mem::{offset_of, size_of};
@@ -392,4 +394,71 @@ fn every_uniform_and_storage_struct_matches_its_rust_mirror() {
         problems.extend(layout_problems(kernel, "StepParams", step));
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The lines of `source` where one parenthesis level mixes a bitwise `&`, `|` or `^` with a
+/// comparison, as `line: text`. Operators are recognised by their spacing (` & `, ` < `), the
+/// way the kernels are written, so `vec4<i32>` and `&x` are not taken for them.
+fn unparenthesised_mixes(source: &str) -> Vec<String> {
+    const COMPARISONS: [&str; 6] = [" == ", " != ", " <= ", " >= ", " < ", " > "];
+    const BITWISE: [&str; 3] = [" & ", " | ", " ^ "];
+    let mut found = Vec::new();
+    // Per open parenthesis: (a bitwise operator seen, a comparison seen).
+    let mut levels = vec![(false, false)];
+    for (number, line) in source.lines().enumerate() {
+        let code = format!(" {} ", line.split("//").next().unwrap_or_default());
+        let mut mixed = false;
+        for (at, byte) in code.bytes().enumerate() {
+            match byte {
+                b'(' | b'[' => levels.push((false, false)),
+                b')' | b']' if levels.len() > 1 => {
+                    levels.pop();
+                }
+                b';' | b'{' | b'}' | b',' => *levels.last_mut().unwrap() = (false, false),
+                _ => {}
+            }
+            let rest = &code[at..];
+            let level = levels.last_mut().unwrap();
+            level.0 |= BITWISE.iter().any(|op| rest.starts_with(op));
+            level.1 |= COMPARISONS.iter().any(|op| rest.starts_with(op));
+            mixed |= *level == (true, true);
+        }
+        if mixed {
+            found.push(format!("{}: {}", number + 1, line.trim()));
+        }
+    }
+    found
+}
+
+#[test]
+fn the_scanner_finds_a_bitwise_and_of_unparenthesised_comparisons_and_nothing_else() {
+    let mixed = "let inside = ok & ih >= vec4<i32>(0)\n    & iw < n;\n";
+    assert_eq!(
+        unparenthesised_mixes(mixed),
+        ["1: let inside = ok & ih >= vec4<i32>(0)", "2: & iw < n;"]
+    );
+    let fine = "let inside = ok & (ih >= vec4<i32>(0)) & (iw < n);\n\
+                let both = a < b && c == d;\nlet bits = x & 255u;\natomicAdd(&x, 1u);\n";
+    assert_eq!(unparenthesised_mixes(fine), Vec::<String>::new());
+}
+
+#[test]
+fn no_kernel_mixes_bitwise_operators_and_comparisons_without_parentheses() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
+    let problems: Vec<String> = wgsl_files(&dir)
+        .iter()
+        .flat_map(|path| {
+            let source = std::fs::read_to_string(path).unwrap();
+            let name = path.strip_prefix(&dir).unwrap().display().to_string();
+            unparenthesised_mixes(&source)
+                .into_iter()
+                .map(move |place| format!("{name}:{place}"))
+        })
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "WGSL needs parentheses around a comparison inside a bitwise expression (Tint, the \
+         browsers' compiler, rejects the module; naga accepts it):\n{}",
+        problems.join("\n")
+    );
 }

@@ -232,8 +232,8 @@ fn describe_rows(first: u32) -> RowQuad {
 
 // x[b, ih, iw, ci] where in range and `ok`, else 0, for four positions at once.
 fn gather_input(ok: vec4<bool>, base: vec4<u32>, ih: vec4<i32>, iw: vec4<i32>, ci: vec4<u32>) -> vec4<f32> {
-    let inside = ok & ih >= vec4<i32>(0) & iw >= vec4<i32>(0)
-        & ih < vec4<i32>(i32(params.in_h)) & iw < vec4<i32>(i32(params.in_w));
+    let inside = ok & (ih >= vec4<i32>(0)) & (iw >= vec4<i32>(0))
+        & (ih < vec4<i32>(i32(params.in_h))) & (iw < vec4<i32>(i32(params.in_w)));
     let index = ((base + vec4<u32>(ih)) * params.in_w + vec4<u32>(iw)) * params.in_c + ci;
     return read_a(index, inside);
 }
@@ -260,9 +260,9 @@ fn stage_a(q: RowQuad, kk: u32) -> vec4<f32> {
                 oh = vec4<i32>(round(vec4<f32>(th) / sh));
                 ow = vec4<i32>(round(vec4<f32>(tw) / sw));
             }
-            let inside = q.ok & k_ok & th >= vec4<i32>(0) & tw >= vec4<i32>(0)
-                & oh * i32(params.stride_h) == th & ow * i32(params.stride_w) == tw
-                & oh < vec4<i32>(i32(params.out_h)) & ow < vec4<i32>(i32(params.out_w));
+            let inside = q.ok & k_ok & (th >= vec4<i32>(0)) & (tw >= vec4<i32>(0))
+                & (oh * i32(params.stride_h) == th) & (ow * i32(params.stride_w) == tw)
+                & (oh < vec4<i32>(i32(params.out_h))) & (ow < vec4<i32>(i32(params.out_w)));
             let index = ((q.base + vec4<u32>(oh)) * params.out_w + vec4<u32>(ow)) * params.out_c + tap.channel;
             return read_a(index, inside);
         }
@@ -288,7 +288,7 @@ fn stage_a(q: RowQuad, kk: u32) -> vec4<f32> {
 // opB at row kk and the four columns col..col+3, each 0 where out of range.
 fn stage_b(kk: u32, col: u32) -> vec4<f32> {
     let cols = vec4<u32>(col, col + 1u, col + 2u, col + 3u);
-    let inside = vec4<bool>(kk < params.k) & cols < vec4<u32>(params.n);
+    let inside = vec4<bool>(kk < params.k) & (cols < vec4<u32>(params.n));
     var index: vec4<u32>;
     if OPERANDS == CONV_BACKWARD_INPUT {
         // kk = (ki, kj, co), col = ci: kernel[ki, kj, ci, co].

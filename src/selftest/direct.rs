@@ -70,12 +70,18 @@ pub fn matmul(
     })
 }
 
+/// The tolerance of `pixel / 255` against the correctly rounded quotient: WGSL lets a division
+/// be off by 2.5 ULP. Lavapipe's is exact; SwiftShader's (Chromium's WebGPU without a GPU) is 1
+/// ULP off for some pixels.
+const PIXEL_SCALING: Tolerance = Tolerance::new(0.0, 3e-7);
+
 /// `rows` of `sample_len` u8 pixels gathered from `samples`, from position `start` of a
-/// shuffled index, the first `batch_rows` real: images exactly, labels exactly.
+/// shuffled index, the first `batch_rows` real: images to [`PIXEL_SCALING`], labels exactly
+/// (small integers pass a relative tolerance only when equal).
 pub fn gather(samples: usize, sample_len: usize, rows: usize, start: usize, seed: u64) -> Case {
     let batch_rows = rows.min(samples - start);
     let what = format!("{rows} of {samples}x{sample_len} u8 from {start} ({batch_rows} real)");
-    Case::new(what, Tolerance::EXACT, seed, move |check| {
+    Case::new(what, PIXEL_SCALING, seed, move |check| {
         Box::pin(async move {
             let images: Vec<u8> = (0..samples * sample_len)
                 .map(|_| check.rng().random())

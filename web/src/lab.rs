@@ -14,7 +14,7 @@ use gpu_cnn::checkpoint;
 use gpu_cnn::compat;
 use gpu_cnn::data::{self, names, DataNames, Dataset, IdxImages, MnistSplits};
 use gpu_cnn::evaluate::{self, Inference, Predictions};
-use gpu_cnn::gpu::{DeviceSelector, GpuContext};
+use gpu_cnn::gpu::{DeviceSelector, GpuContext, GpuError};
 use gpu_cnn::model::{file, presets, shape, ModelSpec, Network};
 use gpu_cnn::report;
 use gpu_cnn::train::Trainer;
@@ -28,6 +28,10 @@ use crate::settings::{self, Settings};
 
 /// The name a checkpoint made in the page is downloaded as, and named by in errors.
 const PAGE_CHECKPOINT: &str = "gpu-cnn-page.safetensors";
+/// Why a browser offers no adapter, and what has one.
+const NO_ADAPTER: &str = "this browser offers no WebGPU adapter: use Chrome or Edge 113+, \
+    Safari 26+ or Firefox 141+ (Windows) with hardware acceleration on; on Linux start Chromium \
+    with --enable-unsafe-webgpu";
 /// Misclassified test images [`Lab::evaluate`] lists.
 const MISTAKES: usize = 25;
 
@@ -158,9 +162,13 @@ fn first_test_images(data: &MnistSplits, count: usize) -> Result<Dataset, JsValu
 impl Lab {
     /// Opens the browser's WebGPU adapter; rejects with the reason where there is none.
     pub async fn open() -> Result<Lab, JsValue> {
-        let ctx = GpuContext::open(&DeviceSelector::Auto)
-            .await
-            .map_err(error)?;
+        let ctx =
+            GpuContext::open(&DeviceSelector::Auto)
+                .await
+                .map_err(|failure| match failure {
+                    GpuError::NoAdapter { .. } => error(NO_ADAPTER),
+                    other => error(other),
+                })?;
         Ok(Lab {
             // One context for the page's life: trainers and networks borrow it.
             ctx: Box::leak(Box::new(ctx)),
