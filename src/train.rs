@@ -594,13 +594,16 @@ impl<'ctx> Trainer<'ctx> {
             if stop() {
                 return Ok(false);
             }
+            let before = run.landed;
             match self.submit_chunk(run)? {
                 Submitted::Chunk => {}
                 Submitted::Busy => self.wait_for_slot(run).await?,
                 Submitted::Done => return Ok(true),
             }
-            if let Some(report) = self.poll(run)? {
-                progress(report);
+            // What the wait collected counts too: in a browser it is often all that landed.
+            self.collect_landed(run)?;
+            if run.landed > before {
+                progress(self.running(run));
             }
             self.check_divergence(run)?;
         }
@@ -764,12 +767,15 @@ impl<'ctx> Trainer<'ctx> {
     /// Collects the metrics of every chunk that has finished, without blocking; reports the
     /// running loss and accuracy when any landed.
     pub fn poll(&mut self, run: &mut EpochRun) -> Result<Option<Progress>> {
-        let landed = self.readback.poll(self.ctx)?;
-        if landed.is_empty() {
-            return Ok(None);
-        }
-        run.collect(landed);
-        Ok(Some(self.running(run)))
+        let before = run.landed;
+        self.collect_landed(run)?;
+        Ok((run.landed > before).then(|| self.running(run)))
+    }
+
+    /// Collects the metrics of every chunk that has finished into `run`, without blocking.
+    fn collect_landed(&mut self, run: &mut EpochRun) -> Result<()> {
+        run.collect(self.readback.poll(self.ctx)?);
+        Ok(())
     }
 
     /// Waits until the oldest chunk in flight has landed and collects it.
