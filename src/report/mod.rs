@@ -10,12 +10,11 @@
 //! | [`histogram`]  | count per class with a bar of █    | skyblue bars with black edges        |
 //! | [`compare`]    | one aligned row per model          | grouped val / test accuracy bars     |
 //!
-//! The wasm32 build keeps the text tables only: a browser
-//! draws its pictures on its own canvas.
-//!
 //! Every function takes plain host data. Pictures are drawn with plotters into PNG files with
 //! the bundled DejaVu Sans (no system fonts needed); each file is rendered to a temporary file
-//! in its directory and renamed into place, so a failure never leaves a partial picture.
+//! in its directory and renamed into place, so a failure never leaves a partial picture. The
+//! wasm32 build keeps the text tables only (plotters draws no text there): the page draws its
+//! pictures on its own canvases.
 
 #[cfg(not(target_arch = "wasm32"))]
 mod axis;

@@ -433,7 +433,8 @@ impl Lab {
     }
 
     /// Makes the checkpoint in `bytes` (the CLI's or the page's) the lab's model and run,
-    /// checked as `gpu-cnn evaluate` checks one; returns its summary and model file.
+    /// checked as `gpu-cnn evaluate` checks one; returns its summary, model file and training
+    /// settings (training with those settings goes on with the run).
     #[wasm_bindgen(js_name = loadCheckpoint)]
     pub fn load_checkpoint(&self, bytes: &[u8]) -> Result<JsValue, JsValue> {
         let mut state = self.state()?;
@@ -453,6 +454,7 @@ impl Lab {
         let mut facts = summary(&spec)?;
         facts["epochs_done"] = json!(epochs_done);
         facts["model_toml"] = json!(toml::to_string(&spec).map_err(error)?);
+        facts["settings"] = json!(Settings::of(trainer.config()));
         state.spec = Some(spec);
         state.trainer = Some(trainer);
         to_js(&facts)

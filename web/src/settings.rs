@@ -2,10 +2,10 @@
 
 use gpu_cnn::optim::{OptimizerConfig, Setting};
 use gpu_cnn::train::TrainConfig;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// What the page's training form holds; a missing field takes the CLI's default.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(default)]
 pub struct Settings {
     /// Passes over the training set.
@@ -40,6 +40,19 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// The form that gives `config` back (a loaded checkpoint's run, to go on with it).
+    pub fn of(config: &TrainConfig) -> Self {
+        Self {
+            epochs: config.epochs,
+            batch_size: config.batch_size,
+            validation_split: config.validation_split,
+            optimizer: config.optimizer.name().to_string(),
+            learning_rate: Some(config.optimizer.learning_rate()),
+            limit_train: config.train_samples.unwrap_or(0),
+            seed: config.seed,
+        }
+    }
+
     /// The run these settings ask for; an unknown optimizer is an error naming the choices.
     /// The library checks every value when training starts ([`TrainConfig::validate`]).
     pub fn config(&self) -> Result<TrainConfig, String> {

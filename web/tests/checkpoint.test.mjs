@@ -1,5 +1,6 @@
 // A checkpoint saved by the command line loads in the page and predicts exactly what the command
-// line predicts: the classes of the first 100 test images.
+// line predicts: the classes of the first 100 test images; its run's settings fill the form, and
+// Train with one more epoch goes on with that run (epoch 2), not a new one.
 
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -51,6 +52,31 @@ test('a CLI checkpoint uploaded to the page predicts the CLI\'s classes of the f
       }
       assertNoPageErrors(log, 'loading, evaluating and predicting with the checkpoint');
       assert.deepEqual(pageClasses, cliClasses, `the page and the CLI disagree on test images ${differ.join(', ')}`);
+
+      // The CLI run's settings, then one more epoch of it.
+      const form = await page.evaluate(() => Object.fromEntries(
+        ['epochs', 'batch-size', 'limit-train', 'seed', 'optimizer'].map((id) => [id, document.getElementById(id).value]),
+      ));
+      assert.deepEqual(form, { epochs: '1', 'batch-size': '32', 'limit-train': '2000', seed: '0', optimizer: 'adam' },
+        'the form after loading the checkpoint holds its run\'s settings');
+      await page.evaluate(() => {
+        window.progressSeen = [];
+        const text = document.querySelector('#progress-text');
+        new MutationObserver(() => window.progressSeen.push(text.textContent)).observe(text, {
+          childList: true, characterData: true, subtree: true,
+        });
+      });
+      await page.fill('#epochs', '2');
+      await page.dispatchEvent('#epochs', 'change');
+      t0 = Date.now();
+      await page.click('#train');
+      await waitForState(page, 'training', MINUTE, log).catch(() => {});
+      await waitForState(page, 'trained', 8 * MINUTE, log);
+      const seen = await page.evaluate(() => window.progressSeen);
+      console.log(`one more epoch in ${since(t0)} s: ${seen.at(-1)}`);
+      assert.ok(seen.some((line) => line.startsWith('Epoch 2/2')), `no epoch 2 was trained: ${seen.join(' | ')}`);
+      assert.ok(!seen.some((line) => line.startsWith('Epoch 1/')), `epoch 1 was trained again: ${seen.join(' | ')}`);
+      assertNoPageErrors(log, 'training the loaded checkpoint one more epoch');
     });
   } finally {
     await tmp.cleanup();
