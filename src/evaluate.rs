@@ -157,7 +157,7 @@ impl Evaluator {
         crate::gpu::block_on(self.evaluate_async(ctx, source))
     }
 
-    /// [`Evaluator::evaluate`] without blocking.
+    /// `evaluate` without blocking.
     pub async fn evaluate_async(&self, ctx: &GpuContext, source: usize) -> Result<EvalStats> {
         Ok(self
             .submit(ctx, source, false)?
@@ -173,7 +173,7 @@ impl Evaluator {
         crate::gpu::block_on(self.predict_async(ctx, source))
     }
 
-    /// [`Evaluator::predict`] without blocking.
+    /// `predict` without blocking.
     pub async fn predict_async(&self, ctx: &GpuContext, source: usize) -> Result<Predictions> {
         self.submit(ctx, source, true)?.wait_async(ctx).await
     }
@@ -181,7 +181,8 @@ impl Evaluator {
     /// Submits the pass over source `source`, one submission per batch, and one copy of its
     /// metrics (and, when `probabilities`, of every sample's class probabilities) for
     /// readback; collect the result with [`PendingEval::poll`] (never blocks),
-    /// [`PendingEval::wait`] or [`PendingEval::wait_reporting`].
+    /// [`PendingEval::wait_async`] or [`PendingEval::wait_reporting_async`] (natively `wait` and
+    /// `wait_reporting` block for them).
     pub fn submit(
         &self,
         ctx: &GpuContext,
@@ -281,7 +282,7 @@ impl PendingEval {
         crate::gpu::block_on(self.wait_async(ctx))
     }
 
-    /// [`PendingEval::wait_reporting`] without blocking.
+    /// `wait_reporting` without blocking.
     pub async fn wait_reporting_async(
         mut self,
         ctx: &GpuContext,
@@ -296,7 +297,7 @@ impl PendingEval {
         Ok(self.results(bytes))
     }
 
-    /// [`PendingEval::wait`] without blocking.
+    /// `wait` without blocking.
     pub async fn wait_async(self, ctx: &GpuContext) -> Result<Predictions> {
         self.wait_reporting_async(ctx, |_| {}).await
     }
@@ -347,7 +348,7 @@ impl<'ctx> Inference<'ctx> {
         crate::gpu::block_on(self.predict_reporting_async(data, progress))
     }
 
-    /// [`Self::predict_reporting`] without blocking.
+    /// `predict_reporting` without blocking.
     pub async fn predict_reporting_async(
         &self,
         data: &Dataset,

@@ -81,7 +81,7 @@ pub enum Submitted {
     Done,
 }
 
-/// How [`Trainer::fit_until`] ended.
+/// How `Trainer::fit_until` ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FitOutcome {
     /// Every epoch asked for is done.
@@ -92,7 +92,7 @@ pub enum FitOutcome {
         epoch: usize,
     },
     /// Stopped on request at a chunk boundary: `step` steps of epoch `epoch` are done (0: the
-    /// epoch had not started). [`Trainer::state`] holds them, to resume exactly.
+    /// epoch had not started). [`Trainer::state_async`] holds them, to resume exactly.
     Stopped {
         /// The epoch stopped in, from 1.
         epoch: usize,
@@ -104,7 +104,7 @@ pub enum FitOutcome {
 }
 
 /// An epoch in flight, driven by [`Trainer::submit_chunk`] and [`Trainer::poll`] (or all at
-/// once by [`Trainer::run_epoch`]).
+/// once by [`Trainer::train_epoch_async`]).
 pub struct EpochRun {
     epoch: usize,
     steps: usize,
@@ -470,7 +470,7 @@ impl<'ctx> Trainer<'ctx> {
         crate::gpu::block_on(self.state_async())
     }
 
-    /// [`Trainer::state`] without blocking.
+    /// `state` without blocking.
     pub async fn state_async(&self) -> Result<TrainState> {
         let slab = &self.network.slab;
         let state = &self.network.state;
@@ -810,7 +810,7 @@ impl<'ctx> Trainer<'ctx> {
         crate::gpu::block_on(self.finish_epoch_async(run, progress))
     }
 
-    /// [`Trainer::finish_epoch`] without blocking.
+    /// `finish_epoch` without blocking.
     pub async fn finish_epoch_async(
         &mut self,
         mut run: EpochRun,
@@ -848,7 +848,7 @@ impl<'ctx> Trainer<'ctx> {
         crate::gpu::block_on(self.evaluate_validation_async())
     }
 
-    /// [`Trainer::evaluate_validation`] without blocking.
+    /// `evaluate_validation` without blocking.
     pub async fn evaluate_validation_async(&self) -> Result<Option<EvalStats>> {
         if self.validation_len == 0 {
             return Ok(None);
@@ -874,7 +874,7 @@ impl<'ctx> Trainer<'ctx> {
         crate::gpu::block_on(self.predict_test_async(progress))
     }
 
-    /// [`Self::predict_test_reporting`] without blocking.
+    /// `predict_test_reporting` without blocking.
     pub async fn predict_test_async(&self, progress: impl FnMut(usize)) -> Result<Predictions> {
         self.evaluator
             .submit(self.ctx, 1, true)?

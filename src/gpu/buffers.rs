@@ -104,7 +104,7 @@ pub fn read<T: Pod>(
     super::block_on(read_async(ctx, buffer, first, count))
 }
 
-/// [`read`] without blocking: the copy lands once the GPU has finished everything submitted
+/// `read` without blocking: the copy lands once the GPU has finished everything submitted
 /// before ([`GpuContext::settle`]).
 pub async fn read_async<T: Pod>(
     ctx: &GpuContext,

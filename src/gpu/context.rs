@@ -223,7 +223,7 @@ impl GpuContext {
         super::block_on(Self::open(selector))
     }
 
-    /// [`GpuContext::new`] without blocking: in a browser the adapter and the device arrive
+    /// `GpuContext::new` without blocking: in a browser the adapter and the device arrive
     /// through the page's event loop, and the only adapter there is the one WebGPU offers.
     pub async fn open(selector: &DeviceSelector) -> Result<Self, GpuError> {
         let instance = instance();
@@ -340,7 +340,7 @@ impl GpuContext {
 
     /// Waits until `submission` (all work where `None`) has finished and `ready` gives a value
     /// (a mapping's result): the one wait of the library's async paths. Natively it blocks
-    /// in [`GpuContext::wait_until`], which the command line's edge expects; in a browser it
+    /// in `GpuContext::wait_until`, which the command line's edge expects; in a browser it
     /// yields to the page's event loop between looks, since mappings land only there. The
     /// device's loss or an uncaptured error ends the wait with that error.
     pub async fn settle<T>(
@@ -406,16 +406,6 @@ impl GpuContext {
                 });
             }
         }
-    }
-
-    /// [`GpuContext::wait_until`] `submission` has finished and `ready` gives a value.
-    #[cfg(not(target_arch = "wasm32"))]
-    pub fn wait_for<T>(
-        &self,
-        submission: &wgpu::SubmissionIndex,
-        ready: impl FnMut() -> Option<T>,
-    ) -> Result<T, GpuError> {
-        self.wait_until(Some(submission), ready)
     }
 
     /// Checks that a buffer of `bytes` fits this device's largest buffer.

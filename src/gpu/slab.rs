@@ -132,7 +132,7 @@ impl ParamSlab {
         buffers::read(ctx, buffer, 0, self.layout.total)
     }
 
-    /// [`Slab::read`] without blocking.
+    /// `read` without blocking.
     pub async fn read_async(
         &self,
         ctx: &GpuContext,

@@ -26,7 +26,7 @@
 //! ```
 //!
 //! An optional `[optimizer]` table gives the run's default optimizer and learning-rate
-//! schedule (see [`optimizer`]); command-line options override it.
+//! schedule (see `file/optimizer.rs`); command-line options override it.
 
 mod optimizer;
 
