@@ -354,20 +354,31 @@ impl<'ctx> Inference<'ctx> {
         data: &Dataset,
         progress: impl FnMut(usize),
     ) -> Result<Predictions> {
-        let ctx = self.ctx;
-        let resident = GpuDataset::upload(ctx, "inference", data)?;
-        let order: Vec<u32> = (0..data.len() as u32).collect();
-        let indices = buffers::storage_with(ctx, "inference.indices", &order)?;
-        let source = Source {
-            images: &resident.images,
-            labels: &resident.labels,
-            indices: &indices,
-        };
-        let rows = Evaluator::rows_for(ctx, &self.network, data.len());
-        let evaluator = Evaluator::new(ctx, &self.network, rows, &[source], vec![data.len()])?;
-        evaluator
-            .submit(ctx, 0, true)?
-            .wait_reporting_async(ctx, progress)
-            .await
+        predict_with(self.ctx, &self.network, data, progress).await
     }
+}
+
+/// Uploads `data` and runs `network` (on `ctx`, as it is: a trainer's between steps, say) over
+/// it: every sample's class probabilities, with loss and accuracy against its labels, calling
+/// `progress` with the samples done as batches complete.
+pub async fn predict_with(
+    ctx: &GpuContext,
+    network: &Network,
+    data: &Dataset,
+    progress: impl FnMut(usize),
+) -> Result<Predictions> {
+    let resident = GpuDataset::upload(ctx, "inference", data)?;
+    let order: Vec<u32> = (0..data.len() as u32).collect();
+    let indices = buffers::storage_with(ctx, "inference.indices", &order)?;
+    let source = Source {
+        images: &resident.images,
+        labels: &resident.labels,
+        indices: &indices,
+    };
+    let rows = Evaluator::rows_for(ctx, network, data.len());
+    let evaluator = Evaluator::new(ctx, network, rows, &[source], vec![data.len()])?;
+    evaluator
+        .submit(ctx, 0, true)?
+        .wait_reporting_async(ctx, progress)
+        .await
 }

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use gpu_cnn::data::{
-    bundled_mnist_dir, class_counts, epoch_order, load_dir, read_images, read_labels,
+    bundled_mnist_dir, class_counts, epoch_order, load_bytes, load_dir, read_images, read_labels,
     split_validation, subsample, DataError, Dataset, MnistSplits, NUM_CLASSES,
 };
 use gpu_cnn::input_file::InputFileError;
@@ -422,6 +422,34 @@ fn train_and_test_of_different_image_sizes_is_image_size_mismatch() {
         "{err:?}"
     );
     assert_names(&err, &test_images);
+}
+
+#[test]
+fn the_four_files_bytes_load_as_the_directory_does_and_are_checked_alike() {
+    let raw = [
+        idx_images(7, 3, 5),
+        idx_labels(&[3, 1, 4, 1, 5, 9, 2]),
+        idx_images(4, 3, 5),
+        idx_labels(&[6, 5, 3, 5]),
+    ];
+    let gz = raw.clone().map(|bytes| gzip(&bytes));
+    let dir = small_dir();
+    let from_dir = load_dir(dir.path()).unwrap();
+    assert_eq!(
+        load_bytes([&gz[0], &gz[1], &gz[2], &gz[3]]).unwrap(),
+        from_dir
+    );
+    assert_eq!(
+        load_bytes([&raw[0], &raw[1], &raw[2], &raw[3]]).unwrap(),
+        from_dir
+    );
+    let other_size = idx_images(4, 5, 3);
+    let err = load_bytes([&raw[0], &raw[1], &other_size, &raw[3]]).unwrap_err();
+    assert!(
+        matches!(err, DataError::ImageSizeMismatch { .. }),
+        "{err:?}"
+    );
+    assert_names(&err, Path::new(&format!("{TEST_IMAGES}.gz")));
 }
 
 // ---- index lists ----

@@ -9,7 +9,7 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
-use super::idx::{read_images, read_labels, IdxImages};
+use super::idx::{images_from_bytes, labels_from_bytes, read_images, read_labels, IdxImages};
 use super::DataError;
 
 /// Number of classes (digits 0-9); every label is below this.
@@ -119,6 +119,15 @@ pub struct MnistSplits {
     pub test: Dataset,
 }
 
+/// The four standard files, without their `.gz`: training images and labels, test images
+/// and labels.
+const FILE_NAMES: [&str; 4] = [
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+];
+
 /// The data set shipped with the crate: `<crate>/assets/mnist`.
 pub fn bundled_mnist_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/mnist")
@@ -135,23 +144,15 @@ pub fn load_dir(dir: &Path) -> Result<MnistSplits, DataError> {
             dir: dir.to_path_buf(),
         });
     }
-    let train_images = find_file(dir, "train-images-idx3-ubyte")?;
-    let train_labels = find_file(dir, "train-labels-idx1-ubyte")?;
-    let test_images = find_file(dir, "t10k-images-idx3-ubyte")?;
-    let test_labels = find_file(dir, "t10k-labels-idx1-ubyte")?;
+    let train_images = find_file(dir, FILE_NAMES[0])?;
+    let train_labels = find_file(dir, FILE_NAMES[1])?;
+    let test_images = find_file(dir, FILE_NAMES[2])?;
+    let test_labels = find_file(dir, FILE_NAMES[3])?;
 
     let train = load_pair(&train_images, &train_labels)?;
     let test = load_pair(&test_images, &test_labels)?;
-    if (train.rows, train.cols) != (test.rows, test.cols) {
-        return Err(DataError::ImageSizeMismatch {
-            train_path: train_images,
-            train_rows: train.rows,
-            train_cols: train.cols,
-            test_path: test_images,
-            test_rows: test.rows,
-            test_cols: test.cols,
-        });
-    }
+    let splits = MnistSplits::new(train, test, [&train_images, &test_images])?;
+    let (train, test) = (&splits.train, &splits.test);
     log::info!(
         "loaded MNIST from {}: {} training and {} test images of {}x{}",
         dir.display(),
@@ -160,7 +161,42 @@ pub fn load_dir(dir: &Path) -> Result<MnistSplits, DataError> {
         train.rows,
         train.cols
     );
-    Ok(MnistSplits { train, test })
+    Ok(splits)
+}
+
+/// The four standard MNIST files' bytes (published `.gz` or decompressed), in `load_dir`'s
+/// order: training images and labels, then test images and labels; errors name each by its
+/// standard file name. What a page that fetched them loads.
+pub fn load_bytes(files: [&[u8]; 4]) -> Result<MnistSplits, DataError> {
+    let [train_images, train_labels, test_images, test_labels] = files;
+    let names = FILE_NAMES.map(|name| PathBuf::from(format!("{name}.gz")));
+    let pair = |images: &[u8], labels: &[u8], [images_path, labels_path]: [&PathBuf; 2]| {
+        let images = images_from_bytes(images, images_path)?;
+        let labels = labels_from_bytes(labels, labels_path)?;
+        Dataset::from_idx(images, labels, images_path, labels_path)
+    };
+    let train = pair(train_images, train_labels, [&names[0], &names[1]])?;
+    let test = pair(test_images, test_labels, [&names[2], &names[3]])?;
+    MnistSplits::new(train, test, [&names[0], &names[2]])
+}
+
+impl MnistSplits {
+    /// The two sets, checked to have images of one size (`image_files`, training then test,
+    /// name them in the error).
+    pub fn new(train: Dataset, test: Dataset, image_files: [&Path; 2]) -> Result<Self, DataError> {
+        if (train.rows, train.cols) != (test.rows, test.cols) {
+            let [train_path, test_path] = image_files.map(Path::to_path_buf);
+            return Err(DataError::ImageSizeMismatch {
+                train_path,
+                train_rows: train.rows,
+                train_cols: train.cols,
+                test_path,
+                test_rows: test.rows,
+                test_cols: test.cols,
+            });
+        }
+        Ok(Self { train, test })
+    }
 }
 
 /// `dir/name.gz` if it exists, else `dir/name` if it exists (whether each is a regular file is

@@ -23,8 +23,8 @@ use std::path::PathBuf;
 use crate::input_file::InputFileError;
 
 pub use dataset::{
-    bundled_mnist_dir, class_counts, epoch_order, load_dir, split_validation, subsample, Dataset,
-    MnistSplits, NUM_CLASSES,
+    bundled_mnist_dir, class_counts, epoch_order, load_bytes, load_dir, split_validation,
+    subsample, Dataset, MnistSplits, NUM_CLASSES,
 };
 pub use idx::{images_from_bytes, labels_from_bytes, read_images, read_labels, IdxImages};
 pub use image_input::{digit_from_png, load_digit};

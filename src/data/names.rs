@@ -84,6 +84,14 @@ struct KnownSet {
     labels: [&'static [&'static str]; 2],
 }
 
+impl KnownSet {
+    /// Its class names, owned, where its labels are not their own names.
+    fn class_names(&self) -> Option<Vec<String>> {
+        self.classes
+            .map(|names| names.iter().map(ToString::to_string).collect())
+    }
+}
+
 /// The data sets gpu-cnn knows by their checksums.
 const KNOWN: [KnownSet; 2] = [
     KnownSet {
@@ -130,9 +138,7 @@ pub fn describe(dir: &Path) -> Result<DataNames, DataError> {
     let classes_file = dir.join(CLASSES_FILE);
     let classes = match classes_file.exists() {
         true => Some(read_classes(&classes_file)?),
-        false => known
-            .and_then(|set| set.classes)
-            .map(|names| names.iter().map(ToString::to_string).collect()),
+        false => known.and_then(KnownSet::class_names),
     };
     let title = match known {
         Some(set) => set.title.to_string(),
@@ -148,9 +154,7 @@ pub fn of_label_files(train_labels: &[u8], test_labels: &[u8], title: &str) -> D
     match known_by(&[digests(train_labels), digests(test_labels)]) {
         Some(set) => DataNames {
             title: set.title.to_string(),
-            classes: set
-                .classes
-                .map(|names| names.iter().map(ToString::to_string).collect()),
+            classes: set.class_names(),
         },
         None => DataNames {
             title: title.to_string(),

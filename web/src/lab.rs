@@ -12,8 +12,8 @@ use std::rc::Rc;
 
 use gpu_cnn::checkpoint;
 use gpu_cnn::compat;
-use gpu_cnn::data::{self, names, DataNames, Dataset, IdxImages, MnistSplits};
-use gpu_cnn::evaluate::{self, Inference, Predictions};
+use gpu_cnn::data::{self, names, Dataset, IdxImages, MnistSplits};
+use gpu_cnn::evaluate::{self, Predictions};
 use gpu_cnn::gpu::{DeviceSelector, GpuContext, GpuError};
 use gpu_cnn::model::{file, presets, shape, ModelSpec, Network};
 use gpu_cnn::report;
@@ -39,7 +39,6 @@ const MISTAKES: usize = 25;
 #[derive(Default)]
 struct State {
     data: Option<MnistSplits>,
-    names: Option<DataNames>,
     spec: Option<ModelSpec>,
     trainer: Option<Trainer<'static>>,
 }
@@ -62,14 +61,6 @@ fn error(message: impl std::fmt::Display) -> JsValue {
 /// The error of a call made while another's promise is pending.
 fn busy() -> JsValue {
     error("busy: another call (training?) is running; wait for it, or stop training first")
-}
-
-/// One pixel grid per image, as the IDX loader gives them.
-fn dataset(images: &[u8], labels: &[u8], names: [&str; 2]) -> Result<Dataset, JsValue> {
-    let [images_name, labels_name] = names.map(Path::new);
-    let images = data::images_from_bytes(images, images_name).map_err(error)?;
-    let labels = data::labels_from_bytes(labels, labels_name).map_err(error)?;
-    Dataset::from_idx(images, labels, images_name, labels_name).map_err(error)
 }
 
 impl Lab {
@@ -131,16 +122,22 @@ fn summary(spec: &ModelSpec) -> Result<Value, JsValue> {
     Ok(json!({ "summary": report::summary(spec, &layers), "parameters": parameters }))
 }
 
-/// A network with the trained weights where there are some, else freshly initialised: what
-/// the drawing canvas and `predictTest` run.
-async fn inference(ctx: &'static GpuContext, state: &State) -> Result<Inference<'static>, JsValue> {
-    let spec = model(state)?.clone();
-    let network = Network::new(ctx, spec, 0).map_err(error)?;
-    if let Some(trainer) = &state.trainer {
-        let trained = trainer.state_async().await.map_err(error)?;
-        network.load(ctx, &trained.params, &trained.state);
-    }
-    Ok(Inference::new(ctx, network))
+/// The class probabilities of `data` from the trained network where there is one (the
+/// trainer's own, no copy), else a freshly initialised one: what the drawing canvas and
+/// `predictTest` run.
+async fn predict(
+    ctx: &'static GpuContext,
+    state: &State,
+    data: &Dataset,
+) -> Result<Predictions, JsValue> {
+    let predictions = match &state.trainer {
+        Some(trainer) => evaluate::predict_with(ctx, trainer.network(), data, |_| {}).await,
+        None => {
+            let network = Network::new(ctx, model(state)?.clone(), 0).map_err(error)?;
+            evaluate::predict_with(ctx, &network, data, |_| {}).await
+        }
+    };
+    predictions.map_err(error)
 }
 
 /// The first `count` test images, as a data set of their own.
@@ -194,23 +191,9 @@ impl Lab {
         test_labels: &[u8],
     ) -> Result<JsValue, JsValue> {
         let mut state = self.state()?;
-        let train = dataset(
-            train_images,
-            train_labels,
-            ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"],
-        )?;
-        let test = dataset(
-            test_images,
-            test_labels,
-            ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"],
-        )?;
-        if (train.rows, train.cols) != (test.rows, test.cols) {
-            return Err(error(format!(
-                "the training images are {}x{} but the test images {}x{}: give both sets \
-                 images of one size",
-                train.rows, train.cols, test.rows, test.cols
-            )));
-        }
+        let files = [train_images, train_labels, test_images, test_labels];
+        let splits = data::load_bytes(files).map_err(error)?;
+        let (train, test) = (&splits.train, &splits.test);
         let names = names::of_label_files(train_labels, test_labels, "the data set");
         let classes: Vec<String> = (0..Dataset::CLASSES).map(|c| names.class(c)).collect();
         let facts = json!({
@@ -221,8 +204,7 @@ impl Lab {
             "train_counts": data::class_counts(&train.labels),
             "test_counts": data::class_counts(&test.labels),
         });
-        state.data = Some(MnistSplits { train, test });
-        state.names = Some(names);
+        state.data = Some(splits);
         state.trainer = None;
         to_js(&facts)
     }
@@ -387,9 +369,7 @@ impl Lab {
                 pixels,
             };
             let drawing = Dataset::from_idx(digit, vec![0], origin, origin).map_err(error)?;
-            let network = inference(ctx, &state).await?;
-            let predictions = network.predict_reporting_async(&drawing, |_| {}).await;
-            let Predictions { probabilities, .. } = predictions.map_err(error)?;
+            let Predictions { probabilities, .. } = predict(ctx, &state, &drawing).await?;
             Ok(js_sys::Float32Array::from(&probabilities[..]).into())
         })
     }
@@ -401,10 +381,8 @@ impl Lab {
         self.promise(move |ctx, state| async move {
             let state = state.borrow();
             let images = first_test_images(loaded(&state)?, count)?;
-            let network = inference(ctx, &state).await?;
-            let predictions = network.predict_reporting_async(&images, |_| {}).await;
-            let classes: Vec<i32> = predictions
-                .map_err(error)?
+            let classes: Vec<i32> = predict(ctx, &state, &images)
+                .await?
                 .classes_predicted()
                 .into_iter()
                 .map(|class| class as i32)

@@ -16,7 +16,7 @@ pub struct Settings {
     pub validation_split: f64,
     /// `adam`, `sgd`, `rmsprop` or `adamw`.
     pub optimizer: String,
-    /// The optimizer's learning rate; `None` keeps Keras's default for it.
+    /// The optimizer's learning rate; `None` keeps Keras's default for the optimizer chosen.
     pub learning_rate: Option<f64>,
     /// Train on this many random samples (0: all).
     pub limit_train: usize,
@@ -25,16 +25,11 @@ pub struct Settings {
 }
 
 impl Default for Settings {
+    /// The CLI's defaults, the learning rate that of whichever optimizer is chosen.
     fn default() -> Self {
-        let config = TrainConfig::default();
         Self {
-            epochs: config.epochs,
-            batch_size: config.batch_size,
-            validation_split: config.validation_split,
-            optimizer: config.optimizer.name().to_string(),
             learning_rate: None,
-            limit_train: 0,
-            seed: config.seed,
+            ..Self::of(&TrainConfig::default())
         }
     }
 }
